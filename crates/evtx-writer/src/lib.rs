@@ -1,0 +1,1 @@
+//! Placeholder: the EVTX writer (issue 4).

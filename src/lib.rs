@@ -1,0 +1,25 @@
+/*!
+svchunt finds remote service execution (PsExec and its kin) in Windows event logs, offline.
+
+The engine is a pipeline, one module per stage, each knowing only its neighbours:
+
+```text
+paths ─discover─▶ inputs ─read─▶ Event stream ─correlate─▶ findings ─emit─▶ table/csv/json
+```
+
+- [`discover`] walks the paths, recognises each file by its content (EVTX, JSON, CSV, zip, gzip)
+  and hands it to the reader for its format;
+- [`read`] holds one reader per format, all yielding the one normalised [`event::Event`];
+- [`hunt`] runs the whole pipeline over a set of paths and returns events plus a run summary.
+*/
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(unused_must_use)]
+#![cfg_attr(not(debug_assertions), deny(clippy::dbg_macro))]
+
+pub mod discover;
+pub mod event;
+pub mod hunt;
+pub mod read;
+
+pub use event::{Event, Locator, Origin, UserRef};
