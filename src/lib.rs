@@ -17,9 +17,12 @@ paths ─discover─▶ inputs ─read─▶ Event stream ─correlate─▶ fin
 #![deny(unused_must_use)]
 #![cfg_attr(not(debug_assertions), deny(clippy::dbg_macro))]
 
+pub mod accounts;
 pub mod discover;
 pub mod event;
 pub mod hunt;
+pub mod kql;
+pub mod lifecycle;
 pub mod read;
 
 pub use event::{Event, Locator, Origin, UserRef};

@@ -1,0 +1,148 @@
+//! SID ↔ `DOMAIN\name` resolution from the logs themselves.
+//!
+//! A System-log 7045 names its installer only by SID (`Security/@UserID`); Sentinel shows a name
+//! because its agent resolves it. Offline, the Security log carries the same pairs in its
+//! `Subject*` and `Target*` fields (4624, 4674, 4697, 5140, …), so a directory built from them
+//! resolves most SIDs without touching a domain controller. Well-known SIDs resolve by table.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::event::{Event, UserRef};
+
+/// A SID → name map learnt from events.
+#[derive(Debug, Default, Clone)]
+pub struct AccountDirectory {
+    /// SID (upper-case) → name → times seen; the most seen name wins, ties by name order.
+    names: HashMap<String, BTreeMap<String, u32>>,
+}
+
+/// Names Windows gives well-known SIDs regardless of domain.
+fn well_known(sid: &str) -> Option<&'static str> {
+    Some(match sid {
+        "S-1-5-18" => "NT AUTHORITY\\SYSTEM",
+        "S-1-5-19" => "NT AUTHORITY\\LOCAL SERVICE",
+        "S-1-5-20" => "NT AUTHORITY\\NETWORK SERVICE",
+        "S-1-5-7" => "NT AUTHORITY\\ANONYMOUS LOGON",
+        _ => return None,
+    })
+}
+
+impl AccountDirectory {
+    /// Learn every SID/name pair that `events` carry.
+    pub fn learn(events: &[Event]) -> Self {
+        let mut dir = AccountDirectory::default();
+        for e in events {
+            for prefix in ["Subject", "Target"] {
+                let sid = e.field_nonempty(&format!("{prefix}UserSid"));
+                let name = UserRef::join_name(
+                    e.field(&format!("{prefix}DomainName")),
+                    e.field(&format!("{prefix}UserName")),
+                );
+                if let (Some(sid), Some(name)) = (sid, name) {
+                    dir.add(sid, &name);
+                }
+            }
+            if let (Some(sid), Some(name)) = (&e.user.sid, &e.user.name) {
+                dir.add(sid, name);
+            }
+        }
+        dir
+    }
+
+    fn add(&mut self, sid: &str, name: &str) {
+        // `S-1-0-0` (NULL SID) and `-` carry no identity.
+        if sid == "S-1-0-0" || !sid.starts_with("S-") {
+            return;
+        }
+        *self
+            .names
+            .entry(sid.to_ascii_uppercase())
+            .or_default()
+            .entry(name.to_string())
+            .or_default() += 1;
+    }
+
+    /// The name for `sid`, if the logs or the well-known table give one.
+    pub fn name_of(&self, sid: &str) -> Option<String> {
+        if let Some(n) = well_known(sid) {
+            return Some(n.to_string());
+        }
+        let names = self.names.get(&sid.to_ascii_uppercase())?;
+        names
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(n, _)| n.clone())
+    }
+
+    /// `user` with its name filled in from its SID where the event gave none.
+    pub fn resolve(&self, user: &UserRef) -> UserRef {
+        let mut u = user.clone();
+        if u.name.is_none() {
+            u.name = u.sid.as_deref().and_then(|s| self.name_of(s));
+        }
+        u
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Locator, Origin};
+
+    fn ev(data: &[(&str, &str)]) -> Event {
+        Event {
+            time: jiff::Timestamp::UNIX_EPOCH,
+            computer: "H".into(),
+            channel: "Security".into(),
+            provider: String::new(),
+            event_id: 4624,
+            record_id: None,
+            user: UserRef::default(),
+            data: data
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            origin: Origin {
+                file: "f".into(),
+                locator: Locator::Record(1),
+            },
+        }
+    }
+
+    #[test]
+    fn learns_target_and_subject_pairs() {
+        let dir = AccountDirectory::learn(&[
+            ev(&[
+                ("SubjectUserSid", "S-1-0-0"),
+                ("SubjectUserName", "-"),
+                ("TargetUserSid", "S-1-5-21-1-2-3-1104"),
+                ("TargetUserName", "pgustavo"),
+                ("TargetDomainName", "THESHIRE"),
+            ]),
+            ev(&[
+                ("SubjectUserSid", "S-1-5-21-1-2-3-1104"),
+                ("SubjectUserName", "pgustavo"),
+                ("SubjectDomainName", "THESHIRE"),
+            ]),
+        ]);
+        assert_eq!(
+            dir.name_of("s-1-5-21-1-2-3-1104").as_deref(),
+            Some("THESHIRE\\pgustavo")
+        );
+        assert_eq!(dir.name_of("S-1-0-0"), None);
+        assert_eq!(dir.name_of("S-1-5-18").as_deref(), Some("NT AUTHORITY\\SYSTEM"));
+    }
+
+    #[test]
+    fn most_frequent_name_wins() {
+        let pair = |d: &str| {
+            ev(&[
+                ("SubjectUserSid", "S-1-5-21-9"),
+                ("SubjectUserName", "admmig"),
+                ("SubjectDomainName", d),
+            ])
+        };
+        let dir = AccountDirectory::learn(&[pair("OFFSEC.LAN"), pair("OFFSEC"), pair("OFFSEC")]);
+        assert_eq!(dir.name_of("S-1-5-21-9").as_deref(), Some("OFFSEC\\admmig"));
+    }
+}

@@ -1,0 +1,74 @@
+//! Audit coverage: what each host's logs could show, so a missing removal can be read right.
+//!
+//! "No deletion seen" means little when the host has no Sysmon and 4674 is not audited. For each
+//! host this records which kinds of evidence appear at all in what was read.
+
+use serde::Serialize;
+
+use super::names::is_sysmon;
+use crate::event::{Event, channel};
+
+/// Which evidence a host's logs hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// The host, as its first event spells it.
+    pub computer: String,
+    /// Any System-log event (7045/7036/7009…) was read.
+    pub system_log: bool,
+    /// Any Security-log event was read.
+    pub security_log: bool,
+    /// 7045 seen (service installs in the System log).
+    pub installs_7045: bool,
+    /// 4697 seen ("Audit Security System Extension" on).
+    pub installs_4697: bool,
+    /// 4674 on SC Manager seen ("Audit Sensitive Privilege Use" on).
+    pub privileged_ops_4674: bool,
+    /// 7036 service state changes seen.
+    pub state_changes_7036: bool,
+    /// 4624 logons seen.
+    pub logons_4624: bool,
+    /// 5140/5145 share access seen ("Audit File Share" / "Detailed File Share" on).
+    pub share_access_5140_5145: bool,
+    /// Sysmon events seen.
+    pub sysmon: bool,
+}
+
+impl Coverage {
+    /// The evidence kinds missing, in words, for the summary line.
+    pub fn gaps(&self) -> Vec<&'static str> {
+        let mut gaps = Vec::new();
+        let checks = [
+            (self.system_log, "no System log"),
+            (self.security_log, "no Security log"),
+            (self.installs_4697, "no 4697"),
+            (self.privileged_ops_4674, "no 4674"),
+            (self.state_changes_7036, "no 7036"),
+            (self.logons_4624, "no 4624"),
+            (self.share_access_5140_5145, "no 5140/5145"),
+            (self.sysmon, "no Sysmon"),
+        ];
+        for (present, gap) in checks {
+            if !present {
+                gaps.push(gap);
+            }
+        }
+        gaps
+    }
+}
+
+/// Coverage of one host from its events.
+pub fn of_host(events: &[&Event]) -> Coverage {
+    let has = |f: &dyn Fn(&Event) -> bool| events.iter().any(|e| f(e));
+    Coverage {
+        computer: events.first().map(|e| e.computer.clone()).unwrap_or_default(),
+        system_log: has(&|e| e.channel.eq_ignore_ascii_case(channel::SYSTEM)),
+        security_log: has(&|e| e.channel.eq_ignore_ascii_case(channel::SECURITY)),
+        installs_7045: has(&|e| e.event_id == 7045),
+        installs_4697: has(&|e| e.event_id == 4697),
+        privileged_ops_4674: has(&|e| e.event_id == 4674),
+        state_changes_7036: has(&|e| e.event_id == 7036),
+        logons_4624: has(&|e| e.event_id == 4624),
+        share_access_5140_5145: has(&|e| e.event_id == 5140 || e.event_id == 5145),
+        sysmon: has(&|e| is_sysmon(e)),
+    }
+}

@@ -1,0 +1,246 @@
+//! Evidence: which later events speak of which creation, what each one means, and when the
+//! service was removed.
+//!
+//! An event naming a service belongs to the latest creation of that name on the host that was
+//! logged no later than [`LifecycleConfig::tolerance`] after it, and no earlier than
+//! [`LifecycleConfig::window`] before it. A service re-created under the same name (PsExec run
+//! four times) thus gets its own evidence each time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::creation::Creation;
+use super::names::{
+    access_includes_delete, is_scm, is_scm_service_object, is_sysmon, service_key_in,
+};
+use super::{Finding, LifecycleConfig};
+use crate::event::{Event, Locator};
+
+/// What a piece of evidence is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// 7045 or 4697: the installation itself.
+    Installed,
+    /// 4674 by services.exe with DELETE in the access list, logged with the creation: the new
+    /// service opened with all access. Not a removal.
+    DeleteCapableOpenAtCreation,
+    /// 4674 with DELETE in the access list, logged later: a client opened the service able to
+    /// delete it (Impacket does this when its shell exits).
+    DeleteCapableOpenLater,
+    /// 7036: the service entered the running state.
+    Running,
+    /// 7036: the service entered the stopped state.
+    Stopped,
+    /// 7036: another state (paused, or a localised state text).
+    StateChanged,
+    /// 7009: the SCM timed out waiting for it to start (its binary is a command, not a service).
+    StartTimeout,
+    /// 7000: it failed to start.
+    StartFailed,
+    /// Sysmon 13: `DeleteFlag` set on its key: the SCM marked it for deletion.
+    DeleteFlagSet,
+    /// Sysmon 12: its key was deleted: the service is gone.
+    KeyDeleted,
+    /// 4624: the logon that installed it.
+    Logon,
+    /// 5140: a share connected by the installing account from the source.
+    ShareConnected,
+    /// 5145: a file or pipe on a share opened by the installing account from the source.
+    ShareObjectAccessed,
+}
+
+impl Role {
+    /// Short human label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Installed => "installed",
+            Role::DeleteCapableOpenAtCreation => "delete-capable open at creation",
+            Role::DeleteCapableOpenLater => "delete-capable open later (removal inferred)",
+            Role::Running => "running",
+            Role::Stopped => "stopped",
+            Role::StateChanged => "state changed",
+            Role::StartTimeout => "start time-out",
+            Role::StartFailed => "start failed",
+            Role::DeleteFlagSet => "marked for deletion (Sysmon 13 DeleteFlag)",
+            Role::KeyDeleted => "service key deleted (Sysmon 12)",
+            Role::Logon => "logon",
+            Role::ShareConnected => "share connected",
+            Role::ShareObjectAccessed => "share object accessed",
+        }
+    }
+}
+
+/// One event that speaks of a finding, and what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The event id.
+    pub event_id: u32,
+    /// When it was logged.
+    pub time: Timestamp,
+    /// The input it was read from.
+    pub file: Arc<str>,
+    /// Its EventRecordID, when the source has one.
+    pub record_id: Option<u64>,
+    /// Its position in the input (record, line or row).
+    pub locator: Locator,
+    /// What it means.
+    pub role: Role,
+    /// A short description (state text, access list, registry path…).
+    pub detail: String,
+}
+
+impl Evidence {
+    /// Evidence from `event`.
+    pub fn of(event: &Event, role: Role, detail: impl Into<String>) -> Evidence {
+        Evidence {
+            event_id: event.event_id,
+            time: event.time,
+            file: event.origin.file.clone(),
+            record_id: event.record_id,
+            locator: event.origin.locator,
+            role,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A service-naming event and the role it would play.
+struct Mention<'a> {
+    event: &'a Event,
+    name: &'a str,
+    role: Role,
+    detail: String,
+}
+
+/// What `event` says about which service, if anything.
+fn mention(event: &Event) -> Option<Mention<'_>> {
+    let (name, role, detail) = match event.event_id {
+        4674 if is_scm_service_object(event) => {
+            let mask = event.field("AccessMask").unwrap_or("");
+            if !access_includes_delete(mask) {
+                return None;
+            }
+            let process = event.field("ProcessName").unwrap_or("?");
+            (
+                event.field("ObjectName")?,
+                Role::DeleteCapableOpenLater,
+                format!("4674: opened with DELETE by {process}"),
+            )
+        }
+        7036 if is_scm(event) => {
+            let state = event.field("param2").unwrap_or("").trim();
+            let role = match state.to_ascii_lowercase().as_str() {
+                "running" => Role::Running,
+                "stopped" => Role::Stopped,
+                _ => Role::StateChanged,
+            };
+            (event.field("param1")?, role, format!("7036: entered the {state} state"))
+        }
+        7009 if is_scm(event) => (
+            event.field("param2")?,
+            Role::StartTimeout,
+            format!(
+                "7009: start timed out after {} ms",
+                event.field("param1").unwrap_or("?")
+            ),
+        ),
+        7000 if is_scm(event) => (
+            event.field("param1")?,
+            Role::StartFailed,
+            format!("7000: failed to start: {}", event.field("param2").unwrap_or("?")),
+        ),
+        13 if is_sysmon(event) => {
+            let path = event.field("TargetObject")?;
+            let (key, value) = service_key_in(path)?;
+            if !value.eq_ignore_ascii_case("DeleteFlag") {
+                return None;
+            }
+            (key, Role::DeleteFlagSet, format!("13: {path} set"))
+        }
+        12 if is_sysmon(event) => {
+            if !event
+                .field("EventType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("DeleteKey"))
+            {
+                return None;
+            }
+            let path = event.field("TargetObject")?;
+            let (key, rest) = service_key_in(path)?;
+            if !rest.is_empty() {
+                return None;
+            }
+            (key, Role::KeyDeleted, format!("12: {path} deleted"))
+        }
+        _ => return None,
+    };
+    Some(Mention {
+        event,
+        name: name.trim(),
+        role,
+        detail,
+    })
+}
+
+/// The evidence of each creation (same order as `creations`), creation events included.
+pub fn assign(creations: &[Creation<'_>], host_events: &[&Event], config: &LifecycleConfig) -> Vec<Vec<Evidence>> {
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, c) in creations.iter().enumerate() {
+        for n in c.names() {
+            by_name.entry(n.to_ascii_lowercase()).or_default().push(i);
+        }
+    }
+    let mut out: Vec<Vec<Evidence>> = creations.iter().map(Creation::own_evidence).collect();
+    for m in host_events.iter().filter_map(|e| mention(e)) {
+        let Some(candidates) = by_name.get(&m.name.to_ascii_lowercase()) else {
+            continue;
+        };
+        // `creations` is in time order, so the last fitting candidate is the latest creation.
+        let owner = candidates.iter().rev().copied().find(|&i| {
+            let created = creations[i].time();
+            m.event.time >= created - config.tolerance && m.event.time <= created + config.window
+        });
+        let Some(owner) = owner else { continue };
+        let mut role = m.role;
+        if role == Role::DeleteCapableOpenLater
+            && m.event.time.duration_since(creations[owner].time()).abs() <= config.tolerance
+        {
+            role = Role::DeleteCapableOpenAtCreation;
+        }
+        out[owner].push(Evidence::of(m.event, role, m.detail));
+    }
+    for ev in &mut out {
+        ev.sort_by(|a, b| (a.time, a.role).cmp(&(b.time, b.role)));
+    }
+    out
+}
+
+/// Date the removal from the best evidence and set `deleted`, `deletion_evidence`, `lifetime_ms`.
+///
+/// Best first: Sysmon's registry evidence (the SCM deleting the key); then a DELETE-capable open
+/// after the creation with nothing about the service after it (a client opening it to delete it
+/// and the service never heard of again); then the first stop (the service ended; its removal
+/// is not logged, but PsExec-family tools remove it right after).
+pub fn date_removal(finding: &mut Finding) {
+    let ev = &finding.evidence;
+    let registry = ev
+        .iter()
+        .find(|e| matches!(e.role, Role::DeleteFlagSet | Role::KeyDeleted));
+    let service_events: Vec<&Evidence> = ev
+        .iter()
+        .filter(|e| !matches!(e.role, Role::Logon | Role::ShareConnected | Role::ShareObjectAccessed))
+        .collect();
+    let last_open = service_events
+        .last()
+        .filter(|e| e.role == Role::DeleteCapableOpenLater)
+        .copied();
+    let first_stop = ev.iter().find(|e| e.role == Role::Stopped);
+    if let Some(best) = registry.or(last_open).or(first_stop) {
+        finding.deleted = Some(best.time);
+        finding.deletion_evidence = Some(best.role);
+        finding.lifetime_ms = Some(best.time.duration_since(finding.created).as_millis() as i64);
+    }
+}

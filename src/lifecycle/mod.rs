@@ -1,0 +1,164 @@
+//! The default semantics: one finding per service creation, telling its whole life.
+//!
+//! For every service installed on a host (7045 in the System log and/or 4697 in the Security log,
+//! merged when they are the same installation), this stage gathers what the logs say happened to
+//! it next, and labels each piece of evidence for what it really is: the 4674 with DELETE that
+//! services.exe logs *at creation*, 7036 running/stopped, 7009/7000 start time-outs (a command,
+//! not a service), Sysmon 12/13 on the service key (the real removal), a later DELETE-capable
+//! open with nothing after it (Impacket's removal at shell exit). It then dates the removal from
+//! the best evidence, joins the installing logon to its 4624, and judges the finding by behaviour.
+//!
+//! It sees only [`Event`]s: nothing here knows which format they were read from.
+//!
+//! Hosts are matched by the first label of their name, case-insensitively (`WKS01` and
+//! `wks01.corp.local` are one host), because System and Security logs of one machine, or a SIEM and
+//! an EVTX copy, do not always spell it the same way.
+
+mod coverage;
+mod creation;
+mod evidence;
+mod logon;
+mod names;
+mod verdict;
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::accounts::AccountDirectory;
+use crate::event::{Event, UserRef};
+
+pub use coverage::Coverage;
+pub use evidence::{Evidence, Role};
+pub use logon::Source;
+pub use verdict::Verdict;
+
+/// Event ids this stage looks at; readers may drop everything else before decoding it.
+pub const WANTED_EVENT_IDS: &[u32] = &[
+    7045, 4697, 4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18,
+];
+
+/// Time windows of the lifecycle correlation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifecycleConfig {
+    /// How long after a creation its evidence (up to its removal) may come.
+    pub window: SignedDuration,
+    /// How long *before* a creation its evidence may be logged: clocks and buffers of the System
+    /// log, the Security log and Sysmon do not order events exactly (PsExec's removal can be
+    /// logged before its creation).
+    pub tolerance: SignedDuration,
+    /// How far apart a 7045 and a 4697 may be and still be one installation.
+    pub merge_window: SignedDuration,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        LifecycleConfig {
+            window: SignedDuration::from_hours(24),
+            tolerance: SignedDuration::from_secs(2),
+            merge_window: SignedDuration::from_secs(5),
+        }
+    }
+}
+
+/// One service creation and everything the logs say about its life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The host the service was installed on, as its log spells it.
+    pub computer: String,
+    /// The service's key name (`HKLM\System\CurrentControlSet\Services\<name>`), where known;
+    /// otherwise the name the 7045 gives.
+    pub service_name: String,
+    /// The display name (7045's `ServiceName` is the display name), when it is known.
+    pub display_name: Option<String>,
+    /// The command line the service runs.
+    pub image_path: String,
+    /// Service type as logged (`user mode service`, `0x10`, `kernel mode driver`…).
+    pub service_type: Option<String>,
+    /// Start type as logged (`demand start`, `3`, `auto start`…).
+    pub start_type: Option<String>,
+    /// The account the service runs as (`LocalSystem`…).
+    pub service_account: Option<String>,
+    /// When it was installed (the earlier of its 7045 and 4697).
+    pub created: Timestamp,
+    /// When it was removed or stopped, by the best evidence (see `deletion_evidence`).
+    pub deleted: Option<Timestamp>,
+    /// Which evidence dates `deleted`; `None` when no removal was seen.
+    pub deletion_evidence: Option<Role>,
+    /// `deleted - created` in milliseconds (negative when the removal was logged first).
+    pub lifetime_ms: Option<i64>,
+    /// The judgement.
+    pub verdict: Verdict,
+    /// Why, in short sentences.
+    pub verdict_reasons: Vec<String>,
+    /// The attributed tool (filled by attribution; `None` until then).
+    pub tool: Option<String>,
+    /// The installing account.
+    pub user: UserRef,
+    /// Where the installation came from, when the installing logon is in the log.
+    pub source: Option<Source>,
+    /// Every event that speaks of this service, in time order, labelled.
+    pub evidence: Vec<Evidence>,
+}
+
+/// What the lifecycle stage returns.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LifecycleReport {
+    /// One per creation, ordered by creation time, then computer, then service name.
+    pub findings: Vec<Finding>,
+    /// What each host's logs could show, by host.
+    pub coverage: Vec<Coverage>,
+}
+
+/// Find every service lifecycle in `events` (time-ordered, as [`crate::hunt::collect`] gives).
+pub fn correlate(events: &[Event], config: &LifecycleConfig) -> LifecycleReport {
+    let accounts = AccountDirectory::learn(events);
+    let mut by_host: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
+    for e in events {
+        by_host.entry(host_key(&e.computer)).or_default().push(e);
+    }
+    let mut report = LifecycleReport::default();
+    for host_events in by_host.values() {
+        report.coverage.push(coverage::of_host(host_events));
+        let creations = creation::merge(host_events, config);
+        let logons = logon::LogonIndex::build(host_events);
+        let assigned = evidence::assign(&creations, host_events, config);
+        for (creation, evidence) in creations.into_iter().zip(assigned) {
+            let names: Vec<String> = creation.names().iter().map(|n| n.to_string()).collect();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let logon_id = logons.installing_logon_id(
+                creation.security,
+                &names,
+                creation.time(),
+                config.tolerance,
+            );
+            let mut finding = creation.into_finding(&accounts, evidence);
+            if let Some(id) = logon_id {
+                let source = logons.source(&id, finding.created);
+                let extra = logons.evidence(&source, finding.user.sid.as_deref(), finding.created);
+                finding.evidence.extend(extra);
+                finding
+                    .evidence
+                    .sort_by(|a, b| (a.time, a.role).cmp(&(b.time, b.role)));
+                finding.source = Some(source);
+            }
+            evidence::date_removal(&mut finding);
+            verdict::judge(&mut finding, host_events);
+            report.findings.push(finding);
+        }
+    }
+    report.findings.sort_by(|a, b| {
+        (a.created, &a.computer, &a.service_name).cmp(&(b.created, &b.computer, &b.service_name))
+    });
+    report
+}
+
+/// The host identity used to put a host's System, Security and Sysmon events together.
+pub fn host_key(computer: &str) -> String {
+    computer
+        .split('.')
+        .next()
+        .unwrap_or(computer)
+        .to_ascii_lowercase()
+}

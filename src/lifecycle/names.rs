@@ -1,0 +1,95 @@
+//! Reading service names and states out of the events that mention a service.
+//!
+//! Each event type names the service differently: 4674 by key name in `ObjectName`, 7036 and
+//! 7009 by display name in `param1`/`param2`, Sysmon by registry path. This module is the one
+//! place that knows those spellings.
+
+use crate::event::Event;
+
+/// Provider name of Sysmon (its events are the only 12/13 we read as registry events).
+const SYSMON_PROVIDER: &str = "Microsoft-Windows-Sysmon";
+
+/// True for Sysmon's own events (by provider, or by channel when a SIEM dropped the provider).
+pub fn is_sysmon(e: &Event) -> bool {
+    e.provider.eq_ignore_ascii_case(SYSMON_PROVIDER)
+        || e.channel
+            .eq_ignore_ascii_case(crate::event::channel::SYSMON)
+}
+
+/// True for the Service Control Manager's System-log events.
+pub fn is_scm(e: &Event) -> bool {
+    e.provider.eq_ignore_ascii_case("Service Control Manager")
+}
+
+/// The service key name in a registry path under `…\Services\`, and what follows it.
+///
+/// `HKLM\System\CurrentControlSet\Services\PSEXESVC\DeleteFlag` → `("PSEXESVC", "DeleteFlag")`.
+pub fn service_key_in(path: &str) -> Option<(&str, &str)> {
+    let lower = path.to_ascii_lowercase();
+    let at = lower.find("\\services\\")?;
+    // Only the machine's service database (…\CurrentControlSet\ or …\ControlSet00N\).
+    let before = &lower[..at];
+    if !(before.ends_with("\\currentcontrolset") || before.contains("\\controlset0")) {
+        return None;
+    }
+    let rest = &path[at + "\\services\\".len()..];
+    Some(match rest.find('\\') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
+    })
+}
+
+/// True when a 4674 is about a service object in the SC Manager.
+pub fn is_scm_service_object(e: &Event) -> bool {
+    e.event_id == 4674
+        && e.field("ObjectServer")
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("SC Manager"))
+        && e.field("ObjectType")
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case("SERVICE OBJECT"))
+}
+
+/// True when an access list (`%%1537 %%1538 …`, or a hex mask) includes DELETE.
+pub fn access_includes_delete(mask: &str) -> bool {
+    let mask = mask.trim();
+    if let Some(hex) = mask.strip_prefix("0x").or_else(|| mask.strip_prefix("0X")) {
+        return u64::from_str_radix(hex, 16).is_ok_and(|m| m & 0x10000 != 0);
+    }
+    mask.split(|c: char| c.is_whitespace() || c == ',')
+        .any(|t| t == "%%1537" || t.eq_ignore_ascii_case("DELETE"))
+}
+
+/// Names compare case-insensitively, as the SCM compares them.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_keys_from_registry_paths() {
+        assert_eq!(
+            service_key_in("HKLM\\System\\CurrentControlSet\\Services\\PSEXESVC\\DeleteFlag"),
+            Some(("PSEXESVC", "DeleteFlag"))
+        );
+        assert_eq!(
+            service_key_in("HKLM\\SYSTEM\\ControlSet001\\Services\\Updater"),
+            Some(("Updater", ""))
+        );
+        assert_eq!(
+            service_key_in("HKU\\S-1-5-21\\Software\\Services\\X\\Y"),
+            None,
+            "only the machine's service database"
+        );
+    }
+
+    #[test]
+    fn delete_in_access_lists() {
+        assert!(access_includes_delete("%%1537\r\n\t\t\t\t%%1538\r\n"));
+        assert!(!access_includes_delete("%%15370 %%1538"));
+        assert!(access_includes_delete("0x10000"));
+        assert!(access_includes_delete("0xF01FF"));
+        assert!(!access_includes_delete("0x20000"));
+    }
+}

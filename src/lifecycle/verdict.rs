@@ -1,0 +1,302 @@
+//! Judging a service creation by how it behaved, not by a list of names.
+//!
+//! Remote service execution leaves a recognisable *behaviour*: the "service" is a command line
+//! or a binary just dropped through an admin share, it lives for seconds or minutes, its start
+//! times out because cmd.exe is no service, its name is random, and a network logon sits behind
+//! it. Ordinary installs are drivers, binaries under Program Files, auto-start services that stay.
+//! Each signal found is written down as a reason, so the analyst can check the judgement.
+
+use std::sync::LazyLock;
+
+use jiff::SignedDuration;
+use regex::Regex;
+use serde::Serialize;
+
+use super::Finding;
+use super::evidence::Role;
+use super::names::is_sysmon;
+use crate::event::Event;
+
+/// The judgement on one finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// A service used to run a command on this host from another one.
+    RemoteExecution,
+    /// The same technique run against the host it was launched on (no remote logon behind it).
+    LocalExecution,
+    /// A service created to get SYSTEM from an existing foothold (getsystem-style), not movement.
+    PrivilegeEscalation,
+    /// Something execution-like, but not enough to say.
+    Suspicious,
+    /// An ordinary install.
+    Benign,
+}
+
+impl Verdict {
+    /// The id used in output (`remote-execution`…).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::RemoteExecution => "remote-execution",
+            Verdict::LocalExecution => "local-execution",
+            Verdict::PrivilegeEscalation => "privilege-escalation",
+            Verdict::Suspicious => "suspicious",
+            Verdict::Benign => "benign",
+        }
+    }
+}
+
+static COMMAND_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(%comspec%|\bcmd(\.exe)?\s+/[a-z]|\bpowershell(\.exe)?\b|\bpwsh(\.exe)?\b|\bmshta(\.exe)?\b|\b[wc]script(\.exe)?\b|\brundll32(\.exe)?\b|\bregsvr32(\.exe)?\b)",
+    )
+    .expect("valid regex")
+});
+static GETSYSTEM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)((\bcmd(\.exe)?|%comspec%)\s+/c\s+echo\s+\S+\s*>\s*\\\\\.\\pipe\\)|(\brundll32(\.exe)?\s+\S+\.dll,\s*a\s+/p:)",
+    )
+    .expect("valid regex")
+});
+static SHARE_PATH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(^\s*"?\\\\[^\\.?][^\\]*\\)|(\\(admin|[a-z])\$\\)"#).expect("valid regex")
+});
+static WINDOWS_ROOT_BINARY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)^\s*"?(%systemroot%|%windir%|[a-z]:\\windows)\\[^\\"]+\.exe"?\s*$"#)
+        .expect("valid regex")
+});
+static PER_USER_INSTANCE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"_[0-9a-fA-F]{4,8}$").expect("valid regex"));
+static USER_WRITABLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(\\users\\|\\temp\\|\\tmp\\|\\downloads\\|\\desktop\\|^[d-z]:\\)")
+        .expect("valid regex")
+});
+
+/// How long a service may live and still count as short-lived.
+const SHORT_LIFE: SignedDuration = SignedDuration::from_hours(1);
+/// How long before a creation a local PsExec client may have run.
+const LOCAL_CLIENT_SPAN: SignedDuration = SignedDuration::from_secs(120);
+
+/// Signals found on one finding.
+#[derive(Default)]
+struct Signals {
+    /// Each alone is enough to call it execution.
+    strong: Vec<String>,
+    /// Two together are.
+    medium: Vec<String>,
+    /// Signs of an ordinary install.
+    benign: Vec<String>,
+    /// Signs that it was run from this host.
+    local: Vec<String>,
+    /// Signs that it came from another host.
+    remote: Vec<String>,
+}
+
+/// Set `verdict` and `verdict_reasons`.
+pub fn judge(finding: &mut Finding, host_events: &[&Event]) {
+    let image = finding.image_path.clone();
+    if GETSYSTEM.is_match(&image) {
+        finding.verdict = Verdict::PrivilegeEscalation;
+        finding.verdict_reasons =
+            vec!["image path writes to a named pipe or loads a DLL the getsystem way".into()];
+        return;
+    }
+    let s = signals(finding, host_events);
+    let execution = !s.strong.is_empty() || s.medium.len() >= 2;
+    let mut reasons: Vec<String> = s.strong.iter().chain(&s.medium).cloned().collect();
+    finding.verdict = if execution {
+        if !s.local.is_empty() {
+            reasons.extend(s.local);
+            Verdict::LocalExecution
+        } else {
+            if s.remote.is_empty() {
+                reasons.push("installing logon not in the logs: remote origin assumed".into());
+            }
+            reasons.extend(s.remote);
+            Verdict::RemoteExecution
+        }
+    } else if !s.medium.is_empty() && s.benign.is_empty() {
+        Verdict::Suspicious
+    } else if is_driver(finding) && USER_WRITABLE.is_match(&image) {
+        reasons.push("driver loaded from a user-writable location".into());
+        Verdict::Suspicious
+    } else {
+        reasons = s.benign;
+        if reasons.is_empty() {
+            reasons.push("installed like ordinary software: no execution behaviour".into());
+        }
+        Verdict::Benign
+    };
+    finding.verdict_reasons = reasons;
+}
+
+fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
+    let mut s = Signals::default();
+    let image = f.image_path.as_str();
+    let demand_start = f
+        .start_type
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case("demand start") || t.trim() == "3");
+
+    if COMMAND_LINE.is_match(image) {
+        s.strong.push("image path is a command line, not a service binary".into());
+    }
+    if SHARE_PATH.is_match(image) {
+        s.strong.push("image path is on an admin share or UNC path".into());
+    }
+    if f.evidence.iter().any(|e| e.role == Role::StartTimeout) {
+        s.strong.push("start timed out (7009): the binary is not a service".into());
+    } else if f.evidence.iter().any(|e| e.role == Role::StartFailed) {
+        s.medium.push("failed to start (7000)".into());
+    }
+    if demand_start && WINDOWS_ROOT_BINARY.is_match(image) {
+        s.medium.push(
+            "on-demand service binary in the Windows folder root, where ADMIN$ copies land".into(),
+        );
+    }
+    if let (Some(ms), Some(role)) = (f.lifetime_ms, f.deletion_evidence) {
+        let short = ms <= SHORT_LIFE.as_millis() as i64;
+        if short && (role != Role::Stopped || demand_start) {
+            s.medium.push(format!(
+                "short-lived: {} {} after creation",
+                role.label(),
+                human_ms(ms)
+            ));
+        }
+    }
+    if let Some(why) = random_name(&f.service_name) {
+        s.medium.push(why);
+    }
+    if let Some(src) = &f.source {
+        match src.logon_type {
+            Some(3) if src.ip.as_deref().is_some_and(is_loopback) => {
+                s.local.push("installing network logon came from this host (loopback)".into());
+            }
+            Some(3) => s.remote.push(format!(
+                "installed over a network logon from {}",
+                src.ip.as_deref().unwrap_or("an unknown address")
+            )),
+            Some(t @ (2 | 7 | 10 | 11)) => {
+                s.local.push(format!("installing logon is interactive (type {t})"));
+            }
+            _ => {}
+        }
+    }
+    if local_client_ran(f, host_events) {
+        s.local
+            .push("a PsExec client ran on this host just before (Sysmon: EulaAccepted)".into());
+    }
+    if is_driver(f) {
+        s.benign.push("a driver".into());
+    }
+    if PER_USER_INSTANCE.is_match(&f.service_name) && f.user.sid.as_deref() == Some("S-1-5-18") {
+        s.benign
+            .push("per-user service instance created by the system at logon".into());
+    }
+    s
+}
+
+fn is_driver(f: &Finding) -> bool {
+    f.service_type.as_deref().is_some_and(|t| {
+        let t = t.trim().to_ascii_lowercase();
+        t.contains("driver") || t == "0x1" || t == "0x2" || t == "1" || t == "2"
+    })
+}
+
+fn is_loopback(ip: &str) -> bool {
+    let ip = ip.trim();
+    ip.starts_with("127.") || ip == "::1" || ip.eq_ignore_ascii_case("::ffff:127.0.0.1")
+}
+
+/// Sysmon 13 on `…\Software\Sysinternals\PsExec\EulaAccepted` (PsExec's first run as a user) on
+/// this host shortly before the creation: the client ran here.
+fn local_client_ran(f: &Finding, host_events: &[&Event]) -> bool {
+    host_events.iter().any(|e| {
+        e.event_id == 13
+            && is_sysmon(e)
+            && e.time <= f.created
+            && f.created.duration_since(e.time) <= LOCAL_CLIENT_SPAN
+            && e.field("TargetObject").is_some_and(|p| {
+                let p = p.to_ascii_lowercase();
+                p.contains("\\software\\sysinternals\\") && p.ends_with("\\eulaaccepted")
+            })
+    })
+}
+
+/// Why a service name looks machine-generated, if it does: the lengths PsExec-family tools use
+/// (4, 8, 10, 16, 20 letters) with a case pattern no person types, or a long base64 chunk.
+fn random_name(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len >= 40
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=')
+    {
+        return Some("service name is a long base64-like string".into());
+    }
+    if !name.chars().all(|c| c.is_ascii_alphabetic()) || ![4, 7, 8, 10, 16, 20].contains(&len) {
+        return None;
+    }
+    let bytes = name.as_bytes();
+    let case_flips = bytes
+        .windows(2)
+        .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+        .count();
+    let vowels = name
+        .chars()
+        .filter(|c| "aeiouAEIOU".contains(*c))
+        .count();
+    let all_upper = name.chars().all(|c| c.is_ascii_uppercase());
+    let random = case_flips >= 2
+        || (len >= 8 && vowels * 6 < len)
+        || (all_upper && len >= 16);
+    random.then(|| format!("service name looks random ({len} letters: {name})"))
+}
+
+fn human_ms(ms: i64) -> String {
+    match ms.abs() {
+        0..1_000 => format!("{ms} ms"),
+        1_000..120_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{:.1} min", ms as f64 / 60_000.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_names() {
+        assert!(random_name("kNbC").is_some(), "impacket psexec 4 letters");
+        assert!(random_name("PGUJLOAKFQFVOMHGFQPX").is_some(), "empire 20 upper");
+        assert!(random_name("wKpAxLqB").is_some());
+        for ordinary in ["Xbox", "BTOBTO", "PSEXESVC", "Updater", "vm3dmp", "WinRM", "Sysmon64", "BCSWAP"] {
+            assert!(random_name(ordinary).is_none(), "{ordinary}");
+        }
+        assert!(
+            random_name("CiMNCiMgQXV0aG9yczogIEphbWllIFdoZWF0b24gLy8gV2lsbGlhbSBEZWxvbmcN").is_some()
+        );
+    }
+
+    #[test]
+    fn image_path_shapes() {
+        assert!(COMMAND_LINE.is_match(r"%COMSPEC% /Q /c echo cd  ^> \\127.0.0.1\C$\__output"));
+        assert!(COMMAND_LINE.is_match(
+            r#"c:\windows\system32\cmd.exe /c powershell -command "Get-Service""#
+        ));
+        assert!(!COMMAND_LINE.is_match(r"%SystemRoot%\system32\svchost.exe -k print"));
+        assert!(!COMMAND_LINE.is_match(
+            r"C:\Windows\system32\dllhost.exe /Processid:{74600A00-7492-484F-9A3E-C510CC95F515}"
+        ));
+        assert!(SHARE_PATH.is_match(r"\\127.0.0.1\ADMIN$\abcdefg.exe"));
+        assert!(SHARE_PATH.is_match(r"%COMSPEC% /Q /c echo x ^> \\127.0.0.1\C$\__output"));
+        assert!(!SHARE_PATH.is_match(r"\SystemRoot\System32\drivers\tunnel.sys"));
+        assert!(!SHARE_PATH.is_match(r"\??\C:\Windows\x.sys"));
+        assert!(WINDOWS_ROOT_BINARY.is_match(r"%SystemRoot%\PSEXESVC.exe"));
+        assert!(WINDOWS_ROOT_BINARY.is_match(r"C:\Windows\Sysmon64.exe"));
+        assert!(!WINDOWS_ROOT_BINARY.is_match(r"%SystemRoot%\system32\vm3dservice.exe"));
+        assert!(GETSYSTEM.is_match(r"cmd.exe /c echo eabsuk > \\.\pipe\eabsuk"));
+        assert!(GETSYSTEM.is_match(r"rundll32.exe C:\Users\x\AppData\Local\Temp\abc.dll,a /p:abc"));
+        assert!(!GETSYSTEM.is_match(r"%COMSPEC% /Q /c echo cd ^> \\127.0.0.1\C$\__output"));
+    }
+}
