@@ -1,4 +1,4 @@
-//! Running the reading stage over many inputs: discover, read in parallel, merge, deduplicate.
+//! Running the pipeline: discover, read in parallel, merge, deduplicate, then correlate.
 //!
 //! Files are read on rayon's pool (chunks of each EVTX file too), and their outputs merged in
 //! path order, so the result is the same bytes whatever the thread count. Events are then put in
@@ -12,7 +12,79 @@ use rayon::prelude::*;
 
 use crate::discover;
 use crate::event::Event;
-use crate::read::{ReadOptions, ReadStats, Warning};
+use crate::kql::{self, KqlConfig, KqlRow};
+use crate::lifecycle::{self, LifecycleConfig, LifecycleReport, Verdict};
+use crate::read::{ReadOptions, ReadStats, Selection, Warning};
+
+/// Which question a hunt answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Semantics {
+    /// One finding per service creation with its whole life (the default).
+    #[default]
+    Lifecycle,
+    /// The seed Sentinel query's answer, exactly.
+    Kql,
+}
+
+/// Everything a hunt needs besides its paths.
+#[derive(Debug, Clone, Default)]
+pub struct HuntConfig {
+    /// Which semantics.
+    pub semantics: Semantics,
+    /// Lifecycle windows.
+    pub lifecycle: LifecycleConfig,
+    /// Seed-query windows.
+    pub kql: KqlConfig,
+    /// Reader options (the selection is set from the semantics).
+    pub read: ReadOptions,
+    /// Keep benign findings too.
+    pub include_benign: bool,
+}
+
+/// What a hunt found.
+#[derive(Debug)]
+pub enum Answer {
+    /// Lifecycle findings and coverage.
+    Lifecycle(LifecycleReport),
+    /// Seed-query rows.
+    Kql(Vec<KqlRow>),
+}
+
+/// A hunt's answer plus what reading it cost.
+#[derive(Debug)]
+pub struct HuntOutcome {
+    /// The findings.
+    pub answer: Answer,
+    /// Located warnings from reading.
+    pub warnings: Vec<Warning>,
+    /// Reading counts.
+    pub stats: ReadStats,
+}
+
+/// Run a whole hunt over `paths`.
+pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
+    let mut read = config.read.clone();
+    read.selection = match config.semantics {
+        Semantics::Lifecycle => Selection::only(lifecycle::WANTED_EVENT_IDS.iter().copied()),
+        Semantics::Kql => Selection::only(kql::WANTED_EVENT_IDS.iter().copied()),
+    };
+    let collection = collect(paths, &read);
+    let answer = match config.semantics {
+        Semantics::Lifecycle => {
+            let mut report = lifecycle::correlate(&collection.events, &config.lifecycle);
+            if !config.include_benign {
+                report.findings.retain(|f| f.verdict != Verdict::Benign);
+            }
+            Answer::Lifecycle(report)
+        }
+        Semantics::Kql => Answer::Kql(kql::run(&collection.events, &config.kql)),
+    };
+    HuntOutcome {
+        answer,
+        warnings: collection.warnings,
+        stats: collection.stats,
+    }
+}
 
 /// Everything the reading stage produced for a run.
 #[derive(Debug, Default)]
