@@ -1,0 +1,761 @@
+//! Builders for every event the generator writes, with the System block, field names, value
+//! types and value formats Windows uses (checked against real System, Security and Sysmon
+//! logs): 7045/7036/7009/7040 from the Service Control Manager; 4624/4634/4672/4688/4697/4674/
+//! 5140/5145 from Security-Auditing; Sysmon 1/12/13.
+
+use jiff::Timestamp;
+
+use crate::record::{DataValue, Guid, Sid, SystemFields};
+
+/// Which log file an event goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Log {
+    /// `System.evtx`.
+    System,
+    /// `Security.evtx`.
+    Security,
+    /// `Microsoft-Windows-Sysmon%4Operational.evtx`.
+    Sysmon,
+}
+
+impl Log {
+    /// The file name Windows gives the log.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Log::System => "System.evtx",
+            Log::Security => "Security.evtx",
+            Log::Sysmon => "Microsoft-Windows-Sysmon%4Operational.evtx",
+        }
+    }
+}
+
+/// One event before it gets its record id (ids follow time order within a log).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Target log.
+    pub log: Log,
+    /// `TimeCreated`.
+    pub time: Timestamp,
+    /// The System block.
+    pub system: SystemFields,
+    /// The EventData fields.
+    pub data: Vec<(String, DataValue)>,
+}
+
+/// An account as the events name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// SID text.
+    pub sid: String,
+    /// User name (`admin`, `WKS01$`, `SYSTEM`).
+    pub name: String,
+    /// Domain (`CORP`, `NT AUTHORITY`).
+    pub domain: String,
+    /// Logon id (`0x3e7` for SYSTEM).
+    pub logon_id: u64,
+}
+
+impl Account {
+    /// `NT AUTHORITY\SYSTEM`, logon 0x3e7.
+    pub fn system(host_netbios: &str, domain: &str) -> Self {
+        Account {
+            sid: "S-1-5-18".into(),
+            name: format!("{host_netbios}$"),
+            domain: domain.into(),
+            logon_id: 0x3e7,
+        }
+    }
+}
+
+fn s(v: impl Into<String>) -> DataValue {
+    DataValue::String(v.into())
+}
+
+fn sid(text: &str) -> DataValue {
+    DataValue::Sid(Sid::parse(text).expect("generator SIDs are well formed"))
+}
+
+fn guid(text: &str) -> Guid {
+    Guid::parse(text).expect("constant GUID")
+}
+
+fn fields(pairs: Vec<(&str, DataValue)>) -> Vec<(String, DataValue)> {
+    pairs.into_iter().map(|(n, v)| (n.to_string(), v)).collect()
+}
+
+/// The System block of a Service Control Manager event (classic provider: qualifiers 16384,
+/// EventSourceName, keywords 0x8080000000000000, services.exe as the process).
+fn scm(
+    computer: &str,
+    event_id: u16,
+    level: u8,
+    user: Option<&str>,
+    pid: u32,
+    tid: u32,
+) -> SystemFields {
+    SystemFields {
+        provider: "Service Control Manager".into(),
+        provider_guid: Some(guid("{555908d1-a6d7-4695-8e1e-26931d2012f4}")),
+        event_source_name: Some("Service Control Manager".into()),
+        event_id,
+        qualifiers: Some(if level == 2 { 49152 } else { 16384 }),
+        version: 0,
+        level,
+        task: 0,
+        opcode: 0,
+        keywords: 0x8080_0000_0000_0000,
+        activity_id: None,
+        computer: computer.into(),
+        channel: "System".into(),
+        user_sid: user.map(|u| Sid::parse(u).expect("generator SIDs are well formed")),
+        process_id: pid,
+        thread_id: tid,
+    }
+}
+
+/// The System block of a Security-Auditing event (audit success; `<Security/>` is empty).
+fn audit(
+    computer: &str,
+    event_id: u16,
+    version: u8,
+    task: u16,
+    pid: u32,
+    tid: u32,
+) -> SystemFields {
+    SystemFields {
+        provider: "Microsoft-Windows-Security-Auditing".into(),
+        provider_guid: Some(guid("{54849625-5478-4994-a5ba-3e3b0328c30d}")),
+        event_source_name: None,
+        event_id,
+        qualifiers: None,
+        version,
+        level: 0,
+        task,
+        opcode: 0,
+        keywords: 0x8020_0000_0000_0000,
+        activity_id: None,
+        computer: computer.into(),
+        channel: "Security".into(),
+        user_sid: None,
+        process_id: pid,
+        thread_id: tid,
+    }
+}
+
+/// The System block of a Sysmon event (version 2 schema events, run as SYSTEM).
+fn sysmon(computer: &str, event_id: u16, version: u8, pid: u32, tid: u32) -> SystemFields {
+    SystemFields {
+        provider: "Microsoft-Windows-Sysmon".into(),
+        provider_guid: Some(guid("{5770385f-c22a-43e0-bf4c-06f5698ffbd9}")),
+        event_source_name: None,
+        event_id,
+        qualifiers: None,
+        version,
+        level: 4,
+        task: event_id,
+        opcode: 0,
+        keywords: 0x8000_0000_0000_0000,
+        activity_id: None,
+        computer: computer.into(),
+        channel: "Microsoft-Windows-Sysmon/Operational".into(),
+        user_sid: Some(Sid::parse("S-1-5-18").expect("constant")),
+        process_id: pid,
+        thread_id: tid,
+    }
+}
+
+/// Process ids of the host's long-lived system processes.
+#[derive(Debug, Clone, Copy)]
+pub struct Pids {
+    /// services.exe.
+    pub services: u32,
+    /// lsass.exe (the Security log's writer).
+    pub lsass: u32,
+    /// System (pid 4): SMB server events.
+    pub system: u32,
+    /// Sysmon64.exe.
+    pub sysmon: u32,
+}
+
+/// Builds events for one host.
+#[derive(Debug, Clone)]
+pub struct HostEvents {
+    /// `Computer`: FQDN.
+    pub computer: String,
+    /// Pids of system processes.
+    pub pids: Pids,
+}
+
+/// A service's description in a 7045 / 4697 pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    /// Key name.
+    pub name: String,
+    /// Display name (7036 uses it).
+    pub display: String,
+    /// ImagePath / ServiceFileName.
+    pub image: String,
+    /// Service type code (0x10 own process, 0x1 kernel driver, 0x110 interactive, 0x50/0x60
+    /// per-user).
+    pub service_type: u32,
+    /// Start type code (2 auto, 3 demand, 4 disabled, 0 boot, 1 system).
+    pub start_type: u32,
+    /// Account (`LocalSystem`; empty for drivers).
+    pub account: String,
+}
+
+/// 7045's `ServiceType` text for a type code.
+pub fn service_type_text(code: u32) -> &'static str {
+    match code {
+        0x1 => "kernel mode driver",
+        0x2 => "file system driver",
+        0x10 => "user mode service",
+        0x20 => "user mode service",
+        0x110 => "user mode service",
+        0x50 | 0x60 | 0xd0 | 0xe0 => "user mode service",
+        _ => "user mode service",
+    }
+}
+
+/// 7045's `StartType` text for a start code.
+pub fn start_type_text(code: u32) -> &'static str {
+    match code {
+        0 => "boot start",
+        1 => "system start",
+        2 => "auto start",
+        3 => "demand start",
+        _ => "disabled",
+    }
+}
+
+impl HostEvents {
+    /// 7045 "A service was installed in the system"; `UserID` is the caller's SID.
+    pub fn svc_installed(
+        &self,
+        t: Timestamp,
+        svc: &ServiceSpec,
+        caller_sid: &str,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::System,
+            time: t,
+            system: scm(
+                &self.computer,
+                7045,
+                4,
+                Some(caller_sid),
+                self.pids.services,
+                tid,
+            ),
+            data: fields(vec![
+                ("ServiceName", s(&svc.name)),
+                ("ImagePath", s(&svc.image)),
+                ("ServiceType", s(service_type_text(svc.service_type))),
+                ("StartType", s(start_type_text(svc.start_type))),
+                ("AccountName", s(&svc.account)),
+            ]),
+        }
+    }
+
+    /// 7036 "The X service entered the Y state" (by display name), `Binary` omitted.
+    pub fn svc_state(&self, t: Timestamp, display: &str, state: &str, tid: u32) -> Event {
+        Event {
+            log: Log::System,
+            time: t,
+            system: scm(&self.computer, 7036, 4, None, self.pids.services, tid),
+            data: fields(vec![("param1", s(display)), ("param2", s(state))]),
+        }
+    }
+
+    /// 7009 "A timeout was reached (30000 milliseconds) while waiting for X to connect".
+    pub fn svc_timeout(&self, t: Timestamp, name: &str, tid: u32) -> Event {
+        Event {
+            log: Log::System,
+            time: t,
+            system: scm(&self.computer, 7009, 2, None, self.pids.services, tid),
+            data: fields(vec![("param1", s("30000")), ("param2", s(name))]),
+        }
+    }
+
+    /// 7000 "The X service failed to start due to the following error".
+    pub fn svc_failed(&self, t: Timestamp, display: &str, tid: u32) -> Event {
+        Event {
+            log: Log::System,
+            time: t,
+            system: scm(&self.computer, 7000, 2, None, self.pids.services, tid),
+            data: fields(vec![("param1", s(display)), ("param2", s("%%1053"))]),
+        }
+    }
+
+    /// 7040 "The start type of the X service was changed from A to B".
+    #[allow(clippy::too_many_arguments)]
+    pub fn svc_start_changed(
+        &self,
+        t: Timestamp,
+        display: &str,
+        from: &str,
+        to: &str,
+        key: &str,
+        user: &str,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::System,
+            time: t,
+            system: scm(&self.computer, 7040, 4, Some(user), self.pids.services, tid),
+            data: fields(vec![
+                ("param1", s(display)),
+                ("param2", s(from)),
+                ("param3", s(to)),
+                ("param4", s(key)),
+            ]),
+        }
+    }
+
+    /// 4624 logon (version 2 fields).
+    #[allow(clippy::too_many_arguments)]
+    pub fn logon(
+        &self,
+        t: Timestamp,
+        target: &Account,
+        logon_type: u32,
+        auth: &str,
+        workstation: &str,
+        ip: &str,
+        port: u16,
+        logon_guid: Guid,
+        tid: u32,
+    ) -> Event {
+        let network = logon_type == 3;
+        let (process_id, process) = if network {
+            (0, "-".to_string())
+        } else {
+            (
+                u64::from(self.pids.lsass) + 0x10,
+                r"C:\Windows\System32\svchost.exe".to_string(),
+            )
+        };
+        let subject_sid = if network { "S-1-0-0" } else { "S-1-5-18" };
+        let (sub_name, sub_dom, sub_logon) = if network {
+            ("-".to_string(), "-".to_string(), 0)
+        } else {
+            (self.netbios_machine(), self.domain(), 0x3e7)
+        };
+        let ntlm = auth == "NTLM";
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 4624, 2, 12544, self.pids.lsass, tid),
+            data: fields(vec![
+                ("SubjectUserSid", sid(subject_sid)),
+                ("SubjectUserName", s(sub_name)),
+                ("SubjectDomainName", s(sub_dom)),
+                ("SubjectLogonId", DataValue::HexInt64(sub_logon)),
+                ("TargetUserSid", sid(&target.sid)),
+                ("TargetUserName", s(&target.name)),
+                ("TargetDomainName", s(&target.domain)),
+                ("TargetLogonId", DataValue::HexInt64(target.logon_id)),
+                ("LogonType", DataValue::UInt32(logon_type)),
+                (
+                    "LogonProcessName",
+                    s(if ntlm {
+                        "NtLmSsp "
+                    } else if network {
+                        "Kerberos"
+                    } else {
+                        "Advapi  "
+                    }),
+                ),
+                (
+                    "AuthenticationPackageName",
+                    s(if ntlm {
+                        "NTLM"
+                    } else if network {
+                        "Kerberos"
+                    } else {
+                        "Negotiate"
+                    }),
+                ),
+                ("WorkstationName", s(workstation)),
+                ("LogonGuid", DataValue::Guid(logon_guid)),
+                ("TransmittedServices", s("-")),
+                ("LmPackageName", s(if ntlm { "NTLM V2" } else { "-" })),
+                ("KeyLength", DataValue::UInt32(if ntlm { 128 } else { 0 })),
+                ("ProcessId", DataValue::SizeT(process_id)),
+                ("ProcessName", s(process)),
+                ("IpAddress", s(ip)),
+                (
+                    "IpPort",
+                    s(if ip == "-" {
+                        "-".to_string()
+                    } else {
+                        port.to_string()
+                    }),
+                ),
+                ("ImpersonationLevel", s("%%1833")),
+                ("RestrictedAdminMode", s("-")),
+                ("TargetOutboundUserName", s("-")),
+                ("TargetOutboundDomainName", s("-")),
+                ("VirtualAccount", s("%%1843")),
+                ("TargetLinkedLogonId", DataValue::HexInt64(0)),
+                (
+                    "ElevatedToken",
+                    s(if network { "%%1842" } else { "%%1843" }),
+                ),
+            ]),
+        }
+    }
+
+    /// 4634 logoff.
+    pub fn logoff(&self, t: Timestamp, target: &Account, logon_type: u32, tid: u32) -> Event {
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 4634, 0, 12545, self.pids.lsass, tid),
+            data: fields(vec![
+                ("TargetUserSid", sid(&target.sid)),
+                ("TargetUserName", s(&target.name)),
+                ("TargetDomainName", s(&target.domain)),
+                ("TargetLogonId", DataValue::HexInt64(target.logon_id)),
+                ("LogonType", DataValue::UInt32(logon_type)),
+            ]),
+        }
+    }
+
+    /// 4672 special privileges assigned to a new logon.
+    pub fn special_logon(&self, t: Timestamp, who: &Account, tid: u32) -> Event {
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 4672, 0, 12548, self.pids.lsass, tid),
+            data: fields(vec![
+                ("SubjectUserSid", sid(&who.sid)),
+                ("SubjectUserName", s(&who.name)),
+                ("SubjectDomainName", s(&who.domain)),
+                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
+                (
+                    "PrivilegeList",
+                    s(
+                        "SeSecurityPrivilege\r\n\t\t\tSeBackupPrivilege\r\n\t\t\tSeRestorePrivilege\r\n\t\t\tSeTakeOwnershipPrivilege\r\n\t\t\tSeDebugPrivilege\r\n\t\t\tSeSystemEnvironmentPrivilege\r\n\t\t\tSeLoadDriverPrivilege\r\n\t\t\tSeImpersonatePrivilege\r\n\t\t\tSeDelegateSessionUserImpersonatePrivilege",
+                    ),
+                ),
+            ]),
+        }
+    }
+
+    /// 4688 process creation (version 2).
+    #[allow(clippy::too_many_arguments)]
+    pub fn process(
+        &self,
+        t: Timestamp,
+        who: &Account,
+        new_pid: u64,
+        image: &str,
+        command_line: &str,
+        parent_pid: u64,
+        parent_image: &str,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 4688, 2, 13312, self.pids.lsass, tid),
+            data: fields(vec![
+                ("SubjectUserSid", sid(&who.sid)),
+                ("SubjectUserName", s(&who.name)),
+                ("SubjectDomainName", s(&who.domain)),
+                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
+                ("NewProcessId", DataValue::SizeT(new_pid)),
+                ("NewProcessName", s(image)),
+                ("TokenElevationType", s("%%1936")),
+                ("ProcessId", DataValue::SizeT(parent_pid)),
+                ("CommandLine", s(command_line)),
+                ("TargetUserSid", sid("S-1-0-0")),
+                ("TargetUserName", s("-")),
+                ("TargetDomainName", s("-")),
+                ("TargetLogonId", DataValue::HexInt64(0)),
+                ("ParentProcessName", s(parent_image)),
+                ("MandatoryLabel", sid("S-1-16-16384")),
+            ]),
+        }
+    }
+
+    /// 4697 "A service was installed in the system" (Security; numeric type and start).
+    pub fn svc_installed_audit(
+        &self,
+        t: Timestamp,
+        svc: &ServiceSpec,
+        who: &Account,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 4697, 0, 12289, self.pids.lsass, tid),
+            data: fields(vec![
+                ("SubjectUserSid", sid(&who.sid)),
+                ("SubjectUserName", s(&who.name)),
+                ("SubjectDomainName", s(&who.domain)),
+                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
+                ("ServiceName", s(&svc.name)),
+                ("ServiceFileName", s(&svc.image)),
+                ("ServiceType", DataValue::HexInt32(svc.service_type)),
+                ("ServiceStartType", DataValue::UInt32(svc.start_type)),
+                ("ServiceAccount", s(&svc.account)),
+            ]),
+        }
+    }
+
+    /// 4674 from services.exe: an operation on a privileged SCM object. `mask` is the
+    /// `%%`-code list (each code followed by `\r\n\t\t\t\t`, the list by `\r\n\t\t`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn scm_privileged_op(
+        &self,
+        t: Timestamp,
+        who: &Account,
+        object_type: &str,
+        object_name: &str,
+        mask: &[u32],
+        handle: u64,
+        tid: u32,
+    ) -> Event {
+        let mut access = String::new();
+        for (i, code) in mask.iter().enumerate() {
+            if i > 0 {
+                access.push_str("\r\n\t\t\t\t");
+            }
+            access.push_str(&format!("%%{code}"));
+        }
+        access.push_str("\r\n\t\t");
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 4674, 0, 13056, self.pids.lsass, tid),
+            data: fields(vec![
+                ("SubjectUserSid", sid(&who.sid)),
+                ("SubjectUserName", s(&who.name)),
+                ("SubjectDomainName", s(&who.domain)),
+                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
+                ("ObjectServer", s("SC Manager")),
+                ("ObjectType", s(object_type)),
+                ("ObjectName", s(object_name)),
+                ("HandleId", DataValue::SizeT(handle)),
+                ("AccessMask", s(access)),
+                ("PrivilegeList", s("SeTakeOwnershipPrivilege")),
+                ("ProcessId", DataValue::SizeT(u64::from(self.pids.services))),
+                ("ProcessName", s(r"C:\Windows\System32\services.exe")),
+            ]),
+        }
+    }
+
+    /// 5140 a network share object was accessed.
+    pub fn share_access(
+        &self,
+        t: Timestamp,
+        who: &Account,
+        ip: &str,
+        port: u16,
+        share: &str,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 5140, 1, 12808, self.pids.system, tid),
+            data: fields(vec![
+                ("SubjectUserSid", sid(&who.sid)),
+                ("SubjectUserName", s(&who.name)),
+                ("SubjectDomainName", s(&who.domain)),
+                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
+                ("ObjectType", s("File")),
+                ("IpAddress", s(ip)),
+                ("IpPort", s(port.to_string())),
+                ("ShareName", s(format!(r"\\*\{share}"))),
+                ("ShareLocalPath", s(share_path(share))),
+                ("AccessMask", DataValue::HexInt32(1)),
+                ("AccessList", s("%%4416\r\n\t\t\t\t")),
+            ]),
+        }
+    }
+
+    /// 5145 a network share object was checked (a file or pipe on the share).
+    #[allow(clippy::too_many_arguments)]
+    pub fn share_check(
+        &self,
+        t: Timestamp,
+        who: &Account,
+        ip: &str,
+        port: u16,
+        share: &str,
+        target: &str,
+        write: bool,
+        tid: u32,
+    ) -> Event {
+        let (mask, list) = if write {
+            (
+                0x0013_0197,
+                "%%1538\r\n\t\t\t\t%%1541\r\n\t\t\t\t%%4416\r\n\t\t\t\t%%4417\r\n\t\t\t\t%%4418\r\n\t\t\t\t%%4419\r\n\t\t\t\t%%4420\r\n\t\t\t\t%%4423\r\n\t\t\t\t%%4424\r\n\t\t\t\t",
+            )
+        } else {
+            (
+                0x0012_019f,
+                "%%1538\r\n\t\t\t\t%%1541\r\n\t\t\t\t%%4416\r\n\t\t\t\t%%4417\r\n\t\t\t\t%%4418\r\n\t\t\t\t%%4419\r\n\t\t\t\t%%4420\r\n\t\t\t\t%%4423\r\n\t\t\t\t",
+            )
+        };
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 5145, 0, 12811, self.pids.system, tid),
+            data: fields(vec![
+                ("SubjectUserSid", sid(&who.sid)),
+                ("SubjectUserName", s(&who.name)),
+                ("SubjectDomainName", s(&who.domain)),
+                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
+                ("ObjectType", s("File")),
+                ("IpAddress", s(ip)),
+                ("IpPort", s(port.to_string())),
+                ("ShareName", s(format!(r"\\*\{share}"))),
+                ("ShareLocalPath", s(share_path(share))),
+                ("RelativeTargetName", s(target)),
+                ("AccessMask", DataValue::HexInt32(mask)),
+                ("AccessList", s(list)),
+                ("AccessReason", s("-")),
+            ]),
+        }
+    }
+
+    /// Sysmon 1 process create.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sysmon_process(
+        &self,
+        t: Timestamp,
+        pguid: Guid,
+        pid: u32,
+        image: &str,
+        cmd: &str,
+        user: &str,
+        parent_guid: Guid,
+        parent_pid: u32,
+        parent_image: &str,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::Sysmon,
+            time: t,
+            system: sysmon(&self.computer, 1, 5, self.pids.sysmon, tid),
+            data: fields(vec![
+                ("RuleName", s("-")),
+                ("UtcTime", s(utc_time(t))),
+                ("ProcessGuid", DataValue::Guid(pguid)),
+                ("ProcessId", DataValue::UInt32(pid)),
+                ("Image", s(image)),
+                ("FileVersion", s("-")),
+                ("Description", s("-")),
+                ("Product", s("-")),
+                ("Company", s("-")),
+                ("OriginalFileName", s("-")),
+                ("CommandLine", s(cmd)),
+                ("CurrentDirectory", s(r"C:\Windows\system32\")),
+                ("User", s(user)),
+                (
+                    "LogonGuid",
+                    DataValue::Guid(guid("{00000000-0000-0000-e703-000000000000}")),
+                ),
+                ("LogonId", DataValue::HexInt64(0x3e7)),
+                ("TerminalSessionId", DataValue::UInt32(0)),
+                ("IntegrityLevel", s("System")),
+                ("Hashes", s("-")),
+                ("ParentProcessGuid", DataValue::Guid(parent_guid)),
+                ("ParentProcessId", DataValue::UInt32(parent_pid)),
+                ("ParentImage", s(parent_image)),
+                ("ParentCommandLine", s(parent_image)),
+                ("ParentUser", s(r"NT AUTHORITY\SYSTEM")),
+            ]),
+        }
+    }
+
+    /// Sysmon 12 registry key create/delete (`event_type` `CreateKey` / `DeleteKey`).
+    pub fn sysmon_reg_key(
+        &self,
+        t: Timestamp,
+        event_type: &str,
+        target: &str,
+        services_guid: Guid,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::Sysmon,
+            time: t,
+            system: sysmon(&self.computer, 12, 2, self.pids.sysmon, tid),
+            data: fields(vec![
+                ("RuleName", s("-")),
+                ("EventType", s(event_type)),
+                ("UtcTime", s(utc_time(t))),
+                ("ProcessGuid", DataValue::Guid(services_guid)),
+                ("ProcessId", DataValue::UInt32(self.pids.services)),
+                ("Image", s(r"C:\Windows\system32\services.exe")),
+                ("TargetObject", s(target)),
+                ("User", s(r"NT AUTHORITY\SYSTEM")),
+            ]),
+        }
+    }
+
+    /// Sysmon 13 registry value set.
+    pub fn sysmon_reg_value(
+        &self,
+        t: Timestamp,
+        target: &str,
+        details: &str,
+        services_guid: Guid,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::Sysmon,
+            time: t,
+            system: sysmon(&self.computer, 13, 2, self.pids.sysmon, tid),
+            data: fields(vec![
+                ("RuleName", s("-")),
+                ("EventType", s("SetValue")),
+                ("UtcTime", s(utc_time(t))),
+                ("ProcessGuid", DataValue::Guid(services_guid)),
+                ("ProcessId", DataValue::UInt32(self.pids.services)),
+                ("Image", s(r"C:\Windows\system32\services.exe")),
+                ("TargetObject", s(target)),
+                ("Details", s(details)),
+                ("User", s(r"NT AUTHORITY\SYSTEM")),
+            ]),
+        }
+    }
+
+    /// `HOST$` from the FQDN.
+    fn netbios_machine(&self) -> String {
+        format!(
+            "{}$",
+            self.computer.split('.').next().unwrap_or("").to_uppercase()
+        )
+    }
+
+    /// NetBIOS domain from the FQDN's second label.
+    fn domain(&self) -> String {
+        self.computer
+            .split('.')
+            .nth(1)
+            .unwrap_or("WORKGROUP")
+            .to_uppercase()
+    }
+}
+
+/// `ShareLocalPath` for the shares tools use.
+fn share_path(share: &str) -> &'static str {
+    match share {
+        "ADMIN$" => r"\??\C:\Windows",
+        "C$" => r"\??\C:\",
+        _ => "",
+    }
+}
+
+/// Sysmon's `UtcTime`: `2024-05-01 10:00:00.123`.
+pub fn utc_time(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string()
+}
