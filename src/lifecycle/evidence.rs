@@ -238,15 +238,18 @@ pub fn assign(
 
 /// Date the removal from the best evidence and set `deleted`, `deletion_evidence`, `lifetime_ms`.
 ///
-/// Best first: Sysmon's registry evidence (the SCM deleting the key); then a DELETE-capable open
+/// Best first: Sysmon's registry evidence (the key deleted, else DeleteFlag set); then a DELETE-capable open
 /// after the creation with nothing about the service after it (a client opening it to delete it
 /// and the service never heard of again); then the first stop (the service ended; its removal
 /// is not logged, but PsExec-family tools remove it right after).
 pub fn date_removal(finding: &mut Finding) {
     let ev = &finding.evidence;
+    // The key gone is the removal itself; DeleteFlag only marks the service for deletion
+    // (it goes once the last handle to it closes).
     let registry = ev
         .iter()
-        .find(|e| matches!(e.role, Role::DeleteFlagSet | Role::KeyDeleted));
+        .find(|e| e.role == Role::KeyDeleted)
+        .or_else(|| ev.iter().find(|e| e.role == Role::DeleteFlagSet));
     let service_events: Vec<&Evidence> = ev
         .iter()
         .filter(|e| {
