@@ -130,7 +130,10 @@ mod tests {
             Some("THESHIRE\\pgustavo")
         );
         assert_eq!(dir.name_of("S-1-0-0"), None);
-        assert_eq!(dir.name_of("S-1-5-18").as_deref(), Some("NT AUTHORITY\\SYSTEM"));
+        assert_eq!(
+            dir.name_of("S-1-5-18").as_deref(),
+            Some("NT AUTHORITY\\SYSTEM")
+        );
     }
 
     #[test]

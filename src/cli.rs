@@ -78,7 +78,12 @@ pub struct InputArgs {
 
     /// Time zone of timestamps that carry none (NXLog `EventTime`): an IANA name such as
     /// `Europe/Berlin`, or `UTC`.
-    #[arg(long, value_name = "ZONE", default_value = "UTC", help_heading = "Input")]
+    #[arg(
+        long,
+        value_name = "ZONE",
+        default_value = "UTC",
+        help_heading = "Input"
+    )]
     pub local_tz: String,
 
     /// Worker threads (default: all cores).
@@ -155,8 +160,14 @@ mod tests {
 
     #[test]
     fn durations_parse() {
-        assert_eq!(parse_duration("24h").unwrap(), jiff::SignedDuration::from_hours(24));
-        assert_eq!(parse_duration("2s").unwrap(), jiff::SignedDuration::from_secs(2));
+        assert_eq!(
+            parse_duration("24h").unwrap(),
+            jiff::SignedDuration::from_hours(24)
+        );
+        assert_eq!(
+            parse_duration("2s").unwrap(),
+            jiff::SignedDuration::from_secs(2)
+        );
         assert!(parse_duration("soon").is_err());
     }
 }

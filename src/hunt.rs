@@ -133,9 +133,8 @@ pub fn collect(paths: &[PathBuf], opts: &ReadOptions) -> Collection {
 }
 
 fn order_and_dedup(c: &mut Collection) {
-    c.events.sort_by(|a, b| {
-        (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin))
-    });
+    c.events
+        .sort_by(|a, b| (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin)));
     let mut seen = HashSet::with_capacity(c.events.len());
     let before = c.events.len();
     c.events.retain(|e| seen.insert(e.identity()));

@@ -131,7 +131,9 @@ pub fn has(lhs: &str, rhs: &str) -> bool {
 
 /// XML-escape text as it stands inside Sentinel's EventData string.
 fn xml_text(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `parse EventData with * '<Data Name="ServiceName">' InstalledService '</Data>'
@@ -206,8 +208,7 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
     // summarize arg_max(SourceTime, *) by InstalledService
     let mut best: HashMap<&str, (&Left<'_>, &Right<'_>)> = HashMap::new();
     for left in &lefts {
-        let Some(candidates) = rights.get(&(left.user.clone(), left.event.computer.clone()))
-        else {
+        let Some(candidates) = rights.get(&(left.user.clone(), left.event.computer.clone())) else {
             continue;
         };
         let lo = left.rounded + config.min_delta;
@@ -251,7 +252,11 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
 
 /// Order of two right rows joined to the same left row, for the arg_max tie rule.
 fn tie_order(_left: &Left<'_>, a: &Right<'_>, b: &Right<'_>) -> std::cmp::Ordering {
-    (a.event.time, &a.object_name, &a.event.origin).cmp(&(b.event.time, &b.object_name, &b.event.origin))
+    (a.event.time, &a.object_name, &a.event.origin).cmp(&(
+        b.event.time,
+        &b.object_name,
+        &b.event.origin,
+    ))
 }
 
 /// Whether (l, r) beats the current (cl, cr) for `arg_max(SourceTime, *)` with the documented
@@ -262,8 +267,17 @@ fn better(l: &Left<'_>, r: &Right<'_>, cl: &Left<'_>, cr: &Right<'_>) -> bool {
         Greater => true,
         Less => false,
         Equal => {
-            (r.event.time, &l.event.computer, &r.object_name, &l.event.origin)
-                < (cr.event.time, &cl.event.computer, &cr.object_name, &cl.event.origin)
+            (
+                r.event.time,
+                &l.event.computer,
+                &r.object_name,
+                &l.event.origin,
+            ) < (
+                cr.event.time,
+                &cl.event.computer,
+                &cr.object_name,
+                &cl.event.origin,
+            )
         }
     }
 }

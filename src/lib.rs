@@ -19,6 +19,7 @@ paths ─discover─▶ inputs ─read─▶ Event stream ─correlate─▶ fin
 
 pub mod accounts;
 pub mod discover;
+pub mod emit;
 pub mod event;
 pub mod hunt;
 pub mod kql;

@@ -60,12 +60,38 @@ fn parse_zone(name: &str) -> Result<TimeZone> {
     if name.eq_ignore_ascii_case("utc") {
         return Ok(TimeZone::UTC);
     }
-    if let Ok(offset) = name.parse::<jiff::tz::Offset>() {
+    if let Some(offset) = parse_offset(name) {
         return Ok(TimeZone::fixed(offset));
     }
     TimeZone::get(name).with_context(|| {
         format!("--local-tz {name:?} is neither an IANA zone name (Europe/Berlin) nor an offset (+02:00)")
     })
+}
+
+/// `+02:00`, `-0530`, `+2`: a fixed UTC offset.
+fn parse_offset(s: &str) -> Option<jiff::tz::Offset> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.is_empty() || digits.len() > 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m) = if digits.len() <= 2 {
+        (digits.parse::<i32>().ok()?, 0)
+    } else {
+        let split = digits.len() - 2;
+        (
+            digits[..split].parse::<i32>().ok()?,
+            digits[split..].parse::<i32>().ok()?,
+        )
+    };
+    if h > 18 || m > 59 {
+        return None;
+    }
+    jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
 }
 
 fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {

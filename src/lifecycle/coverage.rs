@@ -60,7 +60,10 @@ impl Coverage {
 pub fn of_host(events: &[&Event]) -> Coverage {
     let has = |f: &dyn Fn(&Event) -> bool| events.iter().any(|e| f(e));
     Coverage {
-        computer: events.first().map(|e| e.computer.clone()).unwrap_or_default(),
+        computer: events
+            .first()
+            .map(|e| e.computer.clone())
+            .unwrap_or_default(),
         system_log: has(&|e| e.channel.eq_ignore_ascii_case(channel::SYSTEM)),
         security_log: has(&|e| e.channel.eq_ignore_ascii_case(channel::SECURITY)),
         installs_7045: has(&|e| e.event_id == 7045),

@@ -51,7 +51,10 @@ impl<'a> Creation<'a> {
     pub fn image_path(&self) -> &str {
         self.system
             .and_then(|e| e.field_nonempty("ImagePath"))
-            .or_else(|| self.security.and_then(|e| e.field_nonempty("ServiceFileName")))
+            .or_else(|| {
+                self.security
+                    .and_then(|e| e.field_nonempty("ServiceFileName"))
+            })
             .unwrap_or("")
     }
 
@@ -113,10 +116,18 @@ impl<'a> Creation<'a> {
     pub fn own_evidence(&self) -> Vec<Evidence> {
         let mut v = Vec::new();
         if let Some(e) = self.system {
-            v.push(Evidence::of(e, Role::Installed, "7045: service installed (System log)"));
+            v.push(Evidence::of(
+                e,
+                Role::Installed,
+                "7045: service installed (System log)",
+            ));
         }
         if let Some(e) = self.security {
-            v.push(Evidence::of(e, Role::Installed, "4697: service installed (Security log)"));
+            v.push(Evidence::of(
+                e,
+                Role::Installed,
+                "4697: service installed (Security log)",
+            ));
         }
         v
     }
@@ -180,7 +191,11 @@ pub fn merge<'a>(host_events: &[&'a Event], config: &LifecycleConfig) -> Vec<Cre
 }
 
 /// Sysmon 13 `…\Services\<key>\ImagePath` set to the creation's image path names its key.
-fn learn_keys_from_sysmon(creations: &mut [Creation<'_>], host_events: &[&Event], config: &LifecycleConfig) {
+fn learn_keys_from_sysmon(
+    creations: &mut [Creation<'_>],
+    host_events: &[&Event],
+    config: &LifecycleConfig,
+) {
     let writes: Vec<(&Event, &str)> = host_events
         .iter()
         .filter(|e| e.event_id == 13 && is_sysmon(e))

@@ -138,7 +138,11 @@ fn mention(event: &Event) -> Option<Mention<'_>> {
                 "stopped" => Role::Stopped,
                 _ => Role::StateChanged,
             };
-            (event.field("param1")?, role, format!("7036: entered the {state} state"))
+            (
+                event.field("param1")?,
+                role,
+                format!("7036: entered the {state} state"),
+            )
         }
         7009 if is_scm(event) => (
             event.field("param2")?,
@@ -151,7 +155,10 @@ fn mention(event: &Event) -> Option<Mention<'_>> {
         7000 if is_scm(event) => (
             event.field("param1")?,
             Role::StartFailed,
-            format!("7000: failed to start: {}", event.field("param2").unwrap_or("?")),
+            format!(
+                "7000: failed to start: {}",
+                event.field("param2").unwrap_or("?")
+            ),
         ),
         13 if is_sysmon(event) => {
             let path = event.field("TargetObject")?;
@@ -186,7 +193,11 @@ fn mention(event: &Event) -> Option<Mention<'_>> {
 }
 
 /// The evidence of each creation (same order as `creations`), creation events included.
-pub fn assign(creations: &[Creation<'_>], host_events: &[&Event], config: &LifecycleConfig) -> Vec<Vec<Evidence>> {
+pub fn assign(
+    creations: &[Creation<'_>],
+    host_events: &[&Event],
+    config: &LifecycleConfig,
+) -> Vec<Vec<Evidence>> {
     let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, c) in creations.iter().enumerate() {
         for n in c.names() {
@@ -200,8 +211,15 @@ pub fn assign(creations: &[Creation<'_>], host_events: &[&Event], config: &Lifec
         };
         // `creations` is in time order, so the last fitting candidate is the latest creation.
         let owner = candidates.iter().rev().copied().find(|&i| {
-            let created = creations[i].time();
-            m.event.time >= created - config.tolerance && m.event.time <= created + config.window
+            let c = &creations[i];
+            let created = c.time();
+            // One log orders its own events: a System-log event cannot precede the 7045 it
+            // follows. Only events of another log get the clock tolerance.
+            let earliest = match c.system {
+                Some(sys) if sys.channel.eq_ignore_ascii_case(&m.event.channel) => sys.time,
+                _ => created - config.tolerance,
+            };
+            m.event.time >= earliest && m.event.time <= created + config.window
         });
         let Some(owner) = owner else { continue };
         let mut role = m.role;
@@ -220,18 +238,26 @@ pub fn assign(creations: &[Creation<'_>], host_events: &[&Event], config: &Lifec
 
 /// Date the removal from the best evidence and set `deleted`, `deletion_evidence`, `lifetime_ms`.
 ///
-/// Best first: Sysmon's registry evidence (the SCM deleting the key); then a DELETE-capable open
+/// Best first: Sysmon's registry evidence (the key deleted, else DeleteFlag set); then a DELETE-capable open
 /// after the creation with nothing about the service after it (a client opening it to delete it
 /// and the service never heard of again); then the first stop (the service ended; its removal
 /// is not logged, but PsExec-family tools remove it right after).
 pub fn date_removal(finding: &mut Finding) {
     let ev = &finding.evidence;
+    // The key gone is the removal itself; DeleteFlag only marks the service for deletion
+    // (it goes once the last handle to it closes).
     let registry = ev
         .iter()
-        .find(|e| matches!(e.role, Role::DeleteFlagSet | Role::KeyDeleted));
+        .find(|e| e.role == Role::KeyDeleted)
+        .or_else(|| ev.iter().find(|e| e.role == Role::DeleteFlagSet));
     let service_events: Vec<&Evidence> = ev
         .iter()
-        .filter(|e| !matches!(e.role, Role::Logon | Role::ShareConnected | Role::ShareObjectAccessed))
+        .filter(|e| {
+            !matches!(
+                e.role,
+                Role::Logon | Role::ShareConnected | Role::ShareObjectAccessed
+            )
+        })
         .collect();
     let last_open = service_events
         .last()

@@ -114,7 +114,11 @@ impl<'a> LogonIndex<'a> {
     /// The source of an installation by `logon_id`, when its 4624 is in the log.
     pub fn source(&self, logon_id: &str, created: Timestamp) -> Source {
         let logon = self.logon(logon_id, created);
-        let get = |name: &str| logon.and_then(|e| e.field_nonempty(name)).map(str::to_string);
+        let get = |name: &str| {
+            logon
+                .and_then(|e| e.field_nonempty(name))
+                .map(str::to_string)
+        };
         Source {
             logon_id: logon_id.to_string(),
             logon_type: get("LogonType").and_then(|t| t.parse().ok()),
@@ -127,7 +131,12 @@ impl<'a> LogonIndex<'a> {
 
     /// Evidence of the logon and of the share access from the same client and account around
     /// the creation.
-    pub fn evidence(&self, source: &Source, user_sid: Option<&str>, created: Timestamp) -> Vec<Evidence> {
+    pub fn evidence(
+        &self,
+        source: &Source,
+        user_sid: Option<&str>,
+        created: Timestamp,
+    ) -> Vec<Evidence> {
         let mut out = Vec::new();
         if let Some(logon) = self.logon(&source.logon_id, created) {
             out.push(Evidence::of(
@@ -159,10 +168,18 @@ impl<'a> LogonIndex<'a> {
             let share = e.field("ShareName").unwrap_or("?");
             let (role, detail) = match e.event_id {
                 5140 => (Role::ShareConnected, format!("5140: {share} connected")),
-                _ => (
-                    Role::ShareObjectAccessed,
-                    format!("5145: {share}\\{}", e.field("RelativeTargetName").unwrap_or("?")),
-                ),
+                _ => {
+                    // %%4417 is WriteData/AddFile: the client wrote to the object.
+                    let write = e
+                        .field("AccessList")
+                        .is_some_and(|a| a.split_whitespace().any(|t| t == "%%4417"));
+                    let target = e.field("RelativeTargetName").unwrap_or("?");
+                    let how = if write { " (write)" } else { "" };
+                    (
+                        Role::ShareObjectAccessed,
+                        format!("5145: {share}\\{target}{how}"),
+                    )
+                }
             };
             out.push(Evidence::of(e, role, detail));
         }
@@ -176,8 +193,14 @@ mod tests {
 
     #[test]
     fn logon_ids_normalise() {
-        assert_eq!(normalise_logon_id("0x1376020").as_deref(), Some("0x1376020"));
-        assert_eq!(normalise_logon_id("0X01376020").as_deref(), Some("0x1376020"));
+        assert_eq!(
+            normalise_logon_id("0x1376020").as_deref(),
+            Some("0x1376020")
+        );
+        assert_eq!(
+            normalise_logon_id("0X01376020").as_deref(),
+            Some("0x1376020")
+        );
         assert_eq!(normalise_logon_id("999").as_deref(), Some("0x3e7"));
         assert_eq!(normalise_logon_id("-"), None);
     }

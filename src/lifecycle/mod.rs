@@ -162,3 +162,37 @@ pub fn host_key(computer: &str) -> String {
         .unwrap_or(computer)
         .to_ascii_lowercase()
 }
+
+/// A duration in milliseconds in a few characters: `170 ms`, `2.3 s`, `4.0 min`, `3.2 h`.
+pub fn human_ms(ms: i64) -> String {
+    let a = ms.abs();
+    if a < 1_000 {
+        format!("{ms} ms")
+    } else if a < 120_000 {
+        format!("{:.1} s", ms as f64 / 1e3)
+    } else if a < 7_200_000 {
+        format!("{:.1} min", ms as f64 / 6e4)
+    } else {
+        format!("{:.1} h", ms as f64 / 3.6e6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_ms(170), "170 ms");
+        assert_eq!(human_ms(-3), "-3 ms");
+        assert_eq!(human_ms(2_345), "2.3 s");
+        assert_eq!(human_ms(240_000), "4.0 min");
+        assert_eq!(human_ms(3 * 3_600_000), "3.0 h");
+    }
+
+    #[test]
+    fn hosts_match_by_first_label() {
+        assert_eq!(host_key("WKS01.corp.local"), host_key("wks01"));
+        assert_ne!(host_key("WKS01"), host_key("WKS02"));
+    }
+}

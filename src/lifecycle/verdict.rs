@@ -65,6 +65,10 @@ static WINDOWS_ROOT_BINARY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)^\s*"?(%systemroot%|%windir%|[a-z]:\\windows)\\[^\\"]+\.exe"?\s*$"#)
         .expect("valid regex")
 });
+static KNOWN_TOOL_SERVICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(psexesvc|psexec|paexec[-_].*|remcomsvc|csexecsvc|winexesvc|btobto)$")
+        .expect("valid regex")
+});
 static PER_USER_INSTANCE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"_[0-9a-fA-F]{4,8}$").expect("valid regex"));
 static USER_WRITABLE: LazyLock<Regex> = LazyLock::new(|| {
@@ -84,6 +88,9 @@ struct Signals {
     strong: Vec<String>,
     /// Two together are.
     medium: Vec<String>,
+    /// Count towards execution only beside a medium or strong signal (common in ordinary
+    /// services too, e.g. a demand-start service stopping minutes after install).
+    support: Vec<String>,
     /// Signs of an ordinary install.
     benign: Vec<String>,
     /// Signs that it was run from this host.
@@ -102,8 +109,16 @@ pub fn judge(finding: &mut Finding, host_events: &[&Event]) {
         return;
     }
     let s = signals(finding, host_events);
-    let execution = !s.strong.is_empty() || s.medium.len() >= 2;
-    let mut reasons: Vec<String> = s.strong.iter().chain(&s.medium).cloned().collect();
+    let execution = !s.strong.is_empty()
+        || s.medium.len() >= 2
+        || (s.medium.len() == 1 && !s.support.is_empty());
+    let mut reasons: Vec<String> = s
+        .strong
+        .iter()
+        .chain(&s.medium)
+        .chain(&s.support)
+        .cloned()
+        .collect();
     finding.verdict = if execution {
         if !s.local.is_empty() {
             reasons.extend(s.local);
@@ -127,6 +142,8 @@ pub fn judge(finding: &mut Finding, host_events: &[&Event]) {
         }
         Verdict::Benign
     };
+    let mut seen = std::collections::HashSet::new();
+    reasons.retain(|r| seen.insert(r.clone()));
     finding.verdict_reasons = reasons;
 }
 
@@ -139,13 +156,16 @@ fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
         .is_some_and(|t| t.eq_ignore_ascii_case("demand start") || t.trim() == "3");
 
     if COMMAND_LINE.is_match(image) {
-        s.strong.push("image path is a command line, not a service binary".into());
+        s.strong
+            .push("image path is a command line, not a service binary".into());
     }
     if SHARE_PATH.is_match(image) {
-        s.strong.push("image path is on an admin share or UNC path".into());
+        s.strong
+            .push("image path is on an admin share or UNC path".into());
     }
     if f.evidence.iter().any(|e| e.role == Role::StartTimeout) {
-        s.strong.push("start timed out (7009): the binary is not a service".into());
+        s.strong
+            .push("start timed out (7009): the binary is not a service".into());
     } else if f.evidence.iter().any(|e| e.role == Role::StartFailed) {
         s.medium.push("failed to start (7000)".into());
     }
@@ -155,14 +175,41 @@ fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
         );
     }
     if let (Some(ms), Some(role)) = (f.lifetime_ms, f.deletion_evidence) {
-        let short = ms <= SHORT_LIFE.as_millis() as i64;
-        if short && (role != Role::Stopped || demand_start) {
-            s.medium.push(format!(
+        if ms <= SHORT_LIFE.as_millis() as i64 {
+            let why = format!(
                 "short-lived: {} {} after creation",
                 role.label(),
-                human_ms(ms)
-            ));
+                super::human_ms(ms)
+            );
+            if role == Role::Stopped {
+                s.support.push(why);
+            } else {
+                s.medium.push(why);
+            }
         }
+    }
+    if let Some(file) = binary_written_over_share(f) {
+        s.strong.push(format!(
+            "service binary {file} written over an admin share just before (5145)"
+        ));
+    }
+    let image_stem = image
+        .trim()
+        .trim_matches('"')
+        .rsplit(['\\', '/'])
+        .next()
+        .and_then(|file| file.rsplit_once('.').map(|(stem, _)| stem))
+        .unwrap_or("");
+    if [
+        f.service_name.as_str(),
+        f.display_name.as_deref().unwrap_or(""),
+        image_stem,
+    ]
+    .iter()
+    .any(|n| KNOWN_TOOL_SERVICE.is_match(n))
+    {
+        s.medium
+            .push("service name of a known remote-execution tool".into());
     }
     if let Some(why) = random_name(&f.service_name) {
         s.medium.push(why);
@@ -170,14 +217,20 @@ fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
     if let Some(src) = &f.source {
         match src.logon_type {
             Some(3) if src.ip.as_deref().is_some_and(is_loopback) => {
-                s.local.push("installing network logon came from this host (loopback)".into());
+                s.local
+                    .push("installing network logon came from this host (loopback)".into());
             }
-            Some(3) => s.remote.push(format!(
-                "installed over a network logon from {}",
-                src.ip.as_deref().unwrap_or("an unknown address")
-            )),
+            Some(3) => {
+                let why = format!(
+                    "installed over a network logon from {}",
+                    src.ip.as_deref().unwrap_or("an unknown address")
+                );
+                s.support.push(why.clone());
+                s.remote.push(why);
+            }
             Some(t @ (2 | 7 | 10 | 11)) => {
-                s.local.push(format!("installing logon is interactive (type {t})"));
+                s.local
+                    .push(format!("installing logon is interactive (type {t})"));
             }
             _ => {}
         }
@@ -194,6 +247,24 @@ fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
             .push("per-user service instance created by the system at logon".into());
     }
     s
+}
+
+/// The image's file name, when a 5145 in the evidence shows it written (WriteData, `%%4417`)
+/// to an admin share.
+fn binary_written_over_share(f: &Finding) -> Option<String> {
+    let image = f.image_path.trim().trim_matches('"');
+    let file = image.rsplit(['\\', '/']).next()?.to_ascii_lowercase();
+    if !file.ends_with(".exe") {
+        return None;
+    }
+    f.evidence
+        .iter()
+        .filter(|e| e.role == Role::ShareObjectAccessed && e.time <= f.created)
+        .find(|e| {
+            let d = e.detail.to_ascii_lowercase();
+            d.contains("$\\") && d.ends_with(&format!("\\{file} (write)"))
+        })
+        .map(|_| file)
 }
 
 fn is_driver(f: &Finding) -> bool {
@@ -242,23 +313,10 @@ fn random_name(name: &str) -> Option<String> {
         .windows(2)
         .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
         .count();
-    let vowels = name
-        .chars()
-        .filter(|c| "aeiouAEIOU".contains(*c))
-        .count();
+    let vowels = name.chars().filter(|c| "aeiouAEIOU".contains(*c)).count();
     let all_upper = name.chars().all(|c| c.is_ascii_uppercase());
-    let random = case_flips >= 2
-        || (len >= 8 && vowels * 6 < len)
-        || (all_upper && len >= 16);
+    let random = case_flips >= 2 || (len >= 8 && vowels * 6 < len) || (all_upper && len >= 16);
     random.then(|| format!("service name looks random ({len} letters: {name})"))
-}
-
-fn human_ms(ms: i64) -> String {
-    match ms.abs() {
-        0..1_000 => format!("{ms} ms"),
-        1_000..120_000 => format!("{:.1} s", ms as f64 / 1000.0),
-        _ => format!("{:.1} min", ms as f64 / 60_000.0),
-    }
 }
 
 #[cfg(test)]
@@ -268,22 +326,29 @@ mod tests {
     #[test]
     fn random_names() {
         assert!(random_name("kNbC").is_some(), "impacket psexec 4 letters");
-        assert!(random_name("PGUJLOAKFQFVOMHGFQPX").is_some(), "empire 20 upper");
+        assert!(
+            random_name("PGUJLOAKFQFVOMHGFQPX").is_some(),
+            "empire 20 upper"
+        );
         assert!(random_name("wKpAxLqB").is_some());
-        for ordinary in ["Xbox", "BTOBTO", "PSEXESVC", "Updater", "vm3dmp", "WinRM", "Sysmon64", "BCSWAP"] {
+        for ordinary in [
+            "Xbox", "BTOBTO", "PSEXESVC", "Updater", "vm3dmp", "WinRM", "Sysmon64", "BCSWAP",
+        ] {
             assert!(random_name(ordinary).is_none(), "{ordinary}");
         }
         assert!(
-            random_name("CiMNCiMgQXV0aG9yczogIEphbWllIFdoZWF0b24gLy8gV2lsbGlhbSBEZWxvbmcN").is_some()
+            random_name("CiMNCiMgQXV0aG9yczogIEphbWllIFdoZWF0b24gLy8gV2lsbGlhbSBEZWxvbmcN")
+                .is_some()
         );
     }
 
     #[test]
     fn image_path_shapes() {
         assert!(COMMAND_LINE.is_match(r"%COMSPEC% /Q /c echo cd  ^> \\127.0.0.1\C$\__output"));
-        assert!(COMMAND_LINE.is_match(
-            r#"c:\windows\system32\cmd.exe /c powershell -command "Get-Service""#
-        ));
+        assert!(
+            COMMAND_LINE
+                .is_match(r#"c:\windows\system32\cmd.exe /c powershell -command "Get-Service""#)
+        );
         assert!(!COMMAND_LINE.is_match(r"%SystemRoot%\system32\svchost.exe -k print"));
         assert!(!COMMAND_LINE.is_match(
             r"C:\Windows\system32\dllhost.exe /Processid:{74600A00-7492-484F-9A3E-C510CC95F515}"

@@ -99,14 +99,24 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
     out.stats.files += 1;
     out.stats.bytes += len;
     match EvtxFileHeader::from_bytes(&header) {
-        Ok(h) if !h.validate_checksum() => {
-            out.warn(name, "file header", "header CRC32 mismatch; reading every chunk anyway")
-        }
+        Ok(h) if !h.validate_checksum() => out.warn(
+            name,
+            "file header",
+            "header CRC32 mismatch; reading every chunk anyway",
+        ),
         Ok(_) => {}
-        Err(e) => out.warn(name, "file header", format!("unreadable header ({e}); reading chunks anyway")),
+        Err(e) => out.warn(
+            name,
+            "file header",
+            format!("unreadable header ({e}); reading chunks anyway"),
+        ),
     }
     if len < FILE_HEADER_SIZE {
-        out.warn(name, format!("offset {len:#x}"), "file ends inside its header: no chunks");
+        out.warn(
+            name,
+            format!("offset {len:#x}"),
+            "file ends inside its header: no chunks",
+        );
         return;
     }
 
@@ -175,9 +185,17 @@ fn read_chunk(
     };
     chunk.number = Some(number);
     if !chunk.validate_header_checksum() {
-        out.warn(name, at.clone(), "chunk header CRC32 mismatch; records read anyway");
+        out.warn(
+            name,
+            at.clone(),
+            "chunk header CRC32 mismatch; records read anyway",
+        );
     } else if !chunk.validate_data_checksum() {
-        out.warn(name, at.clone(), "event records CRC32 mismatch; records read anyway");
+        out.warn(
+            name,
+            at.clone(),
+            "event records CRC32 mismatch; records read anyway",
+        );
     }
     let mut parsed = match chunk.parse(settings.clone()) {
         Ok(p) => p,
@@ -217,7 +235,11 @@ fn read_chunk(
         let value: serde_json::Value = match serde_json::from_str(&rendered.data) {
             Ok(v) => v,
             Err(e) => {
-                out.warn(name, format!("{at}, record {record_id}"), format!("rendered JSON invalid: {e}"));
+                out.warn(
+                    name,
+                    format!("{at}, record {record_id}"),
+                    format!("rendered JSON invalid: {e}"),
+                );
                 out.skip("record unrenderable");
                 continue;
             }
@@ -230,7 +252,11 @@ fn read_chunk(
         ) {
             Ok(ev) => out.offer(ev, &opts.selection),
             Err(e) => {
-                out.warn(name, format!("{at}, record {record_id}"), format!("record not an event: {e}"));
+                out.warn(
+                    name,
+                    format!("{at}, record {record_id}"),
+                    format!("record not an event: {e}"),
+                );
                 out.skip("record without System data");
             }
         }

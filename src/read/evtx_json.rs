@@ -239,7 +239,10 @@ mod tests {
             MapError::NoSystem
         );
         let v = json!({"Event":{"System":{"EventID":"abc"}}});
-        assert_eq!(to_event(&v, &file(), None, None).unwrap_err(), MapError::NoEventId);
+        assert_eq!(
+            to_event(&v, &file(), None, None).unwrap_err(),
+            MapError::NoEventId
+        );
         let v = json!({"Event":{"System":{"EventID":1,"TimeCreated":{"#attributes":{"SystemTime":"yesterday"}}}}});
         assert!(matches!(
             to_event(&v, &file(), None, None),

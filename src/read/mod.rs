@@ -6,10 +6,10 @@
 //! for anything it could not read, and counts. A bad record never ends the file; a bad file never
 //! ends the run.
 
-pub mod evtx;
-pub mod json;
 pub mod csv_export;
+pub mod evtx;
 pub mod evtx_json;
+pub mod json;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -159,7 +159,12 @@ pub struct FileOutput {
 
 impl FileOutput {
     /// Record a warning.
-    pub fn warn(&mut self, file: &Arc<str>, location: impl Into<String>, message: impl Into<String>) {
+    pub fn warn(
+        &mut self,
+        file: &Arc<str>,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.warnings.push(Warning {
             file: file.clone(),
             location: location.into(),
@@ -169,7 +174,11 @@ impl FileOutput {
 
     /// Count a record that could not be read, under a short reason.
     pub fn skip(&mut self, reason: &str) {
-        *self.stats.records_skipped.entry(reason.to_string()).or_default() += 1;
+        *self
+            .stats
+            .records_skipped
+            .entry(reason.to_string())
+            .or_default() += 1;
     }
 
     /// Count a record seen, and keep it if its id is wanted.

@@ -60,7 +60,13 @@ fn with(mut e: Event, data: &[(&str, &str)]) -> Event {
 /// A System 7045 by `sid`.
 pub fn s7045(time: &str, computer: &str, sid: &str, name: &str, image: &str) -> Event {
     let mut e = with(
-        base(7045, time, computer, channel::SYSTEM, "Service Control Manager"),
+        base(
+            7045,
+            time,
+            computer,
+            channel::SYSTEM,
+            "Service Control Manager",
+        ),
         &[
             ("ServiceName", name),
             ("ImagePath", image),
@@ -85,7 +91,15 @@ fn subject<'a>(sid: &'a str, account: &'a str, logon: &'a str) -> Vec<(&'a str, 
 }
 
 /// A Security 4697.
-pub fn s4697(time: &str, computer: &str, sid: &str, account: &str, logon: &str, name: &str, image: &str) -> Event {
+pub fn s4697(
+    time: &str,
+    computer: &str,
+    sid: &str,
+    account: &str,
+    logon: &str,
+    name: &str,
+    image: &str,
+) -> Event {
     let mut d = subject(sid, account, logon);
     d.extend([
         ("ServiceName", name),
@@ -95,13 +109,27 @@ pub fn s4697(time: &str, computer: &str, sid: &str, account: &str, logon: &str, 
         ("ServiceAccount", "LocalSystem"),
     ]);
     with(
-        base(4697, time, computer, channel::SECURITY, "Microsoft-Windows-Security-Auditing"),
+        base(
+            4697,
+            time,
+            computer,
+            channel::SECURITY,
+            "Microsoft-Windows-Security-Auditing",
+        ),
         &d,
     )
 }
 
 /// A Security 4674 on a service object with the given access list.
-pub fn s4674(time: &str, computer: &str, sid: &str, account: &str, logon: &str, object: &str, mask: &str) -> Event {
+pub fn s4674(
+    time: &str,
+    computer: &str,
+    sid: &str,
+    account: &str,
+    logon: &str,
+    object: &str,
+    mask: &str,
+) -> Event {
     let mut d = subject(sid, account, logon);
     d.extend([
         ("ObjectServer", "SC Manager"),
@@ -112,16 +140,36 @@ pub fn s4674(time: &str, computer: &str, sid: &str, account: &str, logon: &str, 
         ("ProcessName", "C:\\Windows\\System32\\services.exe"),
     ]);
     with(
-        base(4674, time, computer, channel::SECURITY, "Microsoft-Windows-Security-Auditing"),
+        base(
+            4674,
+            time,
+            computer,
+            channel::SECURITY,
+            "Microsoft-Windows-Security-Auditing",
+        ),
         &d,
     )
 }
 
 /// A 4624 logon.
-pub fn s4624(time: &str, computer: &str, sid: &str, account: &str, logon: &str, logon_type: &str, ip: &str) -> Event {
+pub fn s4624(
+    time: &str,
+    computer: &str,
+    sid: &str,
+    account: &str,
+    logon: &str,
+    logon_type: &str,
+    ip: &str,
+) -> Event {
     let (domain, user) = account.split_once('\\').unwrap_or(("", account));
     with(
-        base(4624, time, computer, channel::SECURITY, "Microsoft-Windows-Security-Auditing"),
+        base(
+            4624,
+            time,
+            computer,
+            channel::SECURITY,
+            "Microsoft-Windows-Security-Auditing",
+        ),
         &[
             ("SubjectUserSid", "S-1-0-0"),
             ("SubjectUserName", "-"),
@@ -142,7 +190,13 @@ pub fn s4624(time: &str, computer: &str, sid: &str, account: &str, logon: &str, 
 /// A 7036 state change (by display name).
 pub fn s7036(time: &str, computer: &str, display: &str, state: &str) -> Event {
     with(
-        base(7036, time, computer, channel::SYSTEM, "Service Control Manager"),
+        base(
+            7036,
+            time,
+            computer,
+            channel::SYSTEM,
+            "Service Control Manager",
+        ),
         &[("param1", display), ("param2", state)],
     )
 }
@@ -150,7 +204,13 @@ pub fn s7036(time: &str, computer: &str, display: &str, state: &str) -> Event {
 /// A 7009 start time-out.
 pub fn s7009(time: &str, computer: &str, display: &str) -> Event {
     with(
-        base(7009, time, computer, channel::SYSTEM, "Service Control Manager"),
+        base(
+            7009,
+            time,
+            computer,
+            channel::SYSTEM,
+            "Service Control Manager",
+        ),
         &[("param1", "30000"), ("param2", display)],
     )
 }
@@ -158,7 +218,13 @@ pub fn s7009(time: &str, computer: &str, display: &str) -> Event {
 /// A Sysmon 13 (SetValue) or 12 (DeleteKey) on a registry path.
 pub fn sysmon_registry(id: u32, time: &str, computer: &str, event_type: &str, path: &str) -> Event {
     with(
-        base(id, time, computer, channel::SYSMON, "Microsoft-Windows-Sysmon"),
+        base(
+            id,
+            time,
+            computer,
+            channel::SYSMON,
+            "Microsoft-Windows-Sysmon",
+        ),
         &[
             ("EventType", event_type),
             ("TargetObject", path),
