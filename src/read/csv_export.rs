@@ -6,6 +6,11 @@ use std::sync::Arc;
 use super::{FileOutput, ReadOptions};
 
 /// Read one CSV export.
-pub fn read_csv(name: &Arc<str>, reader: &mut dyn BufRead, opts: &ReadOptions, out: &mut FileOutput) {
+pub fn read_csv(
+    name: &Arc<str>,
+    reader: &mut dyn BufRead,
+    opts: &ReadOptions,
+    out: &mut FileOutput,
+) {
     let _ = (name, reader, opts, out);
 }

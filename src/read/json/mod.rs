@@ -6,6 +6,11 @@ use std::sync::Arc;
 use super::{FileOutput, ReadOptions};
 
 /// Read one JSON or JSON-lines input, detecting its flavour from its first records.
-pub fn read_json(name: &Arc<str>, reader: &mut dyn BufRead, opts: &ReadOptions, out: &mut FileOutput) {
+pub fn read_json(
+    name: &Arc<str>,
+    reader: &mut dyn BufRead,
+    opts: &ReadOptions,
+    out: &mut FileOutput,
+) {
     let _ = (name, reader, opts, out);
 }
