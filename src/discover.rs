@@ -42,7 +42,8 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     }
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
-    if *first == b'{' || *first == b'[' {
+    // evtx_dump's default JSON output starts with a `Record 1` line before the first object.
+    if *first == b'{' || *first == b'[' || text.trim_ascii_start().starts_with(b"Record ") {
         return Some(Format::Json);
     }
     let line_end = memchr::memchr(b'\n', text).unwrap_or(text.len());
@@ -129,7 +130,8 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
     match sniff(&head) {
         Some(Format::Evtx) => evtx::read_evtx(&name, EvtxBytes::File(&file, len), opts, &mut out),
         Some(_) => {
-            let reader = BufReader::with_capacity(1 << 20, file);
+            // The head was read off the file: put it back in front of the rest.
+            let reader = BufReader::with_capacity(1 << 20, Cursor::new(head).chain(file));
             read_stream(&name, Box::new(reader), opts, &mut out, 0);
         }
         None if len == 0 => {
