@@ -48,10 +48,10 @@ pub fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
             .campaign
             .as_deref()
             .and_then(|id| campaigns.iter().find(|c| c.id == id));
-        if let Some(c) = campaign {
-            if !shown_campaigns.insert(c.id.as_str()) {
-                continue;
-            }
+        if let Some(c) = campaign
+            && !shown_campaigns.insert(c.id.as_str())
+        {
+            continue;
         }
         let service = match (campaign, &f.display_name) {
             (Some(c), _) => format!(

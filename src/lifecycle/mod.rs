@@ -171,9 +171,7 @@ pub fn correlate(events: &[Event], config: &LifecycleConfig) -> LifecycleReport 
                 let source = logons.source(&id, finding.created);
                 let extra = logons.evidence(&source, finding.user.sid.as_deref(), finding.created);
                 finding.evidence.extend(extra);
-                finding
-                    .evidence
-                    .sort_by(|a, b| (a.time, a.role).cmp(&(b.time, b.role)));
+                finding.evidence.sort_by_key(|a| (a.time, a.role));
                 finding.source = Some(source);
             }
             evidence::date_removal(&mut finding);
