@@ -15,9 +15,9 @@ enum Preset {
     Examples,
     /// The 20-host acceptance scenario: 20 hosts, 2 days, 42 executions, Sysmon.
     Acceptance,
-    /// About 1 GiB: 20 hosts, 7 days, 8000 events per host per day, 200 executions.
+    /// About 1 GiB: 20 hosts, 7 days, 11500 events per host per day, 200 executions.
     Bench1g,
-    /// About 10 GiB: 100 hosts, 14 days, 8000 events per host per day, 2000 executions.
+    /// About 10 GiB: 100 hosts, 14 days, 11500 events per host per day, 2000 executions.
     Bench10g,
 }
 
@@ -78,8 +78,8 @@ fn main() -> ExitCode {
     let base = match a.preset {
         Some(Preset::Examples) => (4, 1, 600, TOOLS.len(), 20240506, true),
         Some(Preset::Acceptance) => (20, 2, 3000, 3 * TOOLS.len(), 7, true),
-        Some(Preset::Bench1g) => (20, 7, 8000, 200, 1, true),
-        Some(Preset::Bench10g) => (100, 14, 8000, 2000, 1, true),
+        Some(Preset::Bench1g) => (20, 7, 11500, 200, 1, true),
+        Some(Preset::Bench10g) => (100, 14, 11500, 2000, 1, true),
         None => (3, 1, 1000, TOOLS.len(), 1, false),
     };
     let start = a.start.unwrap_or(jiff::civil::date(2024, 5, 6));

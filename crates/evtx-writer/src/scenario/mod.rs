@@ -92,8 +92,8 @@ fn account(domain_sid: &str, rid: u32, name: &str) -> Account {
 }
 
 fn host_name(i: usize) -> String {
-    if i % 5 == 4 {
-        format!("SRV-{:03}", i / 5 + 1)
+    if i % 4 == 3 {
+        format!("SRV-{:03}", i / 4 + 1)
     } else {
         format!("WKS-{:04}", i + 1)
     }

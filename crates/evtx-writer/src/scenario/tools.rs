@@ -50,8 +50,10 @@ pub struct Truth {
     pub variant: Option<String>,
     /// 7045 time, RFC 3339 UTC (the 4697 is logged up to 0.6 ms earlier).
     pub created: String,
-    /// When the service was removed (Sysmon 13 `DeleteFlag` time), or none if it stays.
+    /// When the service's key was removed (Sysmon 12 `DeleteKey`), or none if it stays.
     pub deleted: Option<String>,
+    /// When its deletion was requested (Sysmon 13 `DeleteFlag`), or none.
+    pub delete_flagged: Option<String>,
     /// Source IP of the network logon; none for a local `getsystem`.
     pub source_ip: Option<String>,
     /// The source host, even where the logs show it only in pipe names.
@@ -543,14 +545,9 @@ pub fn inject(
                 services_guid,
                 tid(rng),
             ));
-            out.push(h.sysmon_reg_key(
-                del + ms(rng.range(1, 20)),
-                "DeleteKey",
-                &key,
-                services_guid,
-                tid(rng),
-            ));
-            Some(del)
+            let gone = del + ms(rng.range(1, 20));
+            out.push(h.sysmon_reg_key(gone, "DeleteKey", &key, services_guid, tid(rng)));
+            Some((del, gone))
         }
         Removal::Immediate(after) => {
             let del = started + after;
@@ -565,18 +562,13 @@ pub fn inject(
             if p.is_service {
                 out.push(h.svc_state(gone, &svc.display, "stopped", tid(rng)));
             }
-            out.push(h.sysmon_reg_key(
-                gone + ms(rng.range(1, 10)),
-                "DeleteKey",
-                &key,
-                services_guid,
-                tid(rng),
-            ));
-            Some(del)
+            let gone = gone + ms(rng.range(1, 10));
+            out.push(h.sysmon_reg_key(gone, "DeleteKey", &key, services_guid, tid(rng)));
+            Some((del, gone))
         }
     };
     if p.remote {
-        let logoff = deleted.unwrap_or(tp).max(tp) + ms(rng.range(100, 3000));
+        let logoff = deleted.map_or(tp, |(_, gone)| gone).max(tp) + ms(rng.range(100, 3000));
         out.push(h.logoff(logoff, &who, 3, tid(rng)));
     }
     Truth {
@@ -587,7 +579,8 @@ pub fn inject(
         tool: tool.to_string(),
         variant: p.variant,
         created: rfc3339(installed),
-        deleted: deleted.map(rfc3339),
+        deleted: deleted.map(|(_, gone)| rfc3339(gone)),
+        delete_flagged: deleted.map(|(flag, _)| rfc3339(flag)),
         source_ip: p.remote.then(|| src.ip.clone()),
         source_workstation: p.remote.then(|| src.workstation.clone()),
         account: format!("{}\\{}", who.domain, who.name),
