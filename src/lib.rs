@@ -10,7 +10,8 @@ paths ─discover─▶ inputs ─read─▶ Event stream ─correlate─▶ fin
 - [`discover`] walks the paths, recognises each file by its content (EVTX, JSON, CSV, zip, gzip)
   and hands it to the reader for its format;
 - [`read`] holds one reader per format, all yielding the one normalised [`event::Event`];
-- [`hunt`] runs the whole pipeline over a set of paths and returns events plus a run summary.
+- [`hunt`] runs the whole pipeline over a set of paths and returns events plus a run summary;
+- [`export`] writes the same detection as KQL, Sigma, SPL and EQL for a SIEM.
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -21,6 +22,7 @@ pub mod accounts;
 pub mod discover;
 pub mod emit;
 pub mod event;
+pub mod export;
 pub mod hunt;
 pub mod kql;
 pub mod lifecycle;
