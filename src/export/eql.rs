@@ -36,7 +36,8 @@ Cannot express, compared with svchunt hunt:
 - a stop logged before its creation (clock skew) is not seen;
 - the verdict, the 4624 source address and the lifetime (the sequence's two timestamps give
   it);
-- join keys compare exactly (svchunt compares host and service names case-insensitively)."
+- join keys compare exactly (svchunt compares host and service names case-insensitively), and
+  the 7036 state is matched as the English text 'stopped'."
     );
     let mut out = comment_block("// ", &header);
     out.push_str(&format!(
@@ -45,7 +46,7 @@ sequence by host.name with maxspan={window}
   [any where event.code == \"7045\" and winlog.channel == \"System\" and winlog.provider_name == \"{SCM_PROVIDER}\"]
     by winlog.event_data.ServiceName
   [any where event.code == \"7036\" and winlog.channel == \"System\" and winlog.provider_name == \"{SCM_PROVIDER}\"
-    and winlog.event_data.param2 : \"stopped\"]
+    and winlog.event_data.param2 == \"stopped\"]
     by winlog.event_data.param1
 "
     ));

@@ -165,10 +165,11 @@ fn comment_block(prefix: &str, text: &str) -> String {
 
 /// The auditing every target relies on, said the same way in every header.
 const AUDITING: &str = "\
-Needs: System log 7045 (always on); Security 4697 (Advanced Audit Policy: System > Audit
-Security System Extension, Success); Security 4674 (Privilege Use > Audit Sensitive Privilege
-Use, Success); Security 4624 (Logon/Logoff > Audit Logon) for the source address; optionally
-Sysmon 12/13 with a rule on HKLM\\System\\CurrentControlSet\\Services for the removal itself.";
+Needs: System 7045 (always logged);
+Security 4697: Advanced Audit Policy, System > Audit Security System Extension (Success);
+Security 4674: Privilege Use > Audit Sensitive Privilege Use (Success);
+Security 4624: Logon/Logoff > Audit Logon, for the source address;
+optionally Sysmon 12/13 on HKLM\\System\\CurrentControlSet\\Services for the removal itself.";
 
 #[cfg(test)]
 mod tests {
