@@ -62,9 +62,11 @@ Cannot express, compared with svchunt hunt:
 | eval service_key=lower(trim(service))
 | where isnotnull(service_key) AND service_key!=""
 | sort 0 _time
-``` a new creation: an install that is not the partner of the install just before it ```
-| streamstats current=f window=1 last(_time) AS prev_time last(kind) AS prev_kind last(EventCode) AS prev_code by host_key service_key
-| eval new_creation=if(kind="install" AND (isnull(prev_kind) OR prev_kind!="install" OR _time-prev_time>{merge} OR prev_code=EventCode), 1, 0)
+``` a new creation: an install that is not the partner (other id, within the merge window) of the
+previous install of the name; other events between the two (the open at creation) do not matter ```
+| eval install_time=if(kind="install", _time, null()), install_code=if(kind="install", EventCode, null())
+| streamstats current=f last(install_time) AS prev_time last(install_code) AS prev_code by host_key service_key
+| eval new_creation=if(kind="install" AND (isnull(prev_time) OR _time-prev_time>{merge} OR prev_code=EventCode), 1, 0)
 | streamstats sum(new_creation) AS creation_seq by host_key service_key
 | where creation_seq>0
 | eventstats min(eval(if(kind="install", _time, null()))) AS created by host_key service_key creation_seq
