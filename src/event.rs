@@ -150,6 +150,10 @@ impl Event {
     }
 }
 
+/// Which event ids each (computer, channel) was seen to hold: what each host's logs could show,
+/// whether or not the records themselves were kept.
+pub type Census = std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u32>>;
+
 /// See [`Event::identity`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EventIdentity(u64);

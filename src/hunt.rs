@@ -7,15 +7,16 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::attribute::{self, AllowList};
 use crate::discover;
-use crate::event::Event;
+use crate::event::{Census, Event};
 use crate::kql::{self, KqlConfig, KqlRow};
 use crate::lifecycle::{self, LifecycleConfig, LifecycleReport, Verdict};
-use crate::read::{ReadOptions, ReadStats, Selection, Warning};
+use crate::read::{NeedleMap, ReadOptions, ReadStats, Selection, Warning};
 
 /// Which question a hunt answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,16 +66,34 @@ pub struct HuntOutcome {
 }
 
 /// Run a whole hunt over `paths`.
+///
+/// Both semantics read in two passes: first the rare events that anchor a finding (service
+/// installs; for the seed query its 7045s and 4674s), then only the records that name what the
+/// first pass found. See [`lifecycle::interest`].
 pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
-    let mut read = config.read.clone();
-    read.selection = match config.semantics {
-        Semantics::Lifecycle => Selection::only(lifecycle::WANTED_EVENT_IDS.iter().copied()),
-        Semantics::Kql => Selection::only(kql::WANTED_EVENT_IDS.iter().copied()),
+    let collection = match config.semantics {
+        Semantics::Lifecycle => two_passes(
+            paths,
+            &config.read,
+            (
+                lifecycle::interest::CREATION_EVENT_IDS,
+                Some(lifecycle::interest::creation_needles()),
+            ),
+            lifecycle::interest::EVIDENCE_EVENT_IDS,
+            lifecycle::interest::evidence_needles,
+        ),
+        Semantics::Kql => two_passes(
+            paths,
+            &config.read,
+            (kql::SEED_EVENT_IDS, None),
+            kql::ACCOUNT_EVENT_IDS,
+            kql::account_needles,
+        ),
     };
-    let collection = collect(paths, &read);
     let answer = match config.semantics {
         Semantics::Lifecycle => {
             let mut report = lifecycle::correlate(&collection.events, &config.lifecycle);
+            report.coverage = lifecycle::coverage_from_census(&collection.census);
             attribute::attribute(&mut report, &collection.events);
             if let Some(allow) = &config.allow {
                 allow.apply(&mut report.findings);
@@ -99,6 +118,56 @@ pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
     }
 }
 
+/// The first pass's event ids and its needles.
+type FirstPass<'a> = (&'a [u32], Option<Arc<NeedleMap>>);
+
+/// Read `first`, derive needles from what it found, then read `second` filtered by them, and
+/// merge both into one collection (stats and warnings counted once per input).
+fn two_passes(
+    paths: &[PathBuf],
+    base: &ReadOptions,
+    first: FirstPass<'_>,
+    second_ids: &[u32],
+    needles_from: impl Fn(&[Event]) -> Arc<NeedleMap>,
+) -> Collection {
+    let (first_ids, first_needles) = first;
+    let pass1 = ReadOptions {
+        selection: Selection::only(first_ids.iter().copied()),
+        needles: first_needles,
+        ..base.clone()
+    };
+    let anchors = collect(paths, &pass1);
+    let pass2 = ReadOptions {
+        selection: Selection::only(second_ids.iter().copied()),
+        needles: Some(needles_from(&anchors.events)),
+        ..base.clone()
+    };
+    let evidence = collect(paths, &pass2);
+
+    // Both passes read every input: count inputs and records once, selections from both.
+    let mut stats = evidence.stats;
+    stats.records_selected += anchors.stats.records_selected;
+    stats.duplicates += anchors.stats.duplicates;
+    let mut warnings = anchors.warnings;
+    warnings.extend(evidence.warnings);
+    let mut seen = HashSet::new();
+    warnings.retain(|w| seen.insert(w.clone()));
+    let mut census = anchors.census;
+    for (k, ids) in evidence.census {
+        census.entry(k).or_default().extend(ids);
+    }
+    let mut merged = Collection {
+        events: anchors.events,
+        warnings,
+        stats,
+        census,
+    };
+    merged.events.extend(evidence.events);
+    // An event both passes kept (a Sysmon ImagePath write naming a found key) is one event.
+    order_and_dedup(&mut merged.events);
+    merged
+}
+
 /// Everything the reading stage produced for a run.
 #[derive(Debug, Default)]
 pub struct Collection {
@@ -108,6 +177,8 @@ pub struct Collection {
     pub warnings: Vec<Warning>,
     /// Counts over all inputs.
     pub stats: ReadStats,
+    /// Which event ids each host's logs hold (see [`Census`]).
+    pub census: Census,
 }
 
 /// Discover and read every input under `paths`.
@@ -129,6 +200,9 @@ pub fn collect(paths: &[PathBuf], opts: &ReadOptions) -> Collection {
         c.warnings.extend(out.warnings);
         c.stats.merge(&out.stats);
         naive |= out.used_naive_times;
+        for (k, ids) in out.census {
+            c.census.entry(k).or_default().extend(ids);
+        }
     }
     if naive {
         c.warnings.push(Warning {
@@ -141,15 +215,16 @@ pub fn collect(paths: &[PathBuf], opts: &ReadOptions) -> Collection {
             ),
         });
     }
-    order_and_dedup(&mut c);
+    c.stats.duplicates += order_and_dedup(&mut c.events);
     c
 }
 
-fn order_and_dedup(c: &mut Collection) {
-    c.events
-        .sort_by(|a, b| (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin)));
-    let mut seen = HashSet::with_capacity(c.events.len());
-    let before = c.events.len();
-    c.events.retain(|e| seen.insert(e.identity()));
-    c.stats.duplicates += (before - c.events.len()) as u64;
+/// Put events in time order (ties by computer and origin) and keep each record once; returns
+/// how many copies were dropped.
+fn order_and_dedup(events: &mut Vec<Event>) -> u64 {
+    events.sort_by(|a, b| (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin)));
+    let mut seen = HashSet::with_capacity(events.len());
+    let before = events.len();
+    events.retain(|e| seen.insert(e.identity()));
+    (before - events.len()) as u64
 }

@@ -39,8 +39,29 @@ use serde::Serialize;
 use crate::accounts::AccountDirectory;
 use crate::event::{Event, Origin};
 
-/// Event ids the seed query reads (and the Security pairs that resolve SIDs).
-pub const WANTED_EVENT_IDS: &[u32] = &[7045, 4674, 4624, 4697, 5140, 5145];
+/// Event ids the seed query reads.
+pub const SEED_EVENT_IDS: &[u32] = &[7045, 4674];
+
+/// Security events whose Subject/Target pairs resolve the 7045s' SIDs to names, as Sentinel's
+/// agent does; read only where they hold one of those SIDs.
+pub const ACCOUNT_EVENT_IDS: &[u32] = &[4624, 4634, 4648, 4672, 4688, 4697, 5140, 5145];
+
+/// The SIDs of the 7045s: the only accounts the seed query needs names for.
+pub fn account_needles(seed_events: &[Event]) -> std::sync::Arc<crate::read::NeedleMap> {
+    let mut b = crate::read::NeedlesBuilder::default();
+    for e in seed_events.iter().filter(|e| e.event_id == 7045) {
+        if let Some(sid) = &e.user.sid {
+            b.sid(sid);
+        }
+    }
+    let needles = b.build();
+    std::sync::Arc::new(
+        ACCOUNT_EVENT_IDS
+            .iter()
+            .map(|id| (*id, needles.clone()))
+            .collect(),
+    )
+}
 
 /// One output row, with the seed's column names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,8 +5,10 @@
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use super::names::is_sysmon;
-use crate::event::{Event, channel};
+use crate::event::{Census, Event, channel};
 
 /// Which evidence a host's logs hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,4 +76,36 @@ pub fn of_host(events: &[&Event]) -> Coverage {
         share_access_5140_5145: has(&|e| e.event_id == 5140 || e.event_id == 5145),
         sysmon: has(&|e| is_sysmon(e)),
     }
+}
+
+/// Coverage of every host in a census (hosts matched as the lifecycle matches them).
+pub fn from_census(census: &Census) -> Vec<Coverage> {
+    let mut by_host: BTreeMap<String, Coverage> = BTreeMap::new();
+    for ((computer, chan), ids) in census {
+        let c = by_host
+            .entry(super::host_key(computer))
+            .or_insert_with(|| Coverage {
+                computer: computer.clone(),
+                system_log: false,
+                security_log: false,
+                installs_7045: false,
+                installs_4697: false,
+                privileged_ops_4674: false,
+                state_changes_7036: false,
+                logons_4624: false,
+                share_access_5140_5145: false,
+                sysmon: false,
+            });
+        let has = |id: u32| ids.contains(&id);
+        c.system_log |= chan.eq_ignore_ascii_case(channel::SYSTEM);
+        c.security_log |= chan.eq_ignore_ascii_case(channel::SECURITY);
+        c.sysmon |= chan.eq_ignore_ascii_case(channel::SYSMON);
+        c.installs_7045 |= has(7045);
+        c.installs_4697 |= has(4697);
+        c.privileged_ops_4674 |= has(4674);
+        c.state_changes_7036 |= has(7036);
+        c.logons_4624 |= has(4624);
+        c.share_access_5140_5145 |= has(5140) || has(5145);
+    }
+    by_host.into_values().collect()
 }

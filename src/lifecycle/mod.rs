@@ -17,6 +17,7 @@
 mod coverage;
 mod creation;
 mod evidence;
+pub mod interest;
 mod logon;
 mod names;
 mod verdict;
@@ -29,7 +30,7 @@ use serde::Serialize;
 use crate::accounts::AccountDirectory;
 use crate::event::{Event, UserRef};
 
-pub use coverage::Coverage;
+pub use coverage::{Coverage, from_census as coverage_from_census};
 pub use evidence::{Evidence, Role};
 pub use logon::Source;
 pub use names::{
@@ -37,11 +38,6 @@ pub use names::{
     SYSMON_PROVIDER,
 };
 pub use verdict::Verdict;
-
-/// Event ids this stage looks at; readers may drop everything else before decoding it.
-pub const WANTED_EVENT_IDS: &[u32] = &[
-    7045, 4697, 4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18,
-];
 
 /// Time windows of the lifecycle correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -118,7 +118,7 @@ impl CsvTable<'_> {
         }
         let row = Row::from_texts(self.columns, record.iter());
         match sentinel::to_event(&row, self.kind, self.name, at) {
-            Ok(event) => out.offer(event, &self.opts.selection),
+            Ok(event) => out.offer(event, self.opts),
             Err(err) => problems.skip(out, self.name, at, err),
         }
     }

@@ -18,7 +18,7 @@ use evtx::binxml::value_variant::BinXmlValue;
 use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
 use rayon::prelude::*;
 
-use super::{FileOutput, ReadOptions, evtx_json};
+use super::{FileOutput, ReadOptions, evtx_json, evtx_scan};
 
 /// Size of the EVTX file header block.
 pub const FILE_HEADER_SIZE: u64 = 4096;
@@ -133,19 +133,79 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
             .indent(false)
             .separate_json_attributes(false),
     );
-    let per_chunk: Vec<FileOutput> = (0..chunks)
+    let per_chunk: Vec<ChunkOutput> = (0..chunks)
         .into_par_iter()
-        .map(|n| {
-            let mut chunk_out = FileOutput::default();
-            read_chunk(name, &bytes, n, &settings, opts, &mut chunk_out);
-            chunk_out
-        })
+        .map(|n| read_chunk(name, &bytes, n, &settings, opts))
         .collect();
-    for c in per_chunk {
-        out.events.extend(c.events);
-        out.warnings.extend(c.warnings);
-        out.stats.merge(&c.stats);
+    // The lean walk sees event ids but not which host or log they belong to (EVTX keeps those
+    // in the template, not per record): the file's first record says that, taking one file as
+    // one host's log. Both the lean and the rendering path count the census this way, so they
+    // agree; a forwarded-events file of many hosts is credited to its first one.
+    let identity = per_chunk.iter().find_map(|c| c.identity.clone());
+    for mut c in per_chunk {
+        if let (Some(id), false) = (&identity, c.seen_ids.is_empty()) {
+            out.census
+                .entry(id.clone())
+                .or_default()
+                .extend(&c.seen_ids);
+        }
+        c.out.census.clear();
+        out.absorb(c.out);
     }
+}
+
+/// What one chunk gave.
+#[derive(Default)]
+struct ChunkOutput {
+    out: FileOutput,
+    /// Wanted event ids seen in the chunk, rendered or not.
+    seen_ids: std::collections::BTreeSet<u32>,
+    /// (computer, channel) of the first record the crate rendered here.
+    identity: Option<(String, String)>,
+}
+
+/// Which records of a chunk the crate must read, decided by the lean walk; `None` = all.
+type Plan = Option<std::collections::HashSet<u64>>;
+
+/// Decide, without the crate, which records of a clean chunk need reading: those whose id is
+/// wanted and whose raw bytes may hold a needle (where needles apply), and any the walk cannot
+/// read an id from.
+fn plan(
+    data: &[u8],
+    free_space: usize,
+    opts: &ReadOptions,
+    seen_ids: &mut std::collections::BTreeSet<u32>,
+) -> (Plan, u64) {
+    if opts.evtx_render_only || opts.selection.is_all() {
+        return (None, 0);
+    }
+    let Some(records) = evtx_scan::records(data, free_space) else {
+        return (None, 0);
+    };
+    let mut needed = std::collections::HashSet::new();
+    let mut text = String::new();
+    for r in &records {
+        let Some(id) = r.event_id.map(u32::from) else {
+            needed.insert(r.record_id);
+            continue;
+        };
+        if !opts.selection.wants(id) {
+            continue;
+        }
+        seen_ids.insert(id);
+        let keep = opts.needles_for(id).is_none_or(|n| {
+            // Compare the record's values as the rendered event would show them; when the walk
+            // cannot read them, fall back to searching the raw bytes (a superset).
+            match evtx_scan::values(data, r.offset, r.size) {
+                Some(values) => n.values_match(&values, &mut text),
+                None => n.raw_may_match(&data[r.offset..r.offset + r.size]),
+            }
+        });
+        if keep {
+            needed.insert(r.record_id);
+        }
+    }
+    (Some(needed), records.len() as u64)
 }
 
 fn read_chunk(
@@ -154,8 +214,9 @@ fn read_chunk(
     number: u64,
     settings: &Arc<ParserSettings>,
     opts: &ReadOptions,
-    out: &mut FileOutput,
-) {
+) -> ChunkOutput {
+    let mut result = ChunkOutput::default();
+    let out = &mut result.out;
     let offset = FILE_HEADER_SIZE + number * CHUNK_SIZE;
     let at = format!("chunk {number} (file offset {offset:#x})");
     let mut data = match bytes.read_at(offset, CHUNK_SIZE) {
@@ -163,13 +224,14 @@ fn read_chunk(
         Err(e) => {
             out.warn(name, at, format!("cannot read: {e}"));
             out.skip("chunk unreadable");
-            return;
+            return result;
         }
     };
     if data.iter().all(|b| *b == 0) {
-        return; // an unused chunk slot, normal in a log that is not full
+        return result; // an unused chunk slot, normal in a log that is not full
     }
-    if (data.len() as u64) < CHUNK_SIZE {
+    let truncated = (data.len() as u64) < CHUNK_SIZE;
+    if truncated {
         out.warn(
             name,
             at.clone(),
@@ -185,10 +247,11 @@ fn read_chunk(
         Err(e) => {
             out.warn(name, at, format!("not a valid chunk, skipped: {e}"));
             out.skip("unreadable chunk (all its records lost)");
-            return;
+            return result;
         }
     };
     chunk.number = Some(number);
+    let clean = !truncated && chunk.validate_header_checksum() && chunk.validate_data_checksum();
     if !chunk.validate_header_checksum() {
         out.warn(
             name,
@@ -202,12 +265,24 @@ fn read_chunk(
             "event records CRC32 mismatch; records read anyway",
         );
     }
+    // Only an intact chunk is planned by the lean walk: a damaged one goes whole to the crate,
+    // which resyncs past bad records and reports each.
+    let (plan, walked) = if clean && number > 0 {
+        let free = chunk.header.free_space_offset as usize;
+        plan(&chunk.data, free, opts, &mut result.seen_ids)
+    } else {
+        (None, 0)
+    };
+    if plan.as_ref().is_some_and(|needed| needed.is_empty()) {
+        out.stats.records += walked;
+        return result;
+    }
     let mut parsed = match chunk.parse(settings.clone()) {
         Ok(p) => p,
         Err(e) => {
             out.warn(name, at, format!("chunk cannot be parsed, skipped: {e}"));
             out.skip("unparseable chunk (all its records lost)");
-            return;
+            return result;
         }
     };
     for record in parsed.iter() {
@@ -219,15 +294,29 @@ fn read_chunk(
                 continue;
             }
         };
-        if !opts.evtx_render_only
-            && !opts.selection.is_all()
-            && let Some(id) = fast_event_id(&record)
-            && !opts.selection.wants(id)
+        let record_id = record.event_record_id;
+        let needed = match &plan {
+            Some(needed) => needed.contains(&record_id),
+            None => {
+                opts.evtx_render_only
+                    || opts.selection.is_all()
+                    || fast_event_id(&record).is_none_or(|id| opts.selection.wants(id))
+            }
+        };
+        // The first record of the file's first chunk is always rendered: it names the host and
+        // log that the lean walk's census belongs to.
+        // (A planned chunk's ids were noted by the lean walk.)
+        if !needed
+            && plan.is_none()
+            && let Some(id) = fast_event_id(&record).filter(|id| opts.selection.wants(*id))
         {
+            result.seen_ids.insert(id);
+        }
+        let names_the_file = number == 0 && result.identity.is_none();
+        if !needed && !names_the_file {
             out.stats.records += 1;
             continue;
         }
-        let record_id = record.event_record_id;
         let ts = record.timestamp;
         let rendered = match record.into_json() {
             Ok(r) => r,
@@ -255,7 +344,15 @@ fn read_chunk(
             Some(crate::event::Locator::Record(record_id)),
             Some(ts),
         ) {
-            Ok(ev) => out.offer(ev, &opts.selection),
+            Ok(ev) => {
+                if result.identity.is_none() {
+                    result.identity = Some((ev.computer.clone(), ev.channel.clone()));
+                }
+                if opts.selection.wants(ev.event_id) {
+                    result.seen_ids.insert(ev.event_id);
+                }
+                out.offer(ev, opts);
+            }
             Err(e) => {
                 out.warn(
                     name,
@@ -266,6 +363,7 @@ fn read_chunk(
             }
         }
     }
+    result
 }
 
 /// The EventID from the record's template substitutions, without rendering; `None` when the

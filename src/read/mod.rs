@@ -9,6 +9,8 @@
 pub mod csv_export;
 pub mod evtx;
 pub mod evtx_json;
+mod evtx_scan;
+pub mod interest;
 pub mod json;
 
 use std::collections::BTreeMap;
@@ -18,7 +20,8 @@ use std::sync::Arc;
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
-use crate::event::Event;
+use crate::event::{Census, Event};
+pub use interest::{Needles, NeedlesBuilder};
 
 /// The set of event ids a run wants; everything else is counted and dropped in the reader.
 #[derive(Debug, Clone)]
@@ -71,6 +74,27 @@ pub struct ReadOptions {
     /// Parse every selected EVTX record by full rendering instead of the template fast path
     /// (the oracle the fast path is checked against).
     pub evtx_render_only: bool,
+    /// Values a record must hold to be kept, by event id (ids without an entry are kept on
+    /// their id alone).
+    pub needles: Option<Arc<NeedleMap>>,
+}
+
+/// Needles by event id.
+pub type NeedleMap = std::collections::HashMap<u32, Needles>;
+
+impl ReadOptions {
+    /// The needles that decide whether a record of `event_id` is kept, if any.
+    pub fn needles_for(&self, event_id: u32) -> Option<&Needles> {
+        self.needles.as_deref().and_then(|m| m.get(&event_id))
+    }
+
+    /// Whether an event is kept: its id is wanted and, where needles apply, it holds one.
+    pub fn keeps(&self, event: &Event) -> bool {
+        self.selection.wants(event.event_id)
+            && self
+                .needles_for(event.event_id)
+                .is_none_or(|n| n.event_matches(event))
+    }
 }
 
 impl Default for ReadOptions {
@@ -80,12 +104,13 @@ impl Default for ReadOptions {
             naive_time_zone: TimeZone::UTC,
             evtx_threads: 1,
             evtx_render_only: false,
+            needles: None,
         }
     }
 }
 
 /// A problem found while reading, with where it was found.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Warning {
     /// The input's display path.
     pub file: Arc<str>,
@@ -116,7 +141,8 @@ pub struct ReadStats {
     pub bytes: u64,
     /// Records seen (wanted or not).
     pub records: u64,
-    /// Records kept because their event id is wanted.
+    /// Records kept because their event id is wanted (and, in a hunt's evidence pass, because
+    /// they name something the hunt found).
     pub records_selected: u64,
     /// Records that could not be read, by reason.
     pub records_skipped: BTreeMap<String, u64>,
@@ -155,6 +181,9 @@ pub struct FileOutput {
     pub stats: ReadStats,
     /// Set by readers that met naive local timestamps, so the run can say once how it read them.
     pub used_naive_times: bool,
+    /// Which wanted event ids each (computer, channel) holds, kept or not: what each host's logs
+    /// could show.
+    pub census: Census,
 }
 
 impl FileOutput {
@@ -181,12 +210,30 @@ impl FileOutput {
             .or_default() += 1;
     }
 
-    /// Count a record seen, and keep it if its id is wanted.
-    pub fn offer(&mut self, event: Event, selection: &Selection) {
+    /// Count a record seen, note it in the census, and keep it if `opts` keeps it.
+    pub fn offer(&mut self, event: Event, opts: &ReadOptions) {
         self.stats.records += 1;
-        if selection.wants(event.event_id) {
+        if !opts.selection.wants(event.event_id) {
+            return;
+        }
+        self.census
+            .entry((event.computer.clone(), event.channel.clone()))
+            .or_default()
+            .insert(event.event_id);
+        if opts.keeps(&event) {
             self.stats.records_selected += 1;
             self.events.push(event);
+        }
+    }
+
+    /// Add another output (of the same input) to this one.
+    pub fn absorb(&mut self, other: FileOutput) {
+        self.events.extend(other.events);
+        self.warnings.extend(other.warnings);
+        self.stats.merge(&other.stats);
+        self.used_naive_times |= other.used_naive_times;
+        for (k, ids) in other.census {
+            self.census.entry(k).or_default().extend(ids);
         }
     }
 }

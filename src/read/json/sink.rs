@@ -244,7 +244,7 @@ impl<'a> Sink<'a> {
 
     fn accept(&mut self, mapped: Result<Event, RecordError>, at: Locator) {
         match mapped {
-            Ok(event) => self.out.offer(event, &self.opts.selection),
+            Ok(event) => self.out.offer(event, self.opts),
             Err(err) => self.bad(at, err),
         }
     }
