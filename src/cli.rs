@@ -67,6 +67,8 @@ pub enum FormatArg {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// A self-contained HTML report to open in a browser (timeline, movement graph, table).
+    Html,
 }
 
 /// Flags shared by every command that reads inputs.

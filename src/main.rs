@@ -126,6 +126,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
         Some(FormatArg::Csv) => Format::Csv,
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Jsonl) => Format::Jsonl,
+        Some(FormatArg::Html) => Format::Html,
         None if to_terminal => Format::Table,
         None => Format::Json,
     };

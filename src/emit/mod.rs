@@ -1,4 +1,5 @@
-//! Output: findings and seed-query rows as a table, CSV, JSON or JSON lines.
+//! Output: findings and seed-query rows as a table, CSV, JSON or JSON lines; findings also as a
+//! one-file HTML report ([`html`]).
 //!
 //! Printers know the finding types and nothing of where events came from. Every format writes
 //! the same findings in the same order, so the same input gives the same bytes.
@@ -26,6 +27,7 @@
 //! Under `--semantics kql` every format writes the seed's columns: SourceTime, SourceEventID,
 //! TargetTime, TargetEventID, Computer, UserName, InstalledService, Exe.
 
+pub mod html;
 mod table;
 
 use std::io::{self, Write};
@@ -48,6 +50,8 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// A self-contained HTML report (findings only; see [`html`]).
+    Html,
 }
 
 /// Write lifecycle findings.
@@ -83,6 +87,7 @@ pub fn write_findings(
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, findings),
+        Format::Html => html::write_report(out, findings, coverage),
     }
 }
 
@@ -96,6 +101,10 @@ pub fn write_kql_rows(out: &mut dyn Write, format: Format, rows: &[KqlRow]) -> i
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, rows),
+        Format::Html => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the HTML report draws service lifecycles; use --semantics lifecycle with --format html",
+        )),
     }
 }
 
