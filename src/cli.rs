@@ -67,6 +67,10 @@ pub enum FormatArg {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// The lateral-movement graph (source → target edges with accounts, tools, times) as JSON.
+    Graph,
+    /// The same graph for Graphviz (`svchunt hunt -f dot logs/ | dot -Tsvg > movement.svg`).
+    Dot,
     /// A self-contained HTML report to open in a browser (timeline, movement graph, table).
     Html,
 }
@@ -127,6 +131,13 @@ pub struct HuntArgs {
     /// Write the output to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+
+    /// Silence your own admin tooling: a file of rules, one per line, each one or more
+    /// `field=glob` conditions separated by `;` (fields: service_name, display_name, image_path,
+    /// computer, user, source_ip, tool; `*` and `?` wildcards, case-insensitive; `#` comments).
+    /// Matching findings become benign, citing the rule's line.
+    #[arg(long, value_name = "FILE", help_heading = "Detection")]
+    pub allow: Option<PathBuf>,
 
     /// Exit with 2 when any input could not be fully read.
     #[arg(long, help_heading = "Output")]

@@ -42,12 +42,15 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     }
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let first = text.iter().find(|b| !b.is_ascii_whitespace())?;
-    if *first == b'{' || *first == b'[' {
+    // evtx_dump's default JSON output starts with a `Record 1` line before the first object.
+    if *first == b'{' || *first == b'[' || text.trim_ascii_start().starts_with(b"Record ") {
         return Some(Format::Json);
     }
     let line_end = memchr::memchr(b'\n', text).unwrap_or(text.len());
     let line = &text[..line_end];
-    if !line.contains(&0) && std::str::from_utf8(line).is_ok() && memchr::memchr(b',', line).is_some()
+    if !line.contains(&0)
+        && std::str::from_utf8(line).is_ok()
+        && memchr::memchr(b',', line).is_some()
     {
         return Some(Format::Csv);
     }
@@ -67,7 +70,9 @@ pub struct Discovery {
 pub fn discover(paths: &[PathBuf]) -> Discovery {
     let mut d = Discovery::default();
     for root in paths {
-        let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name();
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name();
         for entry in walker {
             match entry {
                 Ok(e) if e.file_type().is_file() => d.files.push(e.into_path()),
@@ -125,7 +130,8 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
     match sniff(&head) {
         Some(Format::Evtx) => evtx::read_evtx(&name, EvtxBytes::File(&file, len), opts, &mut out),
         Some(_) => {
-            let reader = BufReader::with_capacity(1 << 20, file);
+            // The head was read off the file: put it back in front of the rest.
+            let reader = BufReader::with_capacity(1 << 20, Cursor::new(head).chain(file));
             read_stream(&name, Box::new(reader), opts, &mut out, 0);
         }
         None if len == 0 => {
@@ -133,7 +139,11 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
             out.stats.files_skipped += 1;
         }
         None => {
-            out.warn(&name, "offset 0x0", "not a recognised format (EVTX, JSON, CSV, zip, gzip)");
+            out.warn(
+                &name,
+                "offset 0x0",
+                "not a recognised format (EVTX, JSON, CSV, zip, gzip)",
+            );
             out.stats.files_skipped += 1;
         }
     }
@@ -169,7 +179,11 @@ fn read_stream(
             // EVTX needs random access to its chunks: hold this member in memory.
             let mut buf = Vec::new();
             if let Err(e) = reader.read_to_end(&mut buf) {
-                out.warn(name, format!("offset {:#x}", buf.len()), format!("read failed: {e}"));
+                out.warn(
+                    name,
+                    format!("offset {:#x}", buf.len()),
+                    format!("read failed: {e}"),
+                );
             }
             evtx::read_evtx(name, EvtxBytes::Memory(&buf), opts, out);
         }
@@ -189,7 +203,11 @@ fn read_stream(
             read_zip(name, buf, opts, out, depth);
         }
         Some(Format::Gzip | Format::Zip) => {
-            out.warn(name, "", format!("archives nested deeper than {MAX_NESTING}: not opened"));
+            out.warn(
+                name,
+                "",
+                format!("archives nested deeper than {MAX_NESTING}: not opened"),
+            );
             out.stats.files_skipped += 1;
         }
         None if head.is_empty() => {
@@ -197,7 +215,11 @@ fn read_stream(
             out.stats.files_skipped += 1;
         }
         None => {
-            out.warn(name, "offset 0x0", "not a recognised format (EVTX, JSON, CSV, zip, gzip)");
+            out.warn(
+                name,
+                "offset 0x0",
+                "not a recognised format (EVTX, JSON, CSV, zip, gzip)",
+            );
             out.stats.files_skipped += 1;
         }
     }
@@ -246,7 +268,10 @@ mod tests {
         assert_eq!(sniff(&[0x1f, 0x8b, 8]), Some(Format::Gzip));
         assert_eq!(sniff(b"\xef\xbb\xbf  {\"a\":1}"), Some(Format::Json));
         assert_eq!(sniff(b"\n[{}]"), Some(Format::Json));
-        assert_eq!(sniff(b"TimeGenerated [UTC],Computer\n1,2"), Some(Format::Csv));
+        assert_eq!(
+            sniff(b"TimeGenerated [UTC],Computer\n1,2"),
+            Some(Format::Csv)
+        );
         assert_eq!(sniff(b"evtx/System.evtx"), None);
         assert_eq!(sniff(b""), None);
     }

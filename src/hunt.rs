@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
+use crate::attribute::{self, AllowList};
 use crate::discover;
 use crate::event::Event;
 use crate::kql::{self, KqlConfig, KqlRow};
@@ -39,6 +40,8 @@ pub struct HuntConfig {
     pub read: ReadOptions,
     /// Keep benign findings too.
     pub include_benign: bool,
+    /// The analyst's allow-list.
+    pub allow: Option<AllowList>,
 }
 
 /// What a hunt found.
@@ -72,8 +75,18 @@ pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
     let answer = match config.semantics {
         Semantics::Lifecycle => {
             let mut report = lifecycle::correlate(&collection.events, &config.lifecycle);
+            attribute::attribute(&mut report, &collection.events);
+            if let Some(allow) = &config.allow {
+                allow.apply(&mut report.findings);
+            }
             if !config.include_benign {
                 report.findings.retain(|f| f.verdict != Verdict::Benign);
+                let kept: HashSet<&str> = report
+                    .findings
+                    .iter()
+                    .filter_map(|f| f.campaign.as_deref())
+                    .collect();
+                report.campaigns.retain(|c| kept.contains(c.id.as_str()));
             }
             Answer::Lifecycle(report)
         }

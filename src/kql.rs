@@ -137,12 +137,13 @@ fn xml_text(s: &str) -> String {
 }
 
 /// `parse EventData with * '<Data Name="ServiceName">' InstalledService '</Data>'
-/// '<Data Name="ImagePath">' Exe '</Data>' *`: the pattern needs the ImagePath element right
-/// after the ServiceName one; when the event's data does not have that shape both are empty.
+/// '<Data Name="ImagePath">' Exe '</Data>' *`: Windows writes 7045's ImagePath element right
+/// after its ServiceName element, so the pattern matches every 7045 that has both (readers of
+/// key-value formats such as NXLog do not keep the XML order, so adjacency is not tested on
+/// them); when either is missing `parse` leaves both columns empty and keeps the row.
 fn parse_service_and_exe(e: &Event) -> (String, String) {
-    let pos = e.data.iter().position(|(k, _)| k == "ServiceName");
-    match pos.and_then(|i| Some((&e.data[i], e.data.get(i + 1)?))) {
-        Some(((_, svc), (next, exe))) if next == "ImagePath" => (xml_text(svc), xml_text(exe)),
+    match (e.field("ServiceName"), e.field("ImagePath")) {
+        (Some(svc), Some(exe)) => (xml_text(svc), xml_text(exe)),
         _ => (String::new(), String::new()),
     }
 }
@@ -202,7 +203,7 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
             });
     }
     for v in rights.values_mut() {
-        v.sort_by(|a, b| (a.rounded, a.event.time).cmp(&(b.rounded, b.event.time)));
+        v.sort_by_key(|a| (a.rounded, a.event.time));
     }
 
     // summarize arg_max(SourceTime, *) by InstalledService

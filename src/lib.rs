@@ -10,7 +10,11 @@ paths ─discover─▶ inputs ─read─▶ Event stream ─correlate─▶ fin
 - [`discover`] walks the paths, recognises each file by its content (EVTX, JSON, CSV, zip, gzip)
   and hands it to the reader for its format;
 - [`read`] holds one reader per format, all yielding the one normalised [`event::Event`];
-- [`hunt`] runs the whole pipeline over a set of paths and returns events plus a run summary.
+- [`lifecycle`] turns the events into one finding per service creation, with its evidence;
+- [`attribute`] names the tool, the source and the command of each finding;
+- [`kql`] answers the seed Sentinel query instead, exactly;
+- [`emit`] prints findings as a table, CSV, JSON or JSON lines;
+- [`hunt`] runs the whole pipeline over a set of paths.
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -18,6 +22,7 @@ paths ─discover─▶ inputs ─read─▶ Event stream ─correlate─▶ fin
 #![cfg_attr(not(debug_assertions), deny(clippy::dbg_macro))]
 
 pub mod accounts;
+pub mod attribute;
 pub mod discover;
 pub mod emit;
 pub mod event;

@@ -105,7 +105,12 @@ fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
 
 fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     let read = prepare(&args.input)?;
+    let allow = match &args.allow {
+        Some(path) => Some(svchunt::attribute::AllowList::load(path)?),
+        None => None,
+    };
     let mut config = HuntConfig {
+        allow,
         semantics: match args.semantics {
             SemanticsArg::Lifecycle => Semantics::Lifecycle,
             SemanticsArg::Kql => Semantics::Kql,
@@ -126,6 +131,8 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
         Some(FormatArg::Csv) => Format::Csv,
         Some(FormatArg::Json) => Format::Json,
         Some(FormatArg::Jsonl) => Format::Jsonl,
+        Some(FormatArg::Graph) => Format::Graph,
+        Some(FormatArg::Dot) => Format::Dot,
         Some(FormatArg::Html) => Format::Html,
         None if to_terminal => Format::Table,
         None => Format::Json,
@@ -133,7 +140,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     let mut out = open_output(args.output.as_deref())?;
     let reported = match &outcome.answer {
         Answer::Lifecycle(report) => {
-            emit::write_findings(&mut out, format, &report.findings, &report.coverage)?;
+            emit::write_findings(&mut out, format, report)?;
             if !args.input.quiet {
                 eprintln!("{}", verdict_summary(report));
             }

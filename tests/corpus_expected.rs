@@ -83,6 +83,8 @@ fn python_evtx_system_has_four_psexec_runs_with_lifetimes() {
             "7036 gives each lifetime"
         );
         assert!(p.lifetime_ms.is_some());
+        assert_eq!(p.tool.as_deref(), Some("psexec"));
+        assert!(!p.tool_reasons.is_empty());
     }
 }
 
@@ -141,6 +143,8 @@ fn smbexec_btobto_7045_and_4697_are_one_finding() {
             .count(),
         2
     );
+    assert_eq!(b.tool.as_deref(), Some("impacket-smbexec"));
+    assert_eq!(b.command.as_deref(), Some("echoed command: cd"));
 }
 
 #[test]
@@ -154,7 +158,7 @@ fn psexec_over_admin_share_comes_from_10_23_42_22() {
     assert_eq!(p.user.name.as_deref(), Some("OFFSEC\\admmig"));
     let src = p.source.as_ref().expect("source");
     assert_eq!(src.ip.as_deref(), Some("10.23.42.22"));
-    assert_eq!(src.logon_id, "0x1376020");
+    assert_eq!(src.logon_id.as_deref(), Some("0x1376020"));
     assert_eq!(p.deleted, None, "deletion not in the log");
     assert_eq!(p.verdict, Verdict::RemoteExecution);
     assert!(
@@ -162,6 +166,10 @@ fn psexec_over_admin_share_comes_from_10_23_42_22() {
             .iter()
             .any(|e| e.detail.contains("PSEXESVC-WEC01-956-stdin"))
     );
+    assert_eq!(src.client_host.as_deref(), Some("WEC01"));
+    assert_eq!(src.files_written, ["PSEXESVC.exe"]);
+    assert_eq!(p.tool.as_deref(), Some("psexec"));
+    assert_eq!(p.tool_confidence.as_deref(), Some("high"));
 }
 
 #[test]
@@ -177,7 +185,18 @@ fn tchopper_244_services_each_with_a_start_timeout() {
             s.service_name
         );
         assert_eq!(s.verdict, Verdict::RemoteExecution);
+        assert!(s.campaign.is_some(), "one burst");
     }
+    let ids: std::collections::BTreeSet<_> = f.iter().map(|s| s.campaign.clone()).collect();
+    assert_eq!(ids.len(), 1, "all 244 in one campaign");
+    let outcome = run(rel, Semantics::Lifecycle, false).unwrap();
+    let Answer::Lifecycle(report) = outcome.answer else {
+        unreachable!()
+    };
+    let payload = report.campaigns[0].payload.as_deref().expect("payload");
+    assert!(
+        payload.contains("This Powershell script includes three options for EPS data collection")
+    );
 }
 
 #[test]
@@ -201,8 +220,15 @@ fn empire_psexec_updater_has_the_whole_story() {
     assert!((500..=2_000).contains(&ms), "{ms}");
     let src = u.source.as_ref().expect("source");
     assert_eq!(src.ip.as_deref(), Some("172.18.39.5"));
-    assert_eq!(src.logon_id, "0x2990d17");
+    assert_eq!(src.logon_id.as_deref(), Some("0x2990d17"));
     assert_eq!(u.verdict, Verdict::RemoteExecution);
+    assert_eq!(u.tool.as_deref(), Some("empire"));
+    assert!(
+        u.command
+            .as_deref()
+            .unwrap()
+            .starts_with("powershell -enc (decoded): ")
+    );
 }
 
 #[test]
@@ -217,6 +243,7 @@ fn empire_smbexec_is_removed_a_second_later() {
     assert_eq!(s.deletion_evidence, Some(Role::DeleteFlagSet));
     assert!(s.lifetime_ms.unwrap() <= 2_000);
     assert_eq!(s.verdict, Verdict::RemoteExecution);
+    assert_eq!(s.tool.as_deref(), Some("empire"));
 }
 
 #[test]
@@ -237,6 +264,7 @@ fn local_psexec_is_local_execution_removed_in_a_third_of_a_second() {
         "{:?}",
         p.verdict_reasons
     );
+    assert_eq!(p.tool.as_deref(), Some("psexec"));
 }
 
 #[test]

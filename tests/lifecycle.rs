@@ -219,7 +219,7 @@ fn the_network_logon_behind_the_install_gives_the_source() {
     let src = f.source.clone().expect("source");
     assert_eq!(src.ip.as_deref(), Some("172.18.39.5"));
     assert_eq!(src.logon_type, Some(3));
-    assert_eq!(src.logon_id, "0x2990d17");
+    assert_eq!(src.logon_id.as_deref(), Some("0x2990d17"));
     assert_eq!(f.verdict, Verdict::RemoteExecution);
     assert!(roles(&f).contains(&Role::Logon));
 }

@@ -17,10 +17,17 @@ fn embedded(html: &str) -> serde_json::Value {
 #[test]
 fn scenario_is_what_the_report_tests_assume() {
     let r = small();
-    let summary: Vec<(String, String, Verdict)> = r
+    let summary: Vec<(String, String, Verdict, Option<String>)> = r
         .findings
         .iter()
-        .map(|f| (f.computer.clone(), f.service_name.clone(), f.verdict))
+        .map(|f| {
+            (
+                f.computer.clone(),
+                f.service_name.clone(),
+                f.verdict,
+                f.tool.clone(),
+            )
+        })
         .collect();
     eprintln!("{summary:#?}");
     assert_eq!(r.findings.len(), 7);
@@ -30,9 +37,8 @@ fn scenario_is_what_the_report_tests_assume() {
 #[test]
 fn dump_small_report() {
     let r = small();
-    let html = render(&r.findings, &r.coverage);
+    let html = render(&r);
     std::fs::write("/tmp/small.html", &html).unwrap();
-    let (f, c) = big(10_000);
-    std::fs::write("/tmp/big.html", render(&f, &c)).unwrap();
+    std::fs::write("/tmp/big.html", render(&big(10_000))).unwrap();
     let _ = embedded(&html);
 }

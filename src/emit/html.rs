@@ -11,7 +11,6 @@
 //! the findings' order or sorted.
 
 mod csp;
-mod decode;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{self, Write};
@@ -19,8 +18,11 @@ use std::io::{self, Write};
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::graph;
 use crate::event::Locator;
-use crate::lifecycle::{Coverage, Finding, Role, Source, Verdict, host_key};
+use crate::lifecycle::{
+    Campaign, Coverage, Finding, LifecycleReport, Role, Source, Verdict, host_key,
+};
 
 const TEMPLATE: &str = include_str!("html/report.html");
 const STYLE: &str = include_str!("html/report.css");
@@ -29,13 +31,9 @@ const SCRIPT: &str = include_str!("html/report.js");
 /// Version of the embedded JSON's shape, for anyone scraping it out of a report.
 const DATA_FORMAT: u32 = 1;
 
-/// Write the HTML report for `findings` and the hosts' `coverage`.
-pub fn write_report(
-    out: &mut dyn Write,
-    findings: &[Finding],
-    coverage: &[Coverage],
-) -> io::Result<()> {
-    let data = ReportData::new(findings, coverage);
+/// Write the HTML report for a hunt's findings, coverage and campaigns.
+pub fn write_report(out: &mut dyn Write, report: &LifecycleReport) -> io::Result<()> {
+    let data = ReportData::new(report);
     let json = script_safe(&serde_json::to_string(&data)?);
     let policy = csp::policy(STYLE, SCRIPT);
     fill(
@@ -115,6 +113,8 @@ struct ReportData<'a> {
     texts: Vec<&'a str>,
     /// Verdict ids, most serious first, for the summary and filters.
     verdicts: Vec<&'static str>,
+    /// Bursts of findings, as attribution grouped them; a finding's `campaign` names one.
+    campaigns: &'a [Campaign],
     findings: Vec<FindingData<'a>>,
 }
 
@@ -134,8 +134,8 @@ struct FindingData<'a> {
     service: &'a str,
     display: Option<&'a str>,
     image: &'a str,
-    /// The command hidden in `image`, layer by layer (see [`decode`]).
-    decoded: Vec<String>,
+    /// What ran, decoded from `image` by attribution.
+    command: Option<&'a str>,
     service_type: Option<&'a str>,
     start_type: Option<&'a str>,
     service_account: Option<&'a str>,
@@ -150,13 +150,38 @@ struct FindingData<'a> {
     /// Indexes into `texts`.
     reasons: Vec<usize>,
     tool: Option<&'a str>,
+    tool_confidence: Option<&'a str>,
+    /// Indexes into `texts`.
+    tool_reasons: Vec<usize>,
+    campaign: Option<&'a str>,
     user: Option<&'a str>,
     user_sid: Option<&'a str>,
     source: Option<&'a Source>,
-    /// Graph node of where it came from (`host:<key>`, `ip:<addr>`, `ws:<name>` or `unknown`).
-    src: String,
-    src_label: String,
+    /// Its lateral-movement edge's source, exactly as `--format graph` names it; `None` when
+    /// the finding is not movement.
+    movement: Option<MovementData>,
     evidence: Vec<EvidenceData>,
+}
+
+/// The source end of a finding's movement edge.
+#[derive(Serialize)]
+struct MovementData {
+    source: String,
+    /// Client host names seen for the source: the script draws a source that is also a target
+    /// host as that host's node, so A → B → C reads as a path.
+    hosts: Vec<String>,
+}
+
+/// The movement edge `finding` belongs to, by the graph printer's own rule (one finding gives at
+/// most one edge), so the report and `--format graph` can never disagree.
+fn movement(finding: &Finding) -> Option<MovementData> {
+    graph::edges(std::slice::from_ref(finding))
+        .into_iter()
+        .next()
+        .map(|e| MovementData {
+            source: e.source,
+            hosts: e.source_hosts,
+        })
 }
 
 /// `[event id, time, epoch ms, file, record id, position, role, detail]`: the position only
@@ -206,7 +231,8 @@ impl<'a, K: std::hash::Hash + Eq> Interner<'a, K> {
 }
 
 impl<'a> ReportData<'a> {
-    fn new(findings: &'a [Finding], coverage: &'a [Coverage]) -> Self {
+    fn new(report: &'a LifecycleReport) -> Self {
+        let (findings, coverage) = (&report.findings, &report.coverage);
         let mut hosts: BTreeMap<String, HostData<'a>> = BTreeMap::new();
         for c in coverage {
             hosts.entry(host_key(&c.computer)).or_insert(HostData {
@@ -252,53 +278,52 @@ impl<'a> ReportData<'a> {
         let mut texts: Interner<'a, &'a str> = Interner::new();
         let findings = findings
             .iter()
-            .map(|f| {
-                let (src, src_label) = graph_source(f, &hosts);
-                FindingData {
-                    host: host_index[&host_key(&f.computer)],
-                    computer: &f.computer,
-                    service: &f.service_name,
-                    display: f.display_name.as_deref(),
-                    image: &f.image_path,
-                    decoded: decode::layers(&f.image_path),
-                    service_type: f.service_type.as_deref(),
-                    start_type: f.start_type.as_deref(),
-                    service_account: f.service_account.as_deref(),
-                    created: f.created.to_string(),
-                    created_ms: epoch_ms(f.created),
-                    deleted: f.deleted.map(|t| t.to_string()),
-                    deleted_ms: f.deleted.map(epoch_ms),
-                    removal: f.deletion_evidence.map(|r| role_index[&r]),
-                    lifetime_ms: f.lifetime_ms,
-                    verdict: f.verdict.as_str(),
-                    reasons: f.verdict_reasons.iter().map(|r| texts.get(r, r)).collect(),
-                    tool: f.tool.as_deref(),
-                    user: f.user.name.as_deref().or(f.user.sid.as_deref()),
-                    user_sid: f.user.sid.as_deref(),
-                    source: f.source.as_ref(),
-                    src,
-                    src_label,
-                    evidence: f
-                        .evidence
-                        .iter()
-                        .map(|e| {
-                            let redundant = matches!(
-                                (e.locator, e.record_id),
-                                (Locator::Record(n), Some(r)) if n == r
-                            );
-                            EvidenceData(
-                                e.event_id,
-                                e.time.to_string(),
-                                epoch_ms(e.time),
-                                file_index[&*e.file],
-                                e.record_id,
-                                (!redundant).then(|| e.locator.to_string()),
-                                role_index[&e.role],
-                                texts.get(&e.detail, &e.detail),
-                            )
-                        })
-                        .collect(),
-                }
+            .map(|f| FindingData {
+                host: host_index[&host_key(&f.computer)],
+                computer: &f.computer,
+                service: &f.service_name,
+                display: f.display_name.as_deref(),
+                image: &f.image_path,
+                command: f.command.as_deref(),
+                service_type: f.service_type.as_deref(),
+                start_type: f.start_type.as_deref(),
+                service_account: f.service_account.as_deref(),
+                created: f.created.to_string(),
+                created_ms: epoch_ms(f.created),
+                deleted: f.deleted.map(|t| t.to_string()),
+                deleted_ms: f.deleted.map(epoch_ms),
+                removal: f.deletion_evidence.map(|r| role_index[&r]),
+                lifetime_ms: f.lifetime_ms,
+                verdict: f.verdict.as_str(),
+                reasons: f.verdict_reasons.iter().map(|r| texts.get(r, r)).collect(),
+                tool: f.tool.as_deref(),
+                tool_confidence: f.tool_confidence.as_deref(),
+                tool_reasons: f.tool_reasons.iter().map(|r| texts.get(r, r)).collect(),
+                campaign: f.campaign.as_deref(),
+                user: f.user.name.as_deref().or(f.user.sid.as_deref()),
+                user_sid: f.user.sid.as_deref(),
+                source: f.source.as_ref(),
+                movement: movement(f),
+                evidence: f
+                    .evidence
+                    .iter()
+                    .map(|e| {
+                        let redundant = matches!(
+                            (e.locator, e.record_id),
+                            (Locator::Record(n), Some(r)) if n == r
+                        );
+                        EvidenceData(
+                            e.event_id,
+                            e.time.to_string(),
+                            epoch_ms(e.time),
+                            file_index[&*e.file],
+                            e.record_id,
+                            (!redundant).then(|| e.locator.to_string()),
+                            role_index[&e.role],
+                            texts.get(&e.detail, &e.detail),
+                        )
+                    })
+                    .collect(),
             })
             .collect();
 
@@ -317,38 +342,9 @@ impl<'a> ReportData<'a> {
             ]
             .map(Verdict::as_str)
             .to_vec(),
+            campaigns: &report.campaigns,
             findings,
         }
-    }
-}
-
-/// A field of a logon that says something (`-`, empty and loopback say nothing).
-fn known(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty() && *s != "-" && *s != "::1" && *s != "127.0.0.1")
-}
-
-/// The graph node a finding came from, and its label.
-///
-/// A workstation name that is also a host in the report is that host's node, so a chain
-/// A → B → C draws as one path; otherwise the client IP names the node (with the workstation
-/// beside it), then the workstation alone, then "unknown source".
-fn graph_source(f: &Finding, hosts: &BTreeMap<String, HostData<'_>>) -> (String, String) {
-    let (ip, ws) = match &f.source {
-        Some(s) => (
-            known(s.ip.as_deref()).map(|ip| ip.strip_prefix("::ffff:").unwrap_or(ip)),
-            known(s.workstation.as_deref()),
-        ),
-        None => (None, None),
-    };
-    if let Some(host) = ws.and_then(|w| hosts.get(&host_key(w))) {
-        return (format!("host:{}", host.key), host.name.to_string());
-    }
-    match (ip, ws) {
-        (Some(ip), Some(ws)) => (format!("ip:{ip}"), format!("{ip} ({ws})")),
-        (Some(ip), None) => (format!("ip:{ip}"), ip.to_string()),
-        (None, Some(ws)) => (format!("ws:{}", ws.to_ascii_lowercase()), ws.to_string()),
-        (None, None) => ("unknown".into(), "unknown source".into()),
     }
 }
 

@@ -6,8 +6,9 @@
 //!
 //! # Format
 //!
-//! `json` writes one object: `{"findings": [Finding…], "coverage": [Coverage…]}`; `jsonl` writes
-//! one Finding per line. A Finding is:
+//! `json` writes one object: `{"findings": [Finding…], "coverage": [Coverage…], "campaigns":
+//! [Campaign…]}`; `jsonl` writes one Finding per line; `graph` writes `{"edges": [Edge…]}` (see
+//! [`graph::Edge`]) and `dot` the same edges for Graphviz. A Finding is:
 //!
 //! ```json
 //! {"computer": "WORKSTATION6.theshire.local", "service_name": "Updater", "display_name": null,
@@ -16,9 +17,12 @@
 //!  "created": "2020-09-20T12:16:56.95Z", "deleted": "2020-09-20T12:16:57.97Z",
 //!  "deletion_evidence": "delete-flag-set", "lifetime_ms": 1020,
 //!  "verdict": "remote-execution", "verdict_reasons": ["image path is a command line, …"],
-//!  "tool": null, "user": {"sid": "S-1-5-21-…-1104", "name": "THESHIRE\\pgustavo"},
+//!  "tool": "empire", "tool_reasons": ["powershell -noP -sta -w 1 -enc: …"],
+//!  "tool_confidence": "medium", "command": "powershell -enc (decoded): …", "campaign": null,
+//!  "user": {"sid": "S-1-5-21-…-1104", "name": "THESHIRE\\pgustavo"},
 //!  "source": {"logon_id": "0x2990d17", "logon_type": 3, "ip": "172.18.39.5",
-//!             "workstation": "-", "auth": "Kerberos", "logon_time": "…"},
+//!             "workstation": "-", "auth": "Kerberos", "logon_time": "…", "client_host": null,
+//!             "pipes": [], "files_written": []},
 //!  "evidence": [{"event_id": 7045, "time": "…", "file": "…", "record_id": 123,
 //!                "locator": {"kind": "record", "at": 123}, "role": "installed",
 //!                "detail": "7045: service installed (System log)"}]}
@@ -27,6 +31,7 @@
 //! Under `--semantics kql` every format writes the seed's columns: SourceTime, SourceEventID,
 //! TargetTime, TargetEventID, Computer, UserName, InstalledService, Exe.
 
+pub mod graph;
 pub mod html;
 mod table;
 
@@ -35,7 +40,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::kql::KqlRow;
-use crate::lifecycle::{Coverage, Finding};
+use crate::lifecycle::{Finding, LifecycleReport};
 
 pub use table::{finding_table, kql_table};
 
@@ -50,6 +55,10 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// The lateral-movement edges as JSON.
+    Graph,
+    /// The lateral-movement edges as a Graphviz digraph.
+    Dot,
     /// A self-contained HTML report (findings only; see [`html`]).
     Html,
 }
@@ -58,14 +67,26 @@ pub enum Format {
 pub fn write_findings(
     out: &mut dyn Write,
     format: Format,
-    findings: &[Finding],
-    coverage: &[Coverage],
+    report: &LifecycleReport,
 ) -> io::Result<()> {
+    let findings = &report.findings;
     match format {
         Format::Table => {
-            writeln!(out, "{}", finding_table(findings))?;
+            writeln!(out, "{}", finding_table(findings, &report.campaigns))?;
+            for c in report.campaigns.iter().filter(|c| c.payload.is_some()) {
+                let payload = c.payload.as_deref().unwrap_or("");
+                let first_line = payload.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                writeln!(
+                    out,
+                    "campaign {}: {} services carry a payload in their names ({} characters), starting: {}",
+                    c.id,
+                    c.size,
+                    payload.chars().count(),
+                    first_line.trim()
+                )?;
+            }
             writeln!(out)?;
-            for c in coverage {
+            for c in &report.coverage {
                 let gaps = c.gaps();
                 let what = if gaps.is_empty() {
                     "every evidence kind present".to_string()
@@ -78,16 +99,13 @@ pub fn write_findings(
         }
         Format::Csv => write_csv(out, findings.iter().map(FindingCsv::from)),
         Format::Json => {
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                findings: &'a [Finding],
-                coverage: &'a [Coverage],
-            }
-            serde_json::to_writer_pretty(&mut *out, &Doc { findings, coverage })?;
+            serde_json::to_writer_pretty(&mut *out, report)?;
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, findings),
-        Format::Html => html::write_report(out, findings, coverage),
+        Format::Graph => graph::write_json(out, findings),
+        Format::Dot => graph::write_dot(out, findings),
+        Format::Html => html::write_report(out, report),
     }
 }
 
@@ -101,6 +119,10 @@ pub fn write_kql_rows(out: &mut dyn Write, format: Format, rows: &[KqlRow]) -> i
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, rows),
+        Format::Graph | Format::Dot => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the graph formats need the lifecycle semantics (the seed query has no source)",
+        )),
         Format::Html => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "the HTML report draws service lifecycles; use --semantics lifecycle with --format html",
@@ -161,7 +183,7 @@ impl<'a> From<&'a Finding> for FindingCsv<'a> {
             user_name: f.user.name.as_deref().unwrap_or(""),
             source_ip: src.and_then(|s| s.ip.as_deref()).unwrap_or(""),
             source_workstation: src.and_then(|s| s.workstation.as_deref()).unwrap_or(""),
-            logon_id: src.map(|s| s.logon_id.as_str()).unwrap_or(""),
+            logon_id: src.and_then(|s| s.logon_id.as_deref()).unwrap_or(""),
             deleted: f.deleted.map(|t| t.to_string()).unwrap_or_default(),
             deletion_evidence: f.deletion_evidence.map(|r| r.label()).unwrap_or(""),
             lifetime_ms: f.lifetime_ms.map(|m| m.to_string()).unwrap_or_default(),

@@ -5,7 +5,7 @@
 use comfy_table::{ContentArrangement, Table, presets};
 
 use crate::kql::KqlRow;
-use crate::lifecycle::{Finding, human_ms};
+use crate::lifecycle::{Campaign, Finding, human_ms};
 
 /// Longest image path shown in a table cell; the JSON output has it whole.
 const IMAGE_WIDTH: usize = 60;
@@ -28,8 +28,8 @@ fn new_table(header: &[&str]) -> Table {
     t
 }
 
-/// The findings table.
-pub fn finding_table(findings: &[Finding]) -> Table {
+/// The findings table; a campaign's members collapse into one row with their count.
+pub fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
     let mut t = new_table(&[
         "created (UTC)",
         "computer",
@@ -39,12 +39,29 @@ pub fn finding_table(findings: &[Finding]) -> Table {
         "verdict",
         "lifetime",
         "removal evidence",
+        "tool",
         "source",
     ]);
+    let mut shown_campaigns = std::collections::HashSet::new();
     for f in findings {
-        let service = match &f.display_name {
-            Some(d) => format!("{} ({d})", f.service_name),
-            None => f.service_name.clone(),
+        let campaign = f
+            .campaign
+            .as_deref()
+            .and_then(|id| campaigns.iter().find(|c| c.id == id));
+        if let Some(c) = campaign
+            && !shown_campaigns.insert(c.id.as_str())
+        {
+            continue;
+        }
+        let service = match (campaign, &f.display_name) {
+            (Some(c), _) => format!(
+                "{} services (campaign {}) until {}",
+                c.size,
+                c.id,
+                c.last.strftime("%H:%M:%S")
+            ),
+            (None, Some(d)) => format!("{} ({d})", f.service_name),
+            (None, None) => f.service_name.clone(),
         };
         let user = f
             .user
@@ -55,7 +72,14 @@ pub fn finding_table(findings: &[Finding]) -> Table {
         let source = f
             .source
             .as_ref()
-            .and_then(|s| s.ip.clone().or_else(|| s.workstation.clone()))
+            .map(|s| {
+                let addr = s.ip.clone().unwrap_or_default();
+                match &s.client_host {
+                    Some(h) if addr.is_empty() => h.clone(),
+                    Some(h) => format!("{addr} ({h})"),
+                    None => addr,
+                }
+            })
             .unwrap_or_default();
         t.add_row(vec![
             f.created.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string(),
@@ -68,6 +92,7 @@ pub fn finding_table(findings: &[Finding]) -> Table {
             f.deletion_evidence
                 .map(|r| r.label().to_string())
                 .unwrap_or_else(|| "not seen".into()),
+            f.tool.clone().unwrap_or_default(),
             source,
         ]);
     }

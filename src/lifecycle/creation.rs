@@ -61,10 +61,10 @@ impl<'a> Creation<'a> {
     /// Every name the service is known by (key and display), for matching later evidence.
     pub fn names(&self) -> Vec<&str> {
         let mut names = vec![self.key_name()];
-        if let Some(d) = self.display_name() {
-            if !same_name(d, names[0]) {
-                names.push(d);
-            }
+        if let Some(d) = self.display_name()
+            && !same_name(d, names[0])
+        {
+            names.push(d);
         }
         names.retain(|n| !n.is_empty());
         names
@@ -106,6 +106,10 @@ impl<'a> Creation<'a> {
             verdict: Verdict::Benign,
             verdict_reasons: Vec::new(),
             tool: None,
+            tool_reasons: Vec::new(),
+            tool_confidence: None,
+            command: None,
+            campaign: None,
             user,
             source: None,
             evidence,

@@ -231,7 +231,7 @@ pub fn assign(
         out[owner].push(Evidence::of(m.event, role, m.detail));
     }
     for ev in &mut out {
-        ev.sort_by(|a, b| (a.time, a.role).cmp(&(b.time, b.role)));
+        ev.sort_by_key(|a| (a.time, a.role));
     }
     out
 }

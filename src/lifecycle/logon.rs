@@ -18,8 +18,8 @@ use crate::event::Event;
 /// Where an installation came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
-    /// The installing logon session (`0x2990d17`).
-    pub logon_id: String,
+    /// The installing logon session (`0x2990d17`), when the install names it.
+    pub logon_id: Option<String>,
     /// 4624 `LogonType` (3 = network).
     pub logon_type: Option<u32>,
     /// The client address of the logon.
@@ -30,6 +30,12 @@ pub struct Source {
     pub auth: Option<String>,
     /// When the logon happened.
     pub logon_time: Option<Timestamp>,
+    /// The client's host name as a tool leaked it (PsExec's `PSEXESVC-<host>-<pid>-stdin` pipes).
+    pub client_host: Option<String>,
+    /// Named pipes the client opened on the host around the install (5145 on IPC$, Sysmon 17/18).
+    pub pipes: Vec<String>,
+    /// Files the client wrote over an admin share just before the install (5145).
+    pub files_written: Vec<String>,
 }
 
 /// How close share access must be to a creation to be shown with it.
@@ -120,12 +126,15 @@ impl<'a> LogonIndex<'a> {
                 .map(str::to_string)
         };
         Source {
-            logon_id: logon_id.to_string(),
+            logon_id: Some(logon_id.to_string()),
             logon_type: get("LogonType").and_then(|t| t.parse().ok()),
             ip: get("IpAddress"),
             workstation: get("WorkstationName"),
             auth: get("AuthenticationPackageName"),
             logon_time: logon.map(|e| e.time),
+            client_host: None,
+            pipes: Vec::new(),
+            files_written: Vec::new(),
         }
     }
 
@@ -138,7 +147,8 @@ impl<'a> LogonIndex<'a> {
         created: Timestamp,
     ) -> Vec<Evidence> {
         let mut out = Vec::new();
-        if let Some(logon) = self.logon(&source.logon_id, created) {
+        let logon_id = source.logon_id.as_deref().unwrap_or("");
+        if let Some(logon) = self.logon(logon_id, created) {
             out.push(Evidence::of(
                 logon,
                 Role::Logon,
@@ -157,7 +167,7 @@ impl<'a> LogonIndex<'a> {
             let same_logon = e
                 .field("SubjectLogonId")
                 .and_then(normalise_logon_id)
-                .is_some_and(|id| id == source.logon_id);
+                .is_some_and(|id| id == logon_id);
             let same_client = source.ip.is_some()
                 && e.field("IpAddress") == source.ip.as_deref()
                 && user_sid.is_some()

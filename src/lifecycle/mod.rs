@@ -92,14 +92,45 @@ pub struct Finding {
     pub verdict: Verdict,
     /// Why, in short sentences.
     pub verdict_reasons: Vec<String>,
-    /// The attributed tool (filled by attribution; `None` until then).
+    /// The tool that made it (a stable id such as `psexec`, `impacket-smbexec`), or `None` when
+    /// attribution was not run.
     pub tool: Option<String>,
+    /// Why that tool, in short sentences.
+    pub tool_reasons: Vec<String>,
+    /// How sure: `high`, `medium` or `low`.
+    pub tool_confidence: Option<String>,
+    /// What it ran, decoded from the image path (base64 PowerShell, smbexec's echoed command).
+    pub command: Option<String>,
+    /// The burst this finding belongs to (same host, account and image-path shape, seconds
+    /// apart), as `<host>#<n>`; `None` when it stands alone.
+    pub campaign: Option<String>,
     /// The installing account.
     pub user: UserRef,
     /// Where the installation came from, when the installing logon is in the log.
     pub source: Option<Source>,
     /// Every event that speaks of this service, in time order, labelled.
     pub evidence: Vec<Evidence>,
+}
+
+/// A burst of creations on one host by one account with the same kind of command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Campaign {
+    /// `<computer>#<n>`, as the members' `campaign` field names it.
+    pub id: String,
+    /// The host.
+    pub computer: String,
+    /// How many creations.
+    pub size: usize,
+    /// The first creation.
+    pub first: Timestamp,
+    /// The last creation.
+    pub last: Timestamp,
+    /// The members' tool.
+    pub tool: Option<String>,
+    /// The members' account.
+    pub user: UserRef,
+    /// A script smuggled through the members' names, reassembled and decoded.
+    pub payload: Option<String>,
 }
 
 /// What the lifecycle stage returns.
@@ -109,6 +140,8 @@ pub struct LifecycleReport {
     pub findings: Vec<Finding>,
     /// What each host's logs could show, by host.
     pub coverage: Vec<Coverage>,
+    /// Bursts of findings (filled by attribution).
+    pub campaigns: Vec<Campaign>,
 }
 
 /// Find every service lifecycle in `events` (time-ordered, as [`crate::hunt::collect`] gives).
@@ -138,9 +171,7 @@ pub fn correlate(events: &[Event], config: &LifecycleConfig) -> LifecycleReport 
                 let source = logons.source(&id, finding.created);
                 let extra = logons.evidence(&source, finding.user.sid.as_deref(), finding.created);
                 finding.evidence.extend(extra);
-                finding
-                    .evidence
-                    .sort_by(|a, b| (a.time, a.role).cmp(&(b.time, b.role)));
+                finding.evidence.sort_by_key(|a| (a.time, a.role));
                 finding.source = Some(source);
             }
             evidence::date_removal(&mut finding);

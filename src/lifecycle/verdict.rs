@@ -174,18 +174,18 @@ fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
             "on-demand service binary in the Windows folder root, where ADMIN$ copies land".into(),
         );
     }
-    if let (Some(ms), Some(role)) = (f.lifetime_ms, f.deletion_evidence) {
-        if ms <= SHORT_LIFE.as_millis() as i64 {
-            let why = format!(
-                "short-lived: {} {} after creation",
-                role.label(),
-                super::human_ms(ms)
-            );
-            if role == Role::Stopped {
-                s.support.push(why);
-            } else {
-                s.medium.push(why);
-            }
+    if let (Some(ms), Some(role)) = (f.lifetime_ms, f.deletion_evidence)
+        && ms <= SHORT_LIFE.as_millis() as i64
+    {
+        let why = format!(
+            "short-lived: {} {} after creation",
+            role.label(),
+            super::human_ms(ms)
+        );
+        if role == Role::Stopped {
+            s.support.push(why);
+        } else {
+            s.medium.push(why);
         }
     }
     if let Some(file) = binary_written_over_share(f) {

@@ -214,13 +214,13 @@ fn read_chunk(
                 continue;
             }
         };
-        if !opts.evtx_render_only && !opts.selection.is_all() {
-            if let Some(id) = fast_event_id(&record) {
-                if !opts.selection.wants(id) {
-                    out.stats.records += 1;
-                    continue;
-                }
-            }
+        if !opts.evtx_render_only
+            && !opts.selection.is_all()
+            && let Some(id) = fast_event_id(&record)
+            && !opts.selection.wants(id)
+        {
+            out.stats.records += 1;
+            continue;
         }
         let record_id = record.event_record_id;
         let ts = record.timestamp;

@@ -194,23 +194,27 @@ pub fn small_events() -> Vec<Event> {
     sorted(ev)
 }
 
-/// The small scenario, correlated.
+/// The small scenario, correlated and attributed as `svchunt hunt` would.
 pub fn small() -> LifecycleReport {
-    lifecycle::correlate(&small_events(), &LifecycleConfig::default())
+    let events = small_events();
+    let mut report = lifecycle::correlate(&events, &LifecycleConfig::default());
+    svchunt::attribute::attribute(&mut report, &events);
+    report
 }
 
 /// `n` generated findings over 50 hosts and two weeks, with evidence like real ones: the load
 /// test's data, sized like a large estate's worth of PsExec.
-pub fn big(n: usize) -> (Vec<Finding>, Vec<Coverage>) {
+pub fn big(n: usize) -> LifecycleReport {
     let start: Timestamp = "2024-03-01T00:00:00Z".parse().unwrap();
     let two_weeks_ms: i64 = 14 * 86_400_000;
     let file: Arc<str> = Arc::from("C:\\triage\\collection\\logs\\System.evtx");
     let sec: Arc<str> = Arc::from("C:\\triage\\collection\\logs\\Security.evtx");
     let hosts: Vec<String> = (0..50).map(|h| format!("HOST{h:03}.corp.local")).collect();
     let tools = [
-        Some("PsExec"),
-        Some("Impacket smbexec"),
-        Some("PAExec"),
+        Some("psexec"),
+        Some("impacket-smbexec"),
+        Some("paexec"),
+        Some("unknown"),
         None,
     ];
     let mut findings = Vec::with_capacity(n);
@@ -303,17 +307,24 @@ pub fn big(n: usize) -> (Vec<Finding>, Vec<Coverage>) {
                 "network logon behind the install".into(),
             ],
             tool: tools[i % tools.len()].map(str::to_string),
+            tool_reasons: vec!["named pipe and binary name match the tool".into()],
+            tool_confidence: Some("high".into()),
+            command: None,
+            campaign: None,
             user: UserRef {
                 sid: Some(format!("S-1-5-21-1-2-3-{}", 1100 + i % 7)),
                 name: Some(format!("CORP\\operator{}", i % 7)),
             },
             source: Some(Source {
-                logon_id: format!("{:#x}", 0x10000 + i),
+                logon_id: Some(format!("{:#x}", 0x10000 + i)),
                 logon_type: Some(3),
                 ip: Some(format!("10.1.{}.{}", src / 10, src % 10 + 10)),
                 workstation: Some(format!("JUMP{src:02}")),
                 auth: Some("NTLM".into()),
                 logon_time: Some(created - SignedDuration::from_millis(500)),
+                client_host: None,
+                pipes: Vec::new(),
+                files_written: Vec::new(),
             }),
             evidence,
         });
@@ -337,13 +348,17 @@ pub fn big(n: usize) -> (Vec<Finding>, Vec<Coverage>) {
             sysmon: h % 5 != 0,
         })
         .collect();
-    (findings, coverage)
+    LifecycleReport {
+        findings,
+        coverage,
+        campaigns: Vec::new(),
+    }
 }
 
-/// The report for `findings` as a string.
-pub fn render(findings: &[Finding], coverage: &[Coverage]) -> String {
+/// The HTML report as a string.
+pub fn render(report: &LifecycleReport) -> String {
     let mut out = Vec::new();
-    svchunt::emit::write_findings(&mut out, svchunt::emit::Format::Html, findings, coverage)
+    svchunt::emit::write_findings(&mut out, svchunt::emit::Format::Html, report)
         .expect("report renders");
     String::from_utf8(out).expect("report is UTF-8")
 }

@@ -119,6 +119,7 @@
     roles[id] = label;
     return id;
   });
+  const campaignById = new Map(data.campaigns.map((c) => [c.id, c]));
   const VERDICT_COLOURS = {
     'remote-execution': '#c0392b',
     'local-execution': '#d35400',
@@ -126,7 +127,6 @@
     'suspicious': '#b7950b',
     'benign': '#7f8c8d',
   };
-  const MOVEMENT = new Set(['remote-execution', 'suspicious']);
   // Roles that say the service was removed; their ticks are drawn red.
   const REMOVAL_ROLES = new Set(['key-deleted', 'delete-flag-set', 'delete-capable-open-later']);
 
@@ -135,8 +135,10 @@
     f.i = i;
     f.toolLabel = f.tool || 'unknown';
     f.hostName = hosts[f.host].name;
+    f.sourceLabel = sourceLabel(f.source);
     f.removal = f.removal === null ? null : roleIds[f.removal];
     f.reasons = f.reasons.map((t) => data.texts[t]);
+    f.tool_reasons = f.tool_reasons.map((t) => data.texts[t]);
     let first = f.created_ms;
     let last = f.created_ms;
     for (const e of f.evidence) {
@@ -157,6 +159,20 @@
     }
   }
 
+  /** Where an installation came from, in a few words: address, then the client's name. */
+  function sourceLabel(src) {
+    if (!src) return '';
+    const said = (x) => x && x !== '-';
+    const parts = [src.ip, src.client_host || src.workstation].filter(said);
+    return parts.length === 2 ? parts[0] + ' (' + parts[1] + ')' : parts.join('');
+  }
+
+  /** The host identity svchunt uses: first label of the name, lower case. */
+  function hostKey(name) {
+    return name.split('.')[0].toLowerCase();
+  }
+  const hostIndexByKey = new Map(hosts.map((x, i) => [x.key, i]));
+
   /** A finding's evidence as objects (made on first use: the data holds compact arrays). */
   function evidenceOf(f) {
     if (!f.ev) {
@@ -174,8 +190,9 @@
   function searchText(f) {
     if (f.search === undefined) {
       f.search = [
-        f.computer, f.service, f.display || '', f.image, f.decoded.join('\n'), f.user || '',
-        f.user_sid || '', f.src_label, f.toolLabel, f.verdict, f.reasons.join('\n'),
+        f.computer, f.service, f.display || '', f.image, f.command || '', f.user || '',
+        f.user_sid || '', f.sourceLabel, f.toolLabel, f.verdict, f.reasons.join('\n'),
+        f.campaign || '',
       ].join('\n').toLowerCase();
     }
     return f.search;
@@ -218,7 +235,7 @@
     if (state.verdict && f.verdict !== state.verdict) return false;
     if (state.tool && f.toolLabel !== state.tool) return false;
     if (state.host && hosts[f.host].key !== state.host) return false;
-    if (state.edge && (f.src !== state.edge.src || f.host !== state.edge.host)) return false;
+    if (state.edge && !(f.movement && f.movement.source === state.edge.source && f.computer === state.edge.computer)) return false;
     if (state.q && !searchText(f).includes(state.q)) return false;
     return true;
   }
@@ -255,7 +272,7 @@
         (f.early ? ': logged before the creation' : ''),
       f.lifetime_ms !== null ? 'lifetime ' + fmtDuration(f.lifetime_ms) : 'lifetime unknown',
       'tool ' + f.toolLabel + ' · ' + f.verdict,
-      'by ' + (f.user || 'unknown account') + ' from ' + f.src_label,
+      'by ' + (f.user || 'unknown account') + ' from ' + (f.sourceLabel || 'unknown source'),
       cut(f.image, 160),
     ];
   }
@@ -358,6 +375,22 @@
       h('div', null, [h('h3', null, 'Findings by verdict'), vList]),
       h('div', null, [h('h3', null, 'Findings by tool'), tList]),
     ]));
+
+    if (data.campaigns.length) {
+      append(body, h('h3', null, 'Campaigns (bursts of creations by one account on one host)'));
+      const list = h('ul', { class: 'campaigns', id: 'summary-campaigns' });
+      for (const c of data.campaigns) {
+        const item = h('li', null, [h('b', null, c.id), ': ' + plural(c.size, 'creation') + ' by ' +
+          (c.user.name || c.user.sid || 'unknown account') + ' with ' + (c.tool || 'unknown') + ', ' +
+          pretty(c.first) + ' – ' + pretty(c.last)]);
+        if (c.payload) {
+          append(item, h('details', null, [h('summary', null, 'payload smuggled through the service names (' +
+            c.payload.length.toLocaleString('en') + ' characters)'), h('pre', { class: 'cmd decoded' }, c.payload)]));
+        }
+        append(list, item);
+      }
+      append(body, list);
+    }
 
     append(body, h('h3', null, 'Audit coverage per host'));
     append(body, h('p', { class: 'note' },
@@ -715,10 +748,11 @@
   function buildGraph() {
     const body = document.querySelector('#graph .body');
     append(body, h('p', { class: 'note' },
-      'Where installations came from (the installing logon\'s client address or workstation) to the ' +
-      'host that ran the service. Remote and suspicious executions only; local runs, privilege ' +
-      'escalation and ordinary installs are left out. Edge label: account · tool · count; click an ' +
-      'edge to filter the report to it.'));
+      'Where installations came from (the installing logon\'s client address, else the client ' +
+      'host name a tool leaked) to the host that ran the service: the edges of ' +
+      '`svchunt hunt --format graph`. Remote executions only; local runs, privilege escalation, ' +
+      'suspicious and ordinary installs are left out. Edge label: account · tool · count; click ' +
+      'an edge to filter the report to it.'));
     const wrap = h('div', { class: 'graph-wrap' });
     append(body, wrap);
     views.push((list) => drawGraph(wrap, list));
@@ -729,18 +763,26 @@
     const edges = new Map();
     const nodes = new Map();
     const node = (key, label, kind) => {
-      if (!nodes.has(key)) nodes.set(key, { key, label, kinds: new Set(), layer: 0, pos: 0 });
+      if (!nodes.has(key)) nodes.set(key, { key, label, kinds: new Set(), aliases: new Set(), layer: 0, pos: 0 });
       nodes.get(key).kinds.add(kind);
       return nodes.get(key);
     };
     for (const f of list) {
-      if (!MOVEMENT.has(f.verdict)) continue;
-      const dstKey = 'host:' + hosts[f.host].key;
-      const a = node(f.src, f.src_label, 'source');
-      const b = node(dstKey, hosts[f.host].name, 'target');
-      const key = f.src + '\u0000' + dstKey;
+      // Edges are exactly `--format graph`'s: one per (source, computer), the source as the
+      // graph printer names it (carried in f.movement). Only the drawing joins nodes: a source
+      // whose client name is a host of this report is drawn as that host.
+      if (!f.movement) continue;
+      const mv = f.movement;
+      const asHost = mv.hosts.map(hostKey).find((k) => hostIndexByKey.has(k));
+      const a = asHost !== undefined ?
+        node('host:' + asHost, hosts[hostIndexByKey.get(asHost)].name, 'source') :
+        node('src:' + mv.source, mv.source, 'source');
+      for (const name of mv.hosts) a.aliases.add(name);
+      a.aliases.add(mv.source);
+      const b = node('host:' + hosts[f.host].key, hosts[f.host].name, 'target');
+      const key = mv.source + '\u0000' + f.computer;
       if (!edges.has(key)) {
-        edges.set(key, { a, b, src: f.src, host: f.host, count: 0, accounts: new Map(), tools: new Map(), first: Infinity, last: -Infinity });
+        edges.set(key, { a, b, source: mv.source, computer: f.computer, host: f.host, count: 0, accounts: new Map(), tools: new Map(), first: Infinity, last: -Infinity });
       }
       const e = edges.get(key);
       e.count += 1;
@@ -751,13 +793,20 @@
       e.last = Math.max(e.last, f.created_ms);
     }
     if (!edges.size) {
-      append(wrap, h('p', { class: 'empty' }, 'No remote or suspicious executions in the current filter.'));
+      append(wrap, h('p', { class: 'empty' }, 'No remote executions in the current filter.'));
       wrap.setAttribute('data-edges', '0');
       return;
     }
+    // A source's label names the client host(s) it was seen as: "10.0.0.5 (ATTACKER)".
+    for (const n of nodes.values()) {
+      if (n.key.startsWith('src:')) {
+        const others = Array.from(n.aliases).filter((x) => x !== n.label).sort();
+        if (others.length) n.label = n.label + ' (' + others.join(', ') + ')';
+      }
+    }
     const nodeList = Array.from(nodes.values()).sort((x, y) => x.label.localeCompare(y.label) || (x.key < y.key ? -1 : 1));
     const edgeList = Array.from(edges.values()).sort((x, y) =>
-      x.a.label.localeCompare(y.a.label) || x.b.label.localeCompare(y.b.label) || (x.src < y.src ? -1 : 1));
+      x.a.label.localeCompare(y.a.label) || x.b.label.localeCompare(y.b.label) || (x.source + x.computer < y.source + y.computer ? -1 : 1));
 
     // Layers: longest path from the nodes nothing points at, so A → B → C reads left to right.
     // Bounded relaxation: a cycle (B moved back to A) cannot push layers on for ever.
@@ -842,19 +891,19 @@
       const acctText = cut(accounts[0][0], 28) + (accounts.length > 1 ? ' +' + (accounts.length - 1) : '');
       const toolText = toolsHere.map((t) => t[0]).join('/');
       const label = acctText + ' · ' + cut(toolText, 24) + ' · ×' + e.count;
-      const g = s('g', { class: 'edge', 'data-src': e.src, 'data-host': hosts[e.host].key, 'data-count': e.count, tabindex: 0 });
+      const g = s('g', { class: 'edge', 'data-source': e.source, 'data-target': e.computer, 'data-count': e.count, tabindex: 0 });
       const sw = 1.5 + 4 * Math.log(1 + e.count) / Math.log(1 + maxCount);
       g.appendChild(s('path', { d, class: 'edge-hit' }));
       g.appendChild(s('path', { d, class: 'edge-line', 'stroke-width': sw.toFixed(2), 'marker-end': 'url(#arrow)' }));
       g.appendChild(s('text', { x: lx, y: ly, class: 'elabel', 'text-anchor': 'middle' }, label));
-      const tip = [e.a.label + ' → ' + e.b.label, plural(e.count, 'execution'),
+      const tip = [e.source + ' → ' + e.computer, plural(e.count, 'execution'),
         'accounts: ' + accounts.map(([n, c]) => n + ' ×' + c).join(', '),
         'tools: ' + toolsHere.map(([n, c]) => n + ' ×' + c).join(', '),
         'first ' + isoMs(e.first).replace('T', ' ') + ', last ' + isoMs(e.last).replace('T', ' ')];
       g.addEventListener('pointermove', (ev) => showTip(ev, tip));
       g.addEventListener('pointerleave', hideTip);
       const pick = () => {
-        state.edge = { src: e.src, host: e.host, label: e.a.label + ' → ' + e.b.label };
+        state.edge = { source: e.source, computer: e.computer, label: e.source + ' → ' + e.computer };
         hideTip();
         refresh();
       };
@@ -884,14 +933,14 @@
   const COLUMNS = [
     { key: 'created', label: 'Created (UTC)', get: (f) => f.created_ms, text: (f) => pretty(f.created) },
     { key: 'host', label: 'Host', get: (f) => f.computer.toLowerCase(), text: (f) => f.computer },
-    { key: 'service', label: 'Service', get: (f) => f.service.toLowerCase(), text: (f) => f.service + (f.display && f.display !== f.service ? ' (' + f.display + ')' : '') },
+    { key: 'service', label: 'Service', get: (f) => f.service.toLowerCase(), text: (f) => f.service + (f.display && f.display !== f.service ? ' (' + f.display + ')' : ''), cls: 'service' },
     { key: 'image', label: 'Image path', get: (f) => f.image.toLowerCase(), text: (f) => f.image, cls: 'image' },
     { key: 'user', label: 'User', get: (f) => (f.user || '').toLowerCase(), text: (f) => f.user || '' },
-    { key: 'source', label: 'Source', get: (f) => f.src_label.toLowerCase(), text: (f) => f.src_label },
+    { key: 'source', label: 'Source', get: (f) => f.sourceLabel.toLowerCase(), text: (f) => f.sourceLabel },
     { key: 'tool', label: 'Tool', get: (f) => f.toolLabel, text: (f) => f.toolLabel },
-    { key: 'verdict', label: 'Verdict', get: (f) => verdictRank.get(f.verdict), text: (f) => f.verdict },
+    { key: 'verdict', label: 'Verdict', get: (f) => verdictRank.get(f.verdict), text: (f) => f.verdict, cls: 'verdict' },
     { key: 'lifetime', label: 'Lifetime', get: (f) => (f.lifetime_ms === null ? Infinity : f.lifetime_ms), text: (f) => (f.lifetime_ms === null ? 'not removed' : fmtDuration(f.lifetime_ms)), cls: 'num' },
-    { key: 'removal', label: 'Removal evidence', get: (f) => f.removal || '~', text: (f) => (f.removal ? roles[f.removal] : 'not seen') },
+    { key: 'removal', label: 'Removal evidence', get: (f) => f.removal || '~', text: (f) => (f.removal ? roles[f.removal] : 'not seen'), cls: 'removal' },
   ];
 
   const T = {};
@@ -993,26 +1042,35 @@
     fact('Service', f.service);
     if (f.display && f.display !== f.service) fact('Display name', f.display);
     fact('Image path', h('pre', { class: 'cmd' }, f.image));
-    f.decoded.forEach((layer, i) => fact(f.decoded.length > 1 ? 'Decoded command, layer ' + (i + 1) : 'Decoded command', h('pre', { class: 'cmd decoded' }, layer)));
+    if (f.command) fact('Decoded command', h('pre', { class: 'cmd decoded' }, f.command));
     fact('Type / start / runs as', [f.service_type, f.start_type, f.service_account].map((x) => x || '?').join(' / '));
     fact('Installed by', (f.user || 'unknown') + (f.user_sid && f.user_sid !== f.user ? ' (' + f.user_sid + ')' : ''));
     if (f.source) {
       const src = f.source;
       fact('Source', [
-        'logon ' + src.logon_id,
+        src.logon_id ? 'logon ' + src.logon_id : null,
         src.logon_type !== null ? 'type ' + src.logon_type : null,
         src.ip ? 'from ' + src.ip : null,
-        src.workstation ? 'workstation ' + src.workstation : null,
+        src.workstation && src.workstation !== '-' ? 'workstation ' + src.workstation : null,
+        src.client_host ? 'client host ' + src.client_host : null,
         src.auth ? src.auth : null,
         src.logon_time ? 'at ' + pretty(src.logon_time) : null,
-      ].filter(Boolean).join(', '));
+      ].filter(Boolean).join(', ') || 'not known');
+      if (src.pipes.length) fact('Pipes opened', src.pipes.join(', '));
+      if (src.files_written.length) fact('Files written', src.files_written.join(', '));
     } else {
       fact('Source', 'installing logon not found in the logs');
     }
     fact('Created', pretty(f.created));
     fact('Removed', f.open ? 'no removal seen' : pretty(f.deleted) + ' by ' + (roles[f.removal] || '?') + (f.early ? ' (logged before the creation)' : ''));
     fact('Lifetime', f.lifetime_ms === null ? 'unknown' : fmtDuration(f.lifetime_ms) + ' (' + f.lifetime_ms + ' ms)');
-    fact('Tool', f.toolLabel);
+    fact('Tool', f.toolLabel + (f.tool_confidence ? ' (' + f.tool_confidence + ' confidence)' : ''));
+    if (f.tool_reasons.length) fact('Tool because', h('ul', null, f.tool_reasons.map((r) => h('li', null, r))));
+    if (f.campaign) {
+      const c = campaignById.get(f.campaign);
+      fact('Campaign', f.campaign + (c ? ': ' + plural(c.size, 'creation') + ' from ' + pretty(c.first) + ' to ' + pretty(c.last) : ''));
+      if (c && c.payload) fact('Campaign payload', h('pre', { class: 'cmd decoded' }, c.payload));
+    }
     fact('Verdict', f.verdict);
     if (f.reasons.length) fact('Because', h('ul', null, f.reasons.map((r) => h('li', null, r))));
 
