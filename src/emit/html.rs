@@ -5,7 +5,7 @@
 //! the findings travel as one JSON document in a `<script type="application/json">` element that
 //! the script renders with `textContent` and `createElementNS` only. Nothing from the logs is ever
 //! written as markup, here or in the script, so a service named `<script>…` shows as text; a
-//! Content-Security-Policy naming the script and style by hash backs that up (see [`csp`]).
+//! Content-Security-Policy naming the script and style by hash backs that up (see `csp.rs`).
 //!
 //! The same findings give the same bytes: nothing here reads the clock, and every list is in
 //! the findings' order or sorted.

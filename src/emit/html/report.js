@@ -207,8 +207,10 @@
   const toolCounts = countBy(F, (f) => f.toolLabel);
   const tools = Array.from(toolCounts.keys()).sort((a, b) =>
     a === 'unknown' ? 1 : b === 'unknown' ? -1 : a.localeCompare(b));
+  // Twenty distinguishable colours: svchunt knows more tool families than ten.
   const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948',
-    '#b07aa1', '#ff9da7', '#9c755f', '#17becf'];
+    '#b07aa1', '#ff9da7', '#9c755f', '#17becf', '#1f3a93', '#a0522d', '#2ca02c', '#d62728',
+    '#9467bd', '#8c564b', '#e377c2', '#bcbd22', '#005f73', '#ee9b00'];
   const UNKNOWN_TOOL_COLOUR = '#6b7f99';
   const toolIndex = new Map(tools.map((t, i) => [t, i]));
   function toolColour(t) {
@@ -848,14 +850,26 @@
     const width = Math.max(640, widths.graph);
     const cols = layers.length;
     const colGap = cols > 1 ? (width - NODE_W - 40) / (cols - 1) : 0;
-    const tallest = Math.max(...layers.map((c) => c.length));
-    const height = tallest * ROW + 40;
+    // Edge labels are stacked left of their target, so a node with many incoming edges gets
+    // the height for all their labels.
+    const LABEL_H = 13;
+    const incoming = new Map(nodeList.map((n) => [n, []]));
+    for (const e of edgeList) incoming.get(e.b).push(e);
+    const slot = (n) => Math.max(ROW, incoming.get(n).length * LABEL_H + 20);
+    const colHeight = (col) => col.reduce((sum, n) => sum + slot(n), 0);
+    const tallest = Math.max(...layers.map(colHeight));
+    const height = tallest + 40;
     for (const col of layers) {
-      const offset = ((tallest - col.length) * ROW) / 2;
+      let y = 20 + (tallest - colHeight(col)) / 2;
       for (const n of col) {
         n.x = 20 + n.layer * colGap;
-        n.y = 20 + offset + n.pos * ROW;
+        n.y = y + (slot(n) - NODE_H) / 2;
+        y += slot(n);
       }
+    }
+    for (const list of incoming.values()) {
+      list.sort((p, q) => p.a.y - q.a.y || p.a.label.localeCompare(q.a.label));
+      list.forEach((e, i) => { e.labelY = e.b.y + NODE_H / 2 + (i - (list.length - 1) / 2) * LABEL_H + 4; });
     }
     const svg = s('svg', { class: 'graph', id: 'graph-svg', width, height, viewBox: '0 0 ' + width + ' ' + height, role: 'img', 'aria-label': 'Lateral movement: sources to targets' });
     svg.appendChild(s('defs', null, s('marker', {
@@ -879,12 +893,10 @@
         const y2 = e.b.y + NODE_H / 2;
         const dx = Math.max(40, Math.abs(x2 - x1) / 2);
         d = 'M' + x1 + ',' + y1 + ' C' + (x1 + dx) + ',' + y1 + ' ' + (x2 - dx) + ',' + y2 + ' ' + x2 + ',' + y2;
-        // The label sits 70% of the way along, where edges fanning out of one source have
-        // already parted, so their labels do not pile up.
-        const t = 0.7;
-        const u = 1 - t;
-        lx = u * u * u * x1 + 3 * u * u * t * (x1 + dx) + 3 * u * t * t * (x2 - dx) + t * t * t * x2;
-        ly = u * u * u * y1 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t * t * t * y2 - 5;
+        // Labels stand in a column just left of their target, one line per incoming edge in
+        // the order of their sources: midway labels of crossing edges pile up on each other.
+        lx = x2 - 14;
+        ly = e.labelY;
       }
       const accounts = Array.from(e.accounts.entries()).sort((p, q) => q[1] - p[1] || p[0].localeCompare(q[0]));
       const toolsHere = Array.from(e.tools.entries()).sort((p, q) => q[1] - p[1] || p[0].localeCompare(q[0]));
@@ -895,7 +907,7 @@
       const sw = 1.5 + 4 * Math.log(1 + e.count) / Math.log(1 + maxCount);
       g.appendChild(s('path', { d, class: 'edge-hit' }));
       g.appendChild(s('path', { d, class: 'edge-line', 'stroke-width': sw.toFixed(2), 'marker-end': 'url(#arrow)' }));
-      g.appendChild(s('text', { x: lx, y: ly, class: 'elabel', 'text-anchor': 'middle' }, label));
+      g.appendChild(s('text', { x: lx, y: ly, class: 'elabel', 'text-anchor': e.a === e.b ? 'start' : 'end' }, label));
       const tip = [e.source + ' → ' + e.computer, plural(e.count, 'execution'),
         'accounts: ' + accounts.map(([n, c]) => n + ' ×' + c).join(', '),
         'tools: ' + toolsHere.map(([n, c]) => n + ' ×' + c).join(', '),
