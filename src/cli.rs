@@ -43,6 +43,13 @@ pub enum Command {
     ///
     /// Useful to check how a SIEM export was understood.
     Events(EventsArgs),
+    /// Write the detection as a SIEM query: KQL (Sentinel), Sigma, Splunk SPL or Elastic EQL.
+    ///
+    /// Examples:
+    ///   svchunt export --to kql                   Sentinel, legacy agent tables
+    ///   svchunt export --to kql --schema ama      Sentinel, WindowsEvent (AMA)
+    ///   svchunt export --to sigma -o svchunt.yml  Sigma rules with a correlation rule
+    Export(ExportArgs),
 }
 
 /// How findings are judged.
@@ -142,6 +149,58 @@ pub struct HuntArgs {
     /// Exit with 2 when any input could not be fully read.
     #[arg(long, help_heading = "Output")]
     pub strict: bool,
+}
+
+/// `svchunt export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The query language to write.
+    #[arg(long, value_enum)]
+    pub to: ExportTargetArg,
+
+    /// How long after a creation its removal may come.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    pub window: jiff::SignedDuration,
+
+    /// How long before a creation its evidence may be logged.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub tolerance: jiff::SignedDuration,
+
+    /// The seed query's `bin()` size (kql-seed only).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub rounding: jiff::SignedDuration,
+
+    /// Which Log Analytics tables the KQL reads (kql only).
+    #[arg(long, value_enum, default_value_t = SchemaArg::Legacy)]
+    pub schema: SchemaArg,
+
+    /// Write to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `svchunt export --to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportTargetArg {
+    /// The seed Sentinel query, generated.
+    KqlSeed,
+    /// Sentinel / Azure Data Explorer, lifecycle semantics.
+    Kql,
+    /// Sigma rules plus a temporal_ordered correlation rule.
+    Sigma,
+    /// Splunk SPL.
+    Spl,
+    /// Elastic EQL over Winlogbeat/ECS fields.
+    Eql,
+}
+
+/// `svchunt export --schema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaArg {
+    /// Event + SecurityEvent (Log Analytics agent).
+    Legacy,
+    /// WindowsEvent (Azure Monitor Agent).
+    Ama,
 }
 
 /// `svchunt events`.

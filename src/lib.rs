@@ -14,7 +14,8 @@ paths ─discover─▶ inputs ─read─▶ Event stream ─correlate─▶ fin
 - [`attribute`] names the tool, the source and the command of each finding;
 - [`kql`] answers the seed Sentinel query instead, exactly;
 - [`emit`] prints findings as a table, CSV, JSON or JSON lines;
-- [`hunt`] runs the whole pipeline over a set of paths.
+- [`hunt`] runs the whole pipeline over a set of paths;
+- [`export`] writes the same detection as KQL, Sigma, SPL and EQL for a SIEM.
 */
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -26,6 +27,7 @@ pub mod attribute;
 pub mod discover;
 pub mod emit;
 pub mod event;
+pub mod export;
 pub mod hunt;
 pub mod kql;
 pub mod lifecycle;

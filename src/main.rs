@@ -20,6 +20,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hunt(args) => run_hunt(args),
         Command::Events(args) => run_events(args),
+        Command::Export(args) => run_export(args),
     };
     match result {
         Ok(code) => code,
@@ -229,4 +230,32 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
         if skipped.is_empty() { "" } else { ": " },
         skipped.join(", ")
     );
+}
+
+fn run_export(args: cli::ExportArgs) -> Result<ExitCode> {
+    use svchunt::export::{self, ExportOptions, Schema, Target};
+    let target = match args.to {
+        cli::ExportTargetArg::KqlSeed => Target::KqlSeed,
+        cli::ExportTargetArg::Kql => Target::Kql,
+        cli::ExportTargetArg::Sigma => Target::Sigma,
+        cli::ExportTargetArg::Spl => Target::Spl,
+        cli::ExportTargetArg::Eql => Target::Eql,
+    };
+    let options = ExportOptions {
+        window: args.window,
+        tolerance: args.tolerance,
+        rounding: args.rounding,
+        schema: match args.schema {
+            cli::SchemaArg::Legacy => Schema::Legacy,
+            cli::SchemaArg::Ama => Schema::Ama,
+        },
+        ..ExportOptions::default()
+    };
+    if args.rounding <= jiff::SignedDuration::ZERO || args.window < jiff::SignedDuration::ZERO {
+        bail!("--rounding must be positive and --window not negative");
+    }
+    let mut out = open_output(args.output.as_deref())?;
+    out.write_all(export::render(target, &options).as_bytes())?;
+    out.flush().context("cannot write the output")?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,10 @@ use crate::event::{Event, UserRef};
 pub use coverage::Coverage;
 pub use evidence::{Evidence, Role};
 pub use logon::Source;
+pub use names::{
+    DELETE_ACCESS_BIT, DELETE_ACCESS_CODE, SCM_OBJECT_SERVER, SCM_PROVIDER, SERVICE_OBJECT_TYPE,
+    SYSMON_PROVIDER,
+};
 pub use verdict::Verdict;
 
 /// Event ids this stage looks at; readers may drop everything else before decoding it.

@@ -7,7 +7,22 @@
 use crate::event::Event;
 
 /// Provider name of Sysmon (its events are the only 12/13 we read as registry events).
-const SYSMON_PROVIDER: &str = "Microsoft-Windows-Sysmon";
+pub const SYSMON_PROVIDER: &str = "Microsoft-Windows-Sysmon";
+
+/// Provider (and `Source`) of the System log's service events (7045, 7036, 7009, 7000).
+pub const SCM_PROVIDER: &str = "Service Control Manager";
+
+/// 4674 `ObjectServer` of the service control manager.
+pub const SCM_OBJECT_SERVER: &str = "SC Manager";
+
+/// 4674 `ObjectType` of one service (as opposed to `SC_MANAGER OBJECT`, the database).
+pub const SERVICE_OBJECT_TYPE: &str = "SERVICE OBJECT";
+
+/// The message-table code of the DELETE right in an access list (msobjs.dll).
+pub const DELETE_ACCESS_CODE: &str = "%%1537";
+
+/// The DELETE bit of an access mask written in hex.
+pub const DELETE_ACCESS_BIT: u64 = 0x10000;
 
 /// True for Sysmon's own events (by provider, or by channel when a SIEM dropped the provider).
 pub fn is_sysmon(e: &Event) -> bool {
@@ -18,7 +33,7 @@ pub fn is_sysmon(e: &Event) -> bool {
 
 /// True for the Service Control Manager's System-log events.
 pub fn is_scm(e: &Event) -> bool {
-    e.provider.eq_ignore_ascii_case("Service Control Manager")
+    e.provider.eq_ignore_ascii_case(SCM_PROVIDER)
 }
 
 /// The service key name in a registry path under `…\Services\`, and what follows it.
@@ -43,19 +58,19 @@ pub fn service_key_in(path: &str) -> Option<(&str, &str)> {
 pub fn is_scm_service_object(e: &Event) -> bool {
     e.event_id == 4674
         && e.field("ObjectServer")
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case("SC Manager"))
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case(SCM_OBJECT_SERVER))
         && e.field("ObjectType")
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case("SERVICE OBJECT"))
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case(SERVICE_OBJECT_TYPE))
 }
 
 /// True when an access list (`%%1537 %%1538 …`, or a hex mask) includes DELETE.
 pub fn access_includes_delete(mask: &str) -> bool {
     let mask = mask.trim();
     if let Some(hex) = mask.strip_prefix("0x").or_else(|| mask.strip_prefix("0X")) {
-        return u64::from_str_radix(hex, 16).is_ok_and(|m| m & 0x10000 != 0);
+        return u64::from_str_radix(hex, 16).is_ok_and(|m| m & DELETE_ACCESS_BIT != 0);
     }
     mask.split(|c: char| c.is_whitespace() || c == ',')
-        .any(|t| t == "%%1537" || t.eq_ignore_ascii_case("DELETE"))
+        .any(|t| t == DELETE_ACCESS_CODE || t.eq_ignore_ascii_case("DELETE"))
 }
 
 /// Names compare case-insensitively, as the SCM compares them.

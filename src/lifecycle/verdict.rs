@@ -69,6 +69,10 @@ static KNOWN_TOOL_SERVICE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(psexesvc|psexec|paexec[-_].*|remcomsvc|csexecsvc|winexesvc|btobto)$")
         .expect("valid regex")
 });
+static TEMP_FOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(\\temp\\|\\tmp\\|%temp%|%tmp%|\\appdata\\local\\temp\\|\\users\\public\\|\\programdata\\[^\\]+\.exe)")
+        .expect("valid regex")
+});
 static PER_USER_INSTANCE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"_[0-9a-fA-F]{4,8}$").expect("valid regex"));
 static USER_WRITABLE: LazyLock<Regex> = LazyLock::new(|| {
@@ -187,6 +191,10 @@ fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
         } else {
             s.medium.push(why);
         }
+    }
+    if !is_driver(f) && TEMP_FOLDER.is_match(image) && !COMMAND_LINE.is_match(image) {
+        s.medium
+            .push("service binary in a temporary or world-writable folder".into());
     }
     if let Some(file) = binary_written_over_share(f) {
         s.strong.push(format!(
@@ -361,6 +369,9 @@ mod tests {
         assert!(WINDOWS_ROOT_BINARY.is_match(r"C:\Windows\Sysmon64.exe"));
         assert!(!WINDOWS_ROOT_BINARY.is_match(r"%SystemRoot%\system32\vm3dservice.exe"));
         assert!(GETSYSTEM.is_match(r"cmd.exe /c echo eabsuk > \\.\pipe\eabsuk"));
+        assert!(TEMP_FOLDER.is_match(r"C:\Windows\Temp\wxtabl.exe"));
+        assert!(TEMP_FOLDER.is_match(r"C:\Users\Public\svc.exe"));
+        assert!(!TEMP_FOLDER.is_match(r"C:\Program Files\Temperature\t.exe"));
         assert!(GETSYSTEM.is_match(r"rundll32.exe C:\Users\x\AppData\Local\Temp\abc.dll,a /p:abc"));
         assert!(!GETSYSTEM.is_match(r"%COMSPEC% /Q /c echo cd ^> \\127.0.0.1\C$\__output"));
     }

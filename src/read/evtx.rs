@@ -99,6 +99,11 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
     out.stats.files += 1;
     out.stats.bytes += len;
     match EvtxFileHeader::from_bytes(&header) {
+        Ok(h) if h.flags.contains(evtx::HeaderFlags::NO_CRC32) => out.warn(
+            name,
+            "file header",
+            "the header says the file carries no CRC32 checksums: its integrity cannot be verified",
+        ),
         Ok(h) if !h.validate_checksum() => out.warn(
             name,
             "file header",
@@ -179,7 +184,7 @@ fn read_chunk(
         Ok(c) => c,
         Err(e) => {
             out.warn(name, at, format!("not a valid chunk, skipped: {e}"));
-            out.skip("chunk header invalid (records lost)");
+            out.skip("unreadable chunk (all its records lost)");
             return;
         }
     };
@@ -201,7 +206,7 @@ fn read_chunk(
         Ok(p) => p,
         Err(e) => {
             out.warn(name, at, format!("chunk cannot be parsed, skipped: {e}"));
-            out.skip("chunk unparseable (records lost)");
+            out.skip("unparseable chunk (all its records lost)");
             return;
         }
     };
