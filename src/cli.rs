@@ -78,6 +78,8 @@ pub enum FormatArg {
     Graph,
     /// The same graph for Graphviz (`svchunt hunt -f dot logs/ | dot -Tsvg > movement.svg`).
     Dot,
+    /// A self-contained HTML report to open in a browser (timeline, movement graph, table).
+    Html,
 }
 
 /// Flags shared by every command that reads inputs.

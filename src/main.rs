@@ -134,6 +134,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
         Some(FormatArg::Jsonl) => Format::Jsonl,
         Some(FormatArg::Graph) => Format::Graph,
         Some(FormatArg::Dot) => Format::Dot,
+        Some(FormatArg::Html) => Format::Html,
         None if to_terminal => Format::Table,
         None => Format::Json,
     };

@@ -1,4 +1,5 @@
-//! Output: findings and seed-query rows as a table, CSV, JSON or JSON lines.
+//! Output: findings and seed-query rows as a table, CSV, JSON or JSON lines; findings also as a
+//! one-file HTML report ([`html`]).
 //!
 //! Printers know the finding types and nothing of where events came from. Every format writes
 //! the same findings in the same order, so the same input gives the same bytes.
@@ -31,6 +32,7 @@
 //! TargetTime, TargetEventID, Computer, UserName, InstalledService, Exe.
 
 pub mod graph;
+pub mod html;
 mod table;
 
 use std::io::{self, Write};
@@ -57,6 +59,8 @@ pub enum Format {
     Graph,
     /// The lateral-movement edges as a Graphviz digraph.
     Dot,
+    /// A self-contained HTML report (findings only; see [`html`]).
+    Html,
 }
 
 /// Write lifecycle findings.
@@ -101,6 +105,7 @@ pub fn write_findings(
         Format::Jsonl => write_jsonl(out, findings),
         Format::Graph => graph::write_json(out, findings),
         Format::Dot => graph::write_dot(out, findings),
+        Format::Html => html::write_report(out, report),
     }
 }
 
@@ -117,6 +122,10 @@ pub fn write_kql_rows(out: &mut dyn Write, format: Format, rows: &[KqlRow]) -> i
         Format::Graph | Format::Dot => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "the graph formats need the lifecycle semantics (the seed query has no source)",
+        )),
+        Format::Html => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the HTML report draws service lifecycles; use --semantics lifecycle with --format html",
         )),
     }
 }
