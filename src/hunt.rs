@@ -43,6 +43,22 @@ pub struct HuntConfig {
     pub include_benign: bool,
     /// The analyst's allow-list.
     pub allow: Option<AllowList>,
+    /// Told how reading advances (a progress bar).
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// Hears how reading advances, for a progress display.
+pub trait Progress: Send + Sync {
+    /// A pass over `files` inputs holding `bytes` bytes begins.
+    fn begin(&self, pass: &str, files: usize, bytes: u64);
+    /// One input of `bytes` bytes was read.
+    fn advance(&self, bytes: u64);
+}
+
+impl std::fmt::Debug for dyn Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 /// What a hunt found.
@@ -75,6 +91,7 @@ pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
         Semantics::Lifecycle => two_passes(
             paths,
             &config.read,
+            config.progress.as_deref(),
             (
                 lifecycle::interest::CREATION_EVENT_IDS,
                 Some(lifecycle::interest::creation_needles()),
@@ -85,6 +102,7 @@ pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
         Semantics::Kql => two_passes(
             paths,
             &config.read,
+            config.progress.as_deref(),
             (kql::SEED_EVENT_IDS, None),
             kql::ACCOUNT_EVENT_IDS,
             kql::account_needles,
@@ -126,6 +144,7 @@ type FirstPass<'a> = (&'a [u32], Option<Arc<NeedleMap>>);
 fn two_passes(
     paths: &[PathBuf],
     base: &ReadOptions,
+    progress: Option<&dyn Progress>,
     first: FirstPass<'_>,
     second_ids: &[u32],
     needles_from: impl Fn(&[Event]) -> Arc<NeedleMap>,
@@ -136,13 +155,13 @@ fn two_passes(
         needles: first_needles,
         ..base.clone()
     };
-    let anchors = collect(paths, &pass1);
+    let anchors = collect_with(paths, &pass1, progress.map(|p| ("installs", p)));
     let pass2 = ReadOptions {
         selection: Selection::only(second_ids.iter().copied()),
         needles: Some(needles_from(&anchors.events)),
         ..base.clone()
     };
-    let evidence = collect(paths, &pass2);
+    let evidence = collect_with(paths, &pass2, progress.map(|p| ("evidence", p)));
 
     // Both passes read every input: count inputs and records once, selections from both.
     let mut stats = evidence.stats;
@@ -183,11 +202,30 @@ pub struct Collection {
 
 /// Discover and read every input under `paths`.
 pub fn collect(paths: &[PathBuf], opts: &ReadOptions) -> Collection {
+    collect_with(paths, opts, None)
+}
+
+/// [`collect`], telling `progress` (with the pass's name) as inputs are read.
+pub fn collect_with(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    progress: Option<(&str, &dyn Progress)>,
+) -> Collection {
     let found = discover::discover(paths);
+    let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+    if let Some((pass, progress)) = progress {
+        progress.begin(pass, found.files.len(), found.files.iter().map(size).sum());
+    }
     let outputs: Vec<_> = found
         .files
         .par_iter()
-        .map(|p| discover::read_file(p, opts))
+        .map(|p| {
+            let out = discover::read_file(p, opts);
+            if let Some((_, progress)) = progress {
+                progress.advance(size(p));
+            }
+            out
+        })
         .collect();
 
     let mut c = Collection {

@@ -1,6 +1,7 @@
 //! The `svchunt` command: parses flags, runs the library's pipeline, prints, sets the exit code.
 
 mod cli;
+mod progress;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -123,7 +124,12 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     config.lifecycle.window = args.window;
     config.lifecycle.tolerance = args.tolerance;
 
+    let bar = progress::Bar::for_terminal(args.input.quiet);
+    config.progress = bar.clone().map(|b| b as std::sync::Arc<dyn hunt::Progress>);
     let outcome = hunt::hunt(&args.input.paths, &config);
+    if let Some(bar) = &bar {
+        bar.finish();
+    }
     report_reading(&outcome.warnings, &outcome.stats, args.input.quiet);
 
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();

@@ -155,9 +155,13 @@ pub fn merge<'a>(host_events: &[&'a Event], config: &LifecycleConfig) -> Vec<Cre
     for sys in systems {
         let name = sys.field("ServiceName").unwrap_or("");
         let image = sys.field("ImagePath").unwrap_or("");
+        // Securities are in time order: look only at those within the merge window.
+        let from = securities.partition_point(|sec| sec.time < sys.time - config.merge_window);
         let best = securities
             .iter()
             .enumerate()
+            .skip(from)
+            .take_while(|(_, sec)| sec.time <= sys.time + config.merge_window)
             .filter(|(i, _)| !used[*i])
             .filter(|(_, sec)| sec.time.duration_since(sys.time).abs() <= config.merge_window)
             .filter(|(_, sec)| {

@@ -160,10 +160,14 @@ impl<'a> LogonIndex<'a> {
                 ),
             ));
         }
-        for e in &self.shares {
-            if e.time.duration_since(created).abs() > SHARE_ACCESS_SPAN {
-                continue;
-            }
+        // Shares are in time order: look only at those around the creation.
+        let from = self
+            .shares
+            .partition_point(|e| e.time < created - SHARE_ACCESS_SPAN);
+        for e in self.shares[from..]
+            .iter()
+            .take_while(|e| e.time <= created + SHARE_ACCESS_SPAN)
+        {
             let same_logon = e
                 .field("SubjectLogonId")
                 .and_then(normalise_logon_id)

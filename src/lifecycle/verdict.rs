@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use regex::Regex;
 use serde::Serialize;
 
@@ -104,7 +104,7 @@ struct Signals {
 }
 
 /// Set `verdict` and `verdict_reasons`.
-pub fn judge(finding: &mut Finding, host_events: &[&Event]) {
+pub fn judge(finding: &mut Finding, client_runs: &[Timestamp]) {
     let image = finding.image_path.clone();
     if GETSYSTEM.is_match(&image) {
         finding.verdict = Verdict::PrivilegeEscalation;
@@ -112,7 +112,7 @@ pub fn judge(finding: &mut Finding, host_events: &[&Event]) {
             vec!["image path writes to a named pipe or loads a DLL the getsystem way".into()];
         return;
     }
-    let s = signals(finding, host_events);
+    let s = signals(finding, client_runs);
     let execution = !s.strong.is_empty()
         || s.medium.len() >= 2
         || (s.medium.len() == 1 && !s.support.is_empty());
@@ -151,7 +151,7 @@ pub fn judge(finding: &mut Finding, host_events: &[&Event]) {
     finding.verdict_reasons = reasons;
 }
 
-fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
+fn signals(f: &Finding, client_runs: &[Timestamp]) -> Signals {
     let mut s = Signals::default();
     let image = f.image_path.as_str();
     let demand_start = f
@@ -243,7 +243,7 @@ fn signals(f: &Finding, host_events: &[&Event]) -> Signals {
             _ => {}
         }
     }
-    if local_client_ran(f, host_events) {
+    if local_client_ran(f, client_runs) {
         s.local
             .push("a PsExec client ran on this host just before (Sysmon: EulaAccepted)".into());
     }
@@ -289,17 +289,25 @@ fn is_loopback(ip: &str) -> bool {
 
 /// Sysmon 13 on `…\Software\Sysinternals\PsExec\EulaAccepted` (PsExec's first run as a user) on
 /// this host shortly before the creation: the client ran here.
-fn local_client_ran(f: &Finding, host_events: &[&Event]) -> bool {
-    host_events.iter().any(|e| {
-        e.event_id == 13
-            && is_sysmon(e)
-            && e.time <= f.created
-            && f.created.duration_since(e.time) <= LOCAL_CLIENT_SPAN
-            && e.field("TargetObject").is_some_and(|p| {
+fn local_client_ran(f: &Finding, client_runs: &[Timestamp]) -> bool {
+    client_runs
+        .iter()
+        .any(|t| *t <= f.created && f.created.duration_since(*t) <= LOCAL_CLIENT_SPAN)
+}
+
+/// When a PsExec client ran on the host, from its events (computed once per host).
+pub fn client_runs(host_events: &[&Event]) -> Vec<Timestamp> {
+    host_events
+        .iter()
+        .filter(|e| e.event_id == 13 && is_sysmon(e))
+        .filter(|e| {
+            e.field("TargetObject").is_some_and(|p| {
                 let p = p.to_ascii_lowercase();
                 p.contains("\\software\\sysinternals\\") && p.ends_with("\\eulaaccepted")
             })
-    })
+        })
+        .map(|e| e.time)
+        .collect()
 }
 
 /// Why a service name looks machine-generated, if it does: the lengths PsExec-family tools use

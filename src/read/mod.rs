@@ -9,7 +9,7 @@
 pub mod csv_export;
 pub mod evtx;
 pub mod evtx_json;
-mod evtx_scan;
+pub mod evtx_scan;
 pub mod interest;
 pub mod json;
 
