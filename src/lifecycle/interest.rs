@@ -31,7 +31,7 @@ const CLIENT_EULA: &[&str] = &["\\sysinternals\\psexec\\eulaaccepted"];
 /// First-pass needles: of Sysmon 13, only writes of a service's `ImagePath` (they name keys).
 pub fn creation_needles() -> Arc<NeedleMap> {
     let mut b = NeedlesBuilder::default();
-    b.phrase("\\imagepath");
+    b.gate("\\imagepath").phrase("\\imagepath");
     Arc::new(NeedleMap::from([(13, b.build())]))
 }
 
@@ -82,7 +82,12 @@ pub fn evidence_needles(creations: &[Event]) -> Arc<NeedleMap> {
     map.insert(18, pipes);
     // Sysmon registry: the key marked for deletion or deleted, and a client's first run.
     let mut flags = NeedlesBuilder::default();
+    flags.gate("\\deleteflag");
+    CLIENT_EULA.iter().for_each(|p| {
+        flags.gate(p);
+    });
     let mut deletes = NeedlesBuilder::default();
+    deletes.gate("\\services\\");
     for n in &found.names {
         flags.phrase(&format!("\\services\\{n}\\deleteflag"));
         deletes.phrase(&format!("\\services\\{n}"));

@@ -194,6 +194,9 @@ fn plan(
         }
         seen_ids.insert(id);
         let keep = opts.needles_for(id).is_none_or(|n| {
+            if !n.raw_passes_gate(&data[r.offset..r.offset + r.size]) {
+                return false;
+            }
             // Compare the record's values as the rendered event would show them; when the walk
             // cannot read them, fall back to searching the raw bytes (a superset).
             match evtx_scan::values(data, r.offset, r.size) {
@@ -285,7 +288,16 @@ fn read_chunk(
             return result;
         }
     };
+    // A planned chunk is left as soon as its last needed record is read: the crate builds each
+    // record as it iterates, so the records after it would cost for nothing.
+    let mut remaining = plan.as_ref().map(|p| p.len());
+    let mut iterated = 0u64;
     for record in parsed.iter() {
+        if remaining == Some(0) {
+            out.stats.records += walked.saturating_sub(iterated);
+            break;
+        }
+        iterated += 1;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
@@ -296,7 +308,13 @@ fn read_chunk(
         };
         let record_id = record.event_record_id;
         let needed = match &plan {
-            Some(needed) => needed.contains(&record_id),
+            Some(needed) => {
+                let hit = needed.contains(&record_id);
+                if hit {
+                    remaining = remaining.map(|n| n - 1);
+                }
+                hit
+            }
             None => {
                 opts.evtx_render_only
                     || opts.selection.is_all()

@@ -31,11 +31,16 @@ pub struct Needles {
     sid_bins: HashSet<Vec<u8>>,
     /// The raw-bytes searcher over every needle's binary encodings.
     raw: Option<AhoCorasick>,
+    /// Phrases of which at least one must occur in a record for it to match at all, as a
+    /// decoded-text searcher and as a raw UTF-16LE one (a few short patterns: fast to rule a
+    /// record out before decoding any of it).
+    gate: Option<(AhoCorasick, AhoCorasick)>,
 }
 
 /// Builds a [`Needles`] set.
 #[derive(Debug, Default)]
 pub struct NeedlesBuilder {
+    gate: Vec<String>,
     strings: HashSet<String>,
     phrases: Vec<String>,
     numbers: HashSet<u64>,
@@ -59,6 +64,13 @@ impl NeedlesBuilder {
         if !s.is_empty() && !self.phrases.contains(&s) {
             self.phrases.push(s);
         }
+        self
+    }
+
+    /// Require, besides a needle, one of the gate phrases somewhere in the record (such as
+    /// `\deleteflag` for Sysmon registry writes): most records are then ruled out at once.
+    pub fn gate(&mut self, phrase: &str) -> &mut Self {
+        self.gate.push(phrase.to_lowercase());
         self
     }
 
@@ -95,6 +107,17 @@ impl NeedlesBuilder {
         }
         patterns.sort();
         patterns.dedup();
+        let gate = (!self.gate.is_empty()).then(|| {
+            let text = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&self.gate)
+                .expect("text patterns always build");
+            let raw = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(self.gate.iter().map(|g| utf16(g)))
+                .expect("byte patterns always build");
+            (text, raw)
+        });
         let raw = (!patterns.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
@@ -109,6 +132,7 @@ impl NeedlesBuilder {
                 .expect("text patterns always build")
         });
         Needles {
+            gate,
             sid_bins: self.sids.iter().filter_map(|s| sid_to_binary(s)).collect(),
             strings: self.strings,
             phrases,
@@ -156,7 +180,14 @@ impl Needles {
     /// Whether raw record bytes may hold a needle (never false when the decoded record would
     /// match; may be true when it does not).
     pub fn raw_may_match(&self, bytes: &[u8]) -> bool {
-        self.raw.as_ref().is_some_and(|ac| ac.is_match(bytes))
+        self.raw_passes_gate(bytes) && self.raw.as_ref().is_some_and(|ac| ac.is_match(bytes))
+    }
+
+    /// Whether raw record bytes hold a gate phrase (always, when there is no gate).
+    pub fn raw_passes_gate(&self, bytes: &[u8]) -> bool {
+        self.gate
+            .as_ref()
+            .is_none_or(|(_, raw)| raw.is_match(bytes))
     }
 
     /// Whether one of a record's raw substitution values is a needle: the same test as
@@ -186,7 +217,12 @@ impl Needles {
                     .map(|c| u16::from_le_bytes([c[0], c[1]]))
                     .take_while(|u| *u != 0);
                 for c in char::decode_utf16(units) {
-                    buf.extend(c.unwrap_or(char::REPLACEMENT_CHARACTER).to_lowercase());
+                    match c {
+                        // Most text is ASCII: fold it without the Unicode tables.
+                        Ok(c) if c.is_ascii() => buf.push(c.to_ascii_lowercase()),
+                        Ok(c) => buf.extend(c.to_lowercase()),
+                        Err(_) => buf.push(char::REPLACEMENT_CHARACTER),
+                    }
                 }
                 self.lower_value_matches(buf)
             }
@@ -196,6 +232,11 @@ impl Needles {
     /// Whether one of `event`'s field values is a needle: a whole string (or a component of a
     /// registry or file path, or a pipe name's leading part), a number, or a SID.
     pub fn event_matches(&self, event: &Event) -> bool {
+        if let Some((gate, _)) = &self.gate {
+            if !event.data.iter().any(|(_, v)| gate.is_match(v)) {
+                return false;
+            }
+        }
         let sid = event.user.sid.as_deref().map(str::to_ascii_uppercase);
         if sid.is_some_and(|s| self.sids.contains(&s)) {
             return true;
@@ -213,7 +254,7 @@ impl Needles {
         if v.is_empty() {
             return false;
         }
-        if as_number(v).is_some_and(|n| self.numbers.contains(&n)) {
+        if !self.numbers.is_empty() && as_number(v).is_some_and(|n| self.numbers.contains(&n)) {
             return true;
         }
         if v.starts_with("s-") && self.sids.contains(&v.to_ascii_uppercase()) {
@@ -231,6 +272,9 @@ impl Needles {
         }
         // Registry paths (`…\Services\<name>\DeleteFlag`), file paths and pipe names
         // (`PSEXESVC-WEC01-956-stdin`) carry the needle as one component.
+        if !lower.contains(['\\', '/', '-']) {
+            return false;
+        }
         lower.split(['\\', '/']).any(|part| {
             self.strings.contains(part)
                 || part
