@@ -291,13 +291,11 @@ fn read_chunk(
     // A planned chunk is left as soon as its last needed record is read: the crate builds each
     // record as it iterates, so the records after it would cost for nothing.
     let mut remaining = plan.as_ref().map(|p| p.len());
-    let mut iterated = 0u64;
-    for record in parsed.iter() {
+    for (iterated, record) in parsed.iter().enumerate() {
         if remaining == Some(0) {
-            out.stats.records += walked.saturating_sub(iterated);
+            out.stats.records += walked.saturating_sub(iterated as u64);
             break;
         }
-        iterated += 1;
         let record = match record {
             Ok(r) => r,
             Err(e) => {

@@ -232,10 +232,10 @@ impl Needles {
     /// Whether one of `event`'s field values is a needle: a whole string (or a component of a
     /// registry or file path, or a pipe name's leading part), a number, or a SID.
     pub fn event_matches(&self, event: &Event) -> bool {
-        if let Some((gate, _)) = &self.gate {
-            if !event.data.iter().any(|(_, v)| gate.is_match(v)) {
-                return false;
-            }
+        if let Some((gate, _)) = &self.gate
+            && !event.data.iter().any(|(_, v)| gate.is_match(v))
+        {
+            return false;
         }
         let sid = event.user.sid.as_deref().map(str::to_ascii_uppercase);
         if sid.is_some_and(|s| self.sids.contains(&s)) {
