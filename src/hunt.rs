@@ -92,10 +92,7 @@ pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
             paths,
             &config.read,
             config.progress.as_deref(),
-            (
-                lifecycle::interest::CREATION_EVENT_IDS,
-                Some(lifecycle::interest::creation_needles()),
-            ),
+            (lifecycle::interest::CREATION_EVENT_IDS, None),
             lifecycle::interest::EVIDENCE_EVENT_IDS,
             lifecycle::interest::evidence_needles,
         ),
@@ -153,12 +150,14 @@ fn two_passes(
     let pass1 = ReadOptions {
         selection: Selection::only(first_ids.iter().copied()),
         needles: first_needles,
+        fields: Some(lifecycle::interest::fields()),
         ..base.clone()
     };
     let anchors = collect_with(paths, &pass1, progress.map(|p| ("installs", p)));
     let pass2 = ReadOptions {
         selection: Selection::only(second_ids.iter().copied()),
         needles: Some(needles_from(&anchors.events)),
+        fields: Some(lifecycle::interest::fields()),
         ..base.clone()
     };
     let evidence = collect_with(paths, &pass2, progress.map(|p| ("evidence", p)));
@@ -175,8 +174,10 @@ fn two_passes(
     for (k, ids) in evidence.census {
         census.entry(k).or_default().extend(ids);
     }
+    let mut events = anchors.events;
+    events.reserve_exact(evidence.events.len());
     let mut merged = Collection {
-        events: anchors.events,
+        events,
         warnings,
         stats,
         census,
@@ -233,6 +234,10 @@ pub fn collect_with(
         ..Collection::default()
     };
     let mut naive = false;
+    // Reserved exactly: the kept events are most of a hunt's memory, and a doubling vector
+    // would hold up to twice them while the per-file outputs are moved in.
+    c.events
+        .reserve_exact(outputs.iter().map(|o| o.events.len()).sum());
     for out in outputs {
         c.events.extend(out.events);
         c.warnings.extend(out.warnings);
@@ -260,7 +265,11 @@ pub fn collect_with(
 /// Put events in time order (ties by computer and origin) and keep each record once; returns
 /// how many copies were dropped.
 fn order_and_dedup(events: &mut Vec<Event>) -> u64 {
-    events.sort_by(|a, b| (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin)));
+    // Unstable sort: no buffer of half the events; the key (ending with the record's origin) is
+    // unique, so the order is still fully determined.
+    events.sort_unstable_by(|a, b| {
+        (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin))
+    });
     let mut seen = HashSet::with_capacity(events.len());
     let before = events.len();
     events.retain(|e| seen.insert(e.identity()));

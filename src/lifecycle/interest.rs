@@ -12,15 +12,71 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::logon::normalise_logon_id;
-use super::names::{is_sysmon, service_key_in};
 use crate::event::Event;
 use crate::read::{NeedleMap, NeedlesBuilder};
 
-/// Event ids of the first pass: installs, and Sysmon's registry writes that name service keys.
-pub const CREATION_EVENT_IDS: &[u32] = &[7045, 4697, 13];
+/// Event ids of the first pass: the installs themselves.
+pub const CREATION_EVENT_IDS: &[u32] = &[7045, 4697];
 
 /// Event ids of the second pass, each kept only when it names something the first pass found.
 pub const EVIDENCE_EVENT_IDS: &[u32] = &[4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18];
+
+/// The event-data fields the lifecycle, attribution, the seed query and the report read, by
+/// event id; readers drop the rest of a kept event. (A Security event's subject account is
+/// already in [`Event::user`]; only its logon session is needed from its data.)
+pub fn fields() -> Arc<crate::read::FieldMap> {
+    const F4697: &[&str] = &[
+        "SubjectLogonId",
+        "ServiceName",
+        "ServiceFileName",
+        "ServiceType",
+        "ServiceStartType",
+        "ServiceAccount",
+    ];
+    const F4674: &[&str] = &[
+        "SubjectLogonId",
+        "ObjectServer",
+        "ObjectType",
+        "ObjectName",
+        "AccessMask",
+        "ProcessName",
+    ];
+    const F4624: &[&str] = &[
+        "TargetUserSid",
+        "TargetUserName",
+        "TargetDomainName",
+        "TargetLogonId",
+        "LogonType",
+        "IpAddress",
+        "WorkstationName",
+        "AuthenticationPackageName",
+    ];
+    const FSHARE: &[&str] = &[
+        "SubjectUserSid",
+        "SubjectLogonId",
+        "IpAddress",
+        "ShareName",
+        "RelativeTargetName",
+        "AccessList",
+    ];
+    const FPARAMS: &[&str] = &["param1", "param2"];
+    const FREGISTRY: &[&str] = &["EventType", "TargetObject", "Details"];
+    const FPIPE: &[&str] = &["PipeName", "Image"];
+    Arc::new(crate::read::FieldMap::from([
+        (4697, F4697),
+        (4674, F4674),
+        (4624, F4624),
+        (5140, FSHARE),
+        (5145, FSHARE),
+        (7036, FPARAMS),
+        (7009, FPARAMS),
+        (7000, FPARAMS),
+        (12, FREGISTRY),
+        (13, FREGISTRY),
+        (17, FPIPE),
+        (18, FPIPE),
+    ]))
+}
 
 /// Logon sessions every machine has: they would match half the log.
 const WELL_KNOWN_LOGONS: &[u64] = &[0, 0x3e3, 0x3e4, 0x3e5, 0x3e6, 0x3e7];
@@ -28,19 +84,14 @@ const WELL_KNOWN_LOGONS: &[u64] = &[0, 0x3e3, 0x3e4, 0x3e5, 0x3e6, 0x3e7];
 /// Registry paths PsExec-family clients write on their first run (a local run).
 const CLIENT_EULA: &[&str] = &["\\sysinternals\\psexec\\eulaaccepted"];
 
-/// First-pass needles: of Sysmon 13, only writes of a service's `ImagePath` (they name keys).
-pub fn creation_needles() -> Arc<NeedleMap> {
-    let mut b = NeedlesBuilder::default();
-    b.gate("\\imagepath").phrase("\\imagepath");
-    Arc::new(NeedleMap::from([(13, b.build())]))
-}
-
 /// What the first pass found, as the values evidence can name it by.
 #[derive(Default)]
 struct Found {
     names: HashSet<String>,
     binaries: HashSet<String>,
     logons: HashSet<u64>,
+    /// Image paths of 7045s no 4697 names: Sysmon's write of their `ImagePath` tells their key.
+    keyless_images: HashSet<String>,
 }
 
 /// Second-pass needles from the first pass's events.
@@ -80,18 +131,23 @@ pub fn evidence_needles(creations: &[Event]) -> Arc<NeedleMap> {
     let pipes = pipes.build();
     map.insert(17, pipes.clone());
     map.insert(18, pipes);
-    // Sysmon registry: the key marked for deletion or deleted, and a client's first run.
+    // Sysmon registry: the key marked for deletion or deleted, a client's first run, and the
+    // ImagePath write that names a key no 4697 gave (a 7045 names the display name). Where the
+    // key is unknown, the binary's stem stands in for it (PsExec's key is its binary's name).
     let mut flags = NeedlesBuilder::default();
-    flags.gate("\\deleteflag");
+    flags.gate("\\deleteflag").gate("\\imagepath");
     CLIENT_EULA.iter().for_each(|p| {
         flags.gate(p);
     });
     let mut deletes = NeedlesBuilder::default();
     deletes.gate("\\services\\");
-    for n in &found.names {
+    for n in found.names.iter().chain(&found.binaries) {
         flags.phrase(&format!("\\services\\{n}\\deleteflag"));
         deletes.phrase(&format!("\\services\\{n}"));
     }
+    found.keyless_images.iter().for_each(|image| {
+        flags.string(image);
+    });
     CLIENT_EULA.iter().for_each(|p| {
         flags.phrase(p);
     });
@@ -102,7 +158,12 @@ pub fn evidence_needles(creations: &[Event]) -> Arc<NeedleMap> {
 
 fn found(creations: &[Event]) -> Found {
     let mut f = Found::default();
-    let mut images = Vec::new();
+    let described: HashSet<String> = creations
+        .iter()
+        .filter(|e| e.event_id == 4697)
+        .filter_map(|e| e.field_nonempty("ServiceFileName"))
+        .map(str::to_lowercase)
+        .collect();
     for e in creations
         .iter()
         .filter(|e| matches!(e.event_id, 7045 | 4697))
@@ -112,9 +173,14 @@ fn found(creations: &[Event]) -> Found {
         }
         for field in ["ImagePath", "ServiceFileName"] {
             if let Some(image) = e.field_nonempty(field) {
-                images.push(image.to_string());
                 add_binary_names(&mut f, image);
             }
+        }
+        if e.event_id == 7045
+            && let Some(image) = e.field_nonempty("ImagePath")
+            && !described.contains(&image.to_lowercase())
+        {
+            f.keyless_images.insert(image.to_string());
         }
         if let Some(id) = e
             .field("SubjectLogonId")
@@ -123,20 +189,6 @@ fn found(creations: &[Event]) -> Found {
             .filter(|id| !WELL_KNOWN_LOGONS.contains(id))
         {
             f.logons.insert(id);
-        }
-    }
-    // Sysmon's ImagePath writes of the installed images name their service keys.
-    for e in creations
-        .iter()
-        .filter(|e| e.event_id == 13 && is_sysmon(e))
-    {
-        let Some((key, _)) = e.field("TargetObject").and_then(service_key_in) else {
-            continue;
-        };
-        if e.field("Details")
-            .is_some_and(|d| images.iter().any(|i| i.eq_ignore_ascii_case(d)))
-        {
-            f.names.insert(key.to_lowercase());
         }
     }
     f

@@ -77,7 +77,13 @@ pub struct ReadOptions {
     /// Values a record must hold to be kept, by event id (ids without an entry are kept on
     /// their id alone).
     pub needles: Option<Arc<NeedleMap>>,
+    /// The event-data fields to keep, by event id (ids without an entry keep all): what the
+    /// later stages read, so that a kept event costs no more memory than it must.
+    pub fields: Option<Arc<FieldMap>>,
 }
+
+/// Field names to keep, by event id.
+pub type FieldMap = std::collections::HashMap<u32, &'static [&'static str]>;
 
 /// Needles by event id.
 pub type NeedleMap = std::collections::HashMap<u32, Needles>;
@@ -105,6 +111,7 @@ impl Default for ReadOptions {
             evtx_threads: 1,
             evtx_render_only: false,
             needles: None,
+            fields: None,
         }
     }
 }
@@ -222,6 +229,11 @@ impl FileOutput {
             .insert(event.event_id);
         if opts.keeps(&event) {
             self.stats.records_selected += 1;
+            let mut event = event;
+            if let Some(fields) = opts.fields.as_deref().and_then(|f| f.get(&event.event_id)) {
+                event.data.retain(|(k, _)| fields.contains(&k.as_str()));
+                event.data.shrink_to_fit();
+            }
             self.events.push(event);
         }
     }
