@@ -87,26 +87,9 @@ impl AccountDirectory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Locator, Origin};
 
     fn ev(data: &[(&str, &str)]) -> Event {
-        Event {
-            time: jiff::Timestamp::UNIX_EPOCH,
-            computer: "H".into(),
-            channel: "Security".into(),
-            provider: String::new(),
-            event_id: 4624,
-            record_id: None,
-            user: UserRef::default(),
-            data: data
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            origin: Origin {
-                file: "f".into(),
-                locator: Locator::Record(1),
-            },
-        }
+        crate::event::test_event(4624, "Security", data)
     }
 
     #[test]

@@ -168,28 +168,34 @@ pub mod channel {
     pub const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
 }
 
+/// A bare event for unit tests across the crate (host `HOST`, record 1 of `test.evtx`).
+#[cfg(test)]
+pub(crate) fn test_event(event_id: u32, chan: &str, data: &[(&str, &str)]) -> Event {
+    Event {
+        time: Timestamp::UNIX_EPOCH,
+        computer: "HOST".into(),
+        channel: chan.into(),
+        provider: String::new(),
+        event_id,
+        record_id: Some(1),
+        user: UserRef::default(),
+        data: data
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        origin: Origin {
+            file: "test.evtx".into(),
+            locator: Locator::Record(1),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn event(data: &[(&str, &str)]) -> Event {
-        Event {
-            time: Timestamp::UNIX_EPOCH,
-            computer: "HOST".into(),
-            channel: channel::SECURITY.into(),
-            provider: "Microsoft-Windows-Security-Auditing".into(),
-            event_id: 4697,
-            record_id: Some(1),
-            user: UserRef::default(),
-            data: data
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            origin: Origin {
-                file: "a.evtx".into(),
-                locator: Locator::Record(1),
-            },
-        }
+        test_event(4697, channel::SECURITY, data)
     }
 
     #[test]

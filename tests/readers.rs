@@ -2,6 +2,8 @@
 //! fixture per format and container shape (tests/fixtures/exports/), and over the real OTRF
 //! Security-Datasets archives of the shared corpus when it is present.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
@@ -385,25 +387,11 @@ fn an_unknown_json_flavour_skips_the_file_with_one_warning() {
     );
 }
 
-/// The shared corpus, or `None` (with a note on stderr) when this checkout does not have it.
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("SVCHUNT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("Security-Datasets").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: shared corpus not found at {} (set SVCHUNT_CORPUS)",
-            dir.display()
-        );
-        None
-    }
-}
-
 #[test]
 fn security_datasets_archives_read_without_loss() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let c = collect(&[corpus.join("Security-Datasets")], &ReadOptions::default());
     assert_eq!(c.stats.files_skipped, 0, "{:#?}", c.warnings);
     assert_eq!(c.stats.skipped_total(), 0, "{:#?}", c.stats.records_skipped);
@@ -418,7 +406,9 @@ fn security_datasets_archives_read_without_loss() {
 
 #[test]
 fn empire_psexec_archive_yields_the_install_and_its_traces() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let zip = corpus.join(
         "Security-Datasets/datasets/atomic/windows/lateral_movement/host/empire_psexec_dcerpc_tcp_svcctl.zip",
     );

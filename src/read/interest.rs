@@ -288,7 +288,6 @@ impl Needles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Locator, Origin, UserRef};
 
     fn needles() -> Needles {
         let mut b = NeedlesBuilder::default();
@@ -300,23 +299,7 @@ mod tests {
     }
 
     fn event(data: &[(&str, &str)]) -> Event {
-        Event {
-            time: jiff::Timestamp::UNIX_EPOCH,
-            computer: "H".into(),
-            channel: "System".into(),
-            provider: String::new(),
-            event_id: 7036,
-            record_id: None,
-            user: UserRef::default(),
-            data: data
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            origin: Origin {
-                file: "f".into(),
-                locator: Locator::Record(1),
-            },
-        }
+        crate::event::test_event(7036, "System", data)
     }
 
     #[test]
