@@ -123,18 +123,15 @@ impl HostEvents {
             log: Log::Security,
             time: t,
             system: audit(&self.computer, 4672, 0, 12548, self.pids.lsass, tid),
-            data: fields(vec![
-                ("SubjectUserSid", sid(&who.sid)),
-                ("SubjectUserName", s(&who.name)),
-                ("SubjectDomainName", s(&who.domain)),
-                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
-                (
+            data: fields_with_subject(
+                who,
+                vec![(
                     "PrivilegeList",
                     s(
                         "SeSecurityPrivilege\r\n\t\t\tSeBackupPrivilege\r\n\t\t\tSeRestorePrivilege\r\n\t\t\tSeTakeOwnershipPrivilege\r\n\t\t\tSeDebugPrivilege\r\n\t\t\tSeSystemEnvironmentPrivilege\r\n\t\t\tSeLoadDriverPrivilege\r\n\t\t\tSeImpersonatePrivilege\r\n\t\t\tSeDelegateSessionUserImpersonatePrivilege",
                     ),
-                ),
-            ]),
+                )],
+            ),
         }
     }
 
@@ -155,23 +152,22 @@ impl HostEvents {
             log: Log::Security,
             time: t,
             system: audit(&self.computer, 4688, 2, 13312, self.pids.lsass, tid),
-            data: fields(vec![
-                ("SubjectUserSid", sid(&who.sid)),
-                ("SubjectUserName", s(&who.name)),
-                ("SubjectDomainName", s(&who.domain)),
-                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
-                ("NewProcessId", DataValue::SizeT(new_pid)),
-                ("NewProcessName", s(image)),
-                ("TokenElevationType", s("%%1936")),
-                ("ProcessId", DataValue::SizeT(parent_pid)),
-                ("CommandLine", s(command_line)),
-                ("TargetUserSid", sid("S-1-0-0")),
-                ("TargetUserName", s("-")),
-                ("TargetDomainName", s("-")),
-                ("TargetLogonId", DataValue::HexInt64(0)),
-                ("ParentProcessName", s(parent_image)),
-                ("MandatoryLabel", sid("S-1-16-16384")),
-            ]),
+            data: fields_with_subject(
+                who,
+                vec![
+                    ("NewProcessId", DataValue::SizeT(new_pid)),
+                    ("NewProcessName", s(image)),
+                    ("TokenElevationType", s("%%1936")),
+                    ("ProcessId", DataValue::SizeT(parent_pid)),
+                    ("CommandLine", s(command_line)),
+                    ("TargetUserSid", sid("S-1-0-0")),
+                    ("TargetUserName", s("-")),
+                    ("TargetDomainName", s("-")),
+                    ("TargetLogonId", DataValue::HexInt64(0)),
+                    ("ParentProcessName", s(parent_image)),
+                    ("MandatoryLabel", sid("S-1-16-16384")),
+                ],
+            ),
         }
     }
 
@@ -187,17 +183,16 @@ impl HostEvents {
             log: Log::Security,
             time: t,
             system: audit(&self.computer, 4697, 0, 12289, self.pids.lsass, tid),
-            data: fields(vec![
-                ("SubjectUserSid", sid(&who.sid)),
-                ("SubjectUserName", s(&who.name)),
-                ("SubjectDomainName", s(&who.domain)),
-                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
-                ("ServiceName", s(&svc.name)),
-                ("ServiceFileName", s(&svc.image)),
-                ("ServiceType", DataValue::HexInt32(svc.service_type)),
-                ("ServiceStartType", DataValue::UInt32(svc.start_type)),
-                ("ServiceAccount", s(&svc.account)),
-            ]),
+            data: fields_with_subject(
+                who,
+                vec![
+                    ("ServiceName", s(&svc.name)),
+                    ("ServiceFileName", s(&svc.image)),
+                    ("ServiceType", DataValue::HexInt32(svc.service_type)),
+                    ("ServiceStartType", DataValue::UInt32(svc.start_type)),
+                    ("ServiceAccount", s(&svc.account)),
+                ],
+            ),
         }
     }
 
@@ -226,20 +221,19 @@ impl HostEvents {
             log: Log::Security,
             time: t,
             system: audit(&self.computer, 4674, 0, 13056, self.pids.lsass, tid),
-            data: fields(vec![
-                ("SubjectUserSid", sid(&who.sid)),
-                ("SubjectUserName", s(&who.name)),
-                ("SubjectDomainName", s(&who.domain)),
-                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
-                ("ObjectServer", s("SC Manager")),
-                ("ObjectType", s(object_type)),
-                ("ObjectName", s(object_name)),
-                ("HandleId", DataValue::SizeT(handle)),
-                ("AccessMask", s(access)),
-                ("PrivilegeList", s("SeTakeOwnershipPrivilege")),
-                ("ProcessId", DataValue::SizeT(u64::from(self.pids.services))),
-                ("ProcessName", s(r"C:\Windows\System32\services.exe")),
-            ]),
+            data: fields_with_subject(
+                who,
+                vec![
+                    ("ObjectServer", s("SC Manager")),
+                    ("ObjectType", s(object_type)),
+                    ("ObjectName", s(object_name)),
+                    ("HandleId", DataValue::SizeT(handle)),
+                    ("AccessMask", s(access)),
+                    ("PrivilegeList", s("SeTakeOwnershipPrivilege")),
+                    ("ProcessId", DataValue::SizeT(u64::from(self.pids.services))),
+                    ("ProcessName", s(r"C:\Windows\System32\services.exe")),
+                ],
+            ),
         }
     }
 
@@ -257,19 +251,18 @@ impl HostEvents {
             log: Log::Security,
             time: t,
             system: audit(&self.computer, 5140, 1, 12808, self.pids.system, tid),
-            data: fields(vec![
-                ("SubjectUserSid", sid(&who.sid)),
-                ("SubjectUserName", s(&who.name)),
-                ("SubjectDomainName", s(&who.domain)),
-                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
-                ("ObjectType", s("File")),
-                ("IpAddress", s(ip)),
-                ("IpPort", s(port.to_string())),
-                ("ShareName", s(format!(r"\\*\{share}"))),
-                ("ShareLocalPath", s(share_path(share))),
-                ("AccessMask", DataValue::HexInt32(1)),
-                ("AccessList", s("%%4416\r\n\t\t\t\t")),
-            ]),
+            data: fields_with_subject(
+                who,
+                vec![
+                    ("ObjectType", s("File")),
+                    ("IpAddress", s(ip)),
+                    ("IpPort", s(port.to_string())),
+                    ("ShareName", s(format!(r"\\*\{share}"))),
+                    ("ShareLocalPath", s(share_path(share))),
+                    ("AccessMask", DataValue::HexInt32(1)),
+                    ("AccessList", s("%%4416\r\n\t\t\t\t")),
+                ],
+            ),
         }
     }
 
@@ -301,21 +294,32 @@ impl HostEvents {
             log: Log::Security,
             time: t,
             system: audit(&self.computer, 5145, 0, 12811, self.pids.system, tid),
-            data: fields(vec![
-                ("SubjectUserSid", sid(&who.sid)),
-                ("SubjectUserName", s(&who.name)),
-                ("SubjectDomainName", s(&who.domain)),
-                ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
-                ("ObjectType", s("File")),
-                ("IpAddress", s(ip)),
-                ("IpPort", s(port.to_string())),
-                ("ShareName", s(format!(r"\\*\{share}"))),
-                ("ShareLocalPath", s(share_path(share))),
-                ("RelativeTargetName", s(target)),
-                ("AccessMask", DataValue::HexInt32(mask)),
-                ("AccessList", s(list)),
-                ("AccessReason", s("-")),
-            ]),
+            data: fields_with_subject(
+                who,
+                vec![
+                    ("ObjectType", s("File")),
+                    ("IpAddress", s(ip)),
+                    ("IpPort", s(port.to_string())),
+                    ("ShareName", s(format!(r"\\*\{share}"))),
+                    ("ShareLocalPath", s(share_path(share))),
+                    ("RelativeTargetName", s(target)),
+                    ("AccessMask", DataValue::HexInt32(mask)),
+                    ("AccessList", s(list)),
+                    ("AccessReason", s("-")),
+                ],
+            ),
         }
     }
+}
+
+/// The subject block every Security event opens with, then its own fields.
+fn fields_with_subject(who: &Account, rest: Vec<(&str, DataValue)>) -> Vec<(String, DataValue)> {
+    let mut pairs = vec![
+        ("SubjectUserSid", sid(&who.sid)),
+        ("SubjectUserName", s(&who.name)),
+        ("SubjectDomainName", s(&who.domain)),
+        ("SubjectLogonId", DataValue::HexInt64(who.logon_id)),
+    ];
+    pairs.extend(rest);
+    fields(pairs)
 }
