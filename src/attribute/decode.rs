@@ -1,19 +1,57 @@
 //! What ran: the command an image path carries, decoded for a human.
 //!
-//! PowerShell launchers hide their script as base64 of UTF-16LE after `-enc`/`-EncodedCommand`;
-//! smbexec-style services carry the operator's command between `echo` and `^>`. Both are shown
-//! decoded, cut to a readable length (the full image path stays in the finding).
+//! PowerShell launchers hide their script as base64 of UTF-16LE after `-enc`/`-EncodedCommand`,
+//! and Metasploit's and Cobalt Strike's scripts hide one more layer inside it: a gzip-compressed
+//! `FromBase64String('H4sI…')` blob. smbexec-style services carry the operator's command between
+//! `echo` and `^>`. All are shown decoded, the inner layer after the outer, cut to a readable
+//! length (the full image path stays in the finding).
+
+use std::io::Read;
 
 use base64::Engine;
 
 /// Longest decoded command kept in a finding.
 pub const MAX_COMMAND: usize = 600;
 
+/// Largest inner layer inflated: a finding is no place for a decompression bomb.
+const MAX_INNER: u64 = 1 << 20;
+
 /// The command an image path carries, decoded, if it carries one.
 pub fn command(image: &str) -> Option<String> {
     encoded_powershell(image)
+        .map(|outer| match inner_layer(&outer) {
+            Some(inner) => format!("{inner} (inside: {outer})"),
+            None => outer,
+        })
         .or_else(|| echoed_command(image))
         .map(|c| cut(&c, MAX_COMMAND))
+}
+
+/// The script a decoded launcher unpacks: `FromBase64String('…')`, gunzipped when compressed.
+fn inner_layer(outer: &str) -> Option<String> {
+    let at = outer.to_ascii_lowercase().find("frombase64string(")? + "frombase64string(".len();
+    let b64: String = outer[at..]
+        .chars()
+        .skip_while(|c| matches!(c, '\'' | '"' | ' '))
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+        .collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&b64)
+        .ok()?;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .take(MAX_INNER)
+            .read_to_end(&mut out)
+            .ok()?;
+        out
+    } else {
+        bytes
+    };
+    let text = String::from_utf8(bytes).ok()?;
+    text.chars()
+        .all(|c| !c.is_control() || c.is_whitespace())
+        .then(|| format!("inner script (decoded): {}", text.trim()))
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -86,6 +124,27 @@ mod tests {
         assert_eq!(
             command(empire).unwrap(),
             "powershell -enc (decoded): whoami"
+        );
+    }
+
+    #[test]
+    fn a_gzipped_inner_script_is_unpacked() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"Write-Output 'beacon'").unwrap();
+        let blob = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        let script = format!(
+            "$s=New-Object IO.MemoryStream(,[Convert]::FromBase64String('{blob}'));IEX (New-Object IO.StreamReader(New-Object IO.Compression.GzipStream($s,[IO.Compression.CompressionMode]::Decompress))).ReadToEnd()"
+        );
+        let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let image = format!(
+            "%COMSPEC% /b /c start /b /min powershell -nop -w hidden -encodedcommand {}",
+            base64::engine::general_purpose::STANDARD.encode(utf16)
+        );
+        let decoded = command(&image).unwrap();
+        assert!(
+            decoded.starts_with("inner script (decoded): Write-Output 'beacon' (inside: powershell -enc (decoded): $s=New-Object"),
+            "{decoded}"
         );
     }
 
