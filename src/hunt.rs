@@ -147,17 +147,18 @@ fn two_passes(
     needles_from: impl Fn(&[Event]) -> Arc<NeedleMap>,
 ) -> Collection {
     let (first_ids, first_needles) = first;
+    let fields = Some(lifecycle::interest::fields());
     let pass1 = ReadOptions {
         selection: Selection::only(first_ids.iter().copied()),
         needles: first_needles,
-        fields: Some(lifecycle::interest::fields()),
+        fields: fields.clone(),
         ..base.clone()
     };
     let anchors = collect_with(paths, &pass1, progress.map(|p| ("installs", p)));
     let pass2 = ReadOptions {
         selection: Selection::only(second_ids.iter().copied()),
         needles: Some(needles_from(&anchors.events)),
-        fields: Some(lifecycle::interest::fields()),
+        fields,
         ..base.clone()
     };
     let evidence = collect_with(paths, &pass2, progress.map(|p| ("evidence", p)));

@@ -57,11 +57,6 @@ static CS_PSH: LazyLock<Regex> = LazyLock::new(|| {
 });
 static EMPIRE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)powershell(\.exe)? -noP -sta -w 1 -enc"));
-static GETSYSTEM: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)((\bcmd(\.exe)?|%comspec%)\s+/c\s+echo\s+\S+\s*>\s*\\\\\.\\pipe\\)|(\brundll32(\.exe)?\s+\S+\.dll,\s*a\s+/p:)",
-    )
-});
 static LETTERS: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z]+$"));
 
 fn name_is(o: &Observed<'_>, names: &[&str]) -> bool {
@@ -340,11 +335,8 @@ pub static RULES: &[Rule] = &[
         tool: "getsystem",
         weight: 3,
         test: |o| {
-            image_match(
-                &GETSYSTEM,
-                o,
-                "writes to a named pipe / loads a DLL the getsystem way",
-            )
+            crate::lifecycle::is_getsystem(o.image)
+                .then(|| "writes to a named pipe / loads a DLL the getsystem way".into())
         },
     },
 ];

@@ -18,7 +18,6 @@ use crate::event::Event;
 use crate::lifecycle::{Finding, LifecycleReport, Source, Verdict};
 
 pub use allow::{AllowError, AllowList};
-pub use observe::file_name;
 
 /// Attribute every finding of `report`, using the run's `events` (time-ordered).
 pub fn attribute(report: &mut LifecycleReport, events: &[Event]) {

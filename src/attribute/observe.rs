@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use jiff::SignedDuration;
 
 use crate::event::Event;
-use crate::lifecycle::{Finding, Role, host_key};
+use crate::lifecycle::{Finding, Role, file_name, host_key, is_command_line};
 
 /// How far before a creation a client's share activity is looked at (upload, then install).
 const BEFORE: SignedDuration = SignedDuration::from_secs(60);
@@ -101,16 +101,6 @@ impl<'a> ShareIndex<'a> {
     }
 }
 
-/// The last path component of a command line's program (quotes and arguments dropped).
-pub fn file_name(image: &str) -> &str {
-    let image = image.trim();
-    let program = match image.strip_prefix('"') {
-        Some(rest) => rest.split('"').next().unwrap_or(rest),
-        None => image.split(' ').next().unwrap_or(image),
-    };
-    program.rsplit(['\\', '/']).next().unwrap_or(program)
-}
-
 /// What the fingerprints test.
 pub struct Observed<'a> {
     /// Service key name.
@@ -140,8 +130,7 @@ pub struct Observed<'a> {
 impl<'a> Observed<'a> {
     /// Observe `f` with the share activity in `index`.
     pub fn of(f: &'a Finding, index: &ShareIndex<'_>) -> Self {
-        let file = file_name(&f.image_path);
-        let image_stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+        let image_stem = crate::lifecycle::file_stem(&f.image_path);
         let mut pipes = Vec::new();
         let mut files_written = Vec::new();
         for a in index.around(f) {
@@ -162,7 +151,6 @@ impl<'a> Observed<'a> {
             .unwrap_or("")
             .trim()
             .to_ascii_lowercase();
-        let lower = f.image_path.to_ascii_lowercase();
         Observed {
             name: &f.service_name,
             display: f.display_name.as_deref().unwrap_or(""),
@@ -174,9 +162,7 @@ impl<'a> Observed<'a> {
             removed_by: f.deletion_evidence,
             auto_start: start == "auto start" || start == "2",
             network_logon: f.source.as_ref().is_some_and(|s| s.logon_type == Some(3)),
-            command_line: lower.contains("%comspec%")
-                || lower.contains("cmd.exe")
-                || lower.contains("powershell"),
+            command_line: is_command_line(&f.image_path),
         }
     }
 }

@@ -197,7 +197,7 @@ fn found(creations: &[Event]) -> Found {
 /// The binary's file name and stem: Sysmon 17/18 name pipes' processes by image, 5145 names
 /// the file uploaded to ADMIN$.
 fn add_binary_names(f: &mut Found, image: &str) {
-    let file = crate::attribute::file_name(image);
+    let file = super::names::file_name(image);
     // Shared system binaries would match every pipe and share access on the host.
     const SHARED: &[&str] = &[
         "%comspec%",

@@ -37,7 +37,9 @@ pub use names::{
     DELETE_ACCESS_BIT, DELETE_ACCESS_CODE, SCM_OBJECT_SERVER, SCM_PROVIDER, SERVICE_OBJECT_TYPE,
     SYSMON_PROVIDER,
 };
+pub use names::{file_name, file_stem};
 pub use verdict::Verdict;
+pub use verdict::{is_command_line, is_getsystem};
 
 /// Time windows of the lifecycle correlation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

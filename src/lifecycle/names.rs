@@ -73,6 +73,23 @@ pub fn access_includes_delete(mask: &str) -> bool {
         .any(|t| t == DELETE_ACCESS_CODE || t.eq_ignore_ascii_case("DELETE"))
 }
 
+/// The file name of a command line's program (quotes and arguments dropped):
+/// `"C:\Program Files\X\x.exe" /svc` → `x.exe`.
+pub fn file_name(image: &str) -> &str {
+    let image = image.trim();
+    let program = match image.strip_prefix('"') {
+        Some(rest) => rest.split('"').next().unwrap_or(rest),
+        None => image.split(' ').next().unwrap_or(image),
+    };
+    program.rsplit(['\\', '/']).next().unwrap_or(program)
+}
+
+/// [`file_name`] without its extension: `%SystemRoot%\PSEXESVC.exe` → `PSEXESVC`.
+pub fn file_stem(image: &str) -> &str {
+    let file = file_name(image);
+    file.rsplit_once('.').map_or(file, |(stem, _)| stem)
+}
+
 /// Names compare case-insensitively, as the SCM compares them.
 pub fn same_name(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())

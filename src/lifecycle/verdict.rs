@@ -80,6 +80,17 @@ static USER_WRITABLE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
+/// Whether an image path is a command line (cmd, PowerShell, script hosts…), not a binary.
+pub fn is_command_line(image: &str) -> bool {
+    COMMAND_LINE.is_match(image)
+}
+
+/// Whether an image path gets SYSTEM the getsystem way (echo into a named pipe, or rundll32
+/// with `,a /p:`).
+pub fn is_getsystem(image: &str) -> bool {
+    GETSYSTEM.is_match(image)
+}
+
 /// How long a service may live and still count as short-lived.
 const SHORT_LIFE: SignedDuration = SignedDuration::from_hours(1);
 /// How long before a creation a local PsExec client may have run.
@@ -201,13 +212,7 @@ fn signals(f: &Finding, client_runs: &[Timestamp]) -> Signals {
             "service binary {file} written over an admin share just before (5145)"
         ));
     }
-    let image_stem = image
-        .trim()
-        .trim_matches('"')
-        .rsplit(['\\', '/'])
-        .next()
-        .and_then(|file| file.rsplit_once('.').map(|(stem, _)| stem))
-        .unwrap_or("");
+    let image_stem = super::names::file_stem(image);
     if [
         f.service_name.as_str(),
         f.display_name.as_deref().unwrap_or(""),
@@ -260,8 +265,7 @@ fn signals(f: &Finding, client_runs: &[Timestamp]) -> Signals {
 /// The image's file name, when a 5145 in the evidence shows it written (WriteData, `%%4417`)
 /// to an admin share.
 fn binary_written_over_share(f: &Finding) -> Option<String> {
-    let image = f.image_path.trim().trim_matches('"');
-    let file = image.rsplit(['\\', '/']).next()?.to_ascii_lowercase();
+    let file = super::names::file_name(&f.image_path).to_ascii_lowercase();
     if !file.ends_with(".exe") {
         return None;
     }

@@ -319,15 +319,9 @@ fn read_chunk(
                     || fast_event_id(&record).is_none_or(|id| opts.selection.wants(id))
             }
         };
-        // The first record of the file's first chunk is always rendered: it names the host and
-        // log that the lean walk's census belongs to.
-        // (A planned chunk's ids were noted by the lean walk.)
-        if !needed
-            && plan.is_none()
-            && let Some(id) = fast_event_id(&record).filter(|id| opts.selection.wants(*id))
-        {
-            result.seen_ids.insert(id);
-        }
+        // Every wanted record is rendered or was noted by the lean walk, so the census is complete
+        // from here. The first record of the file's first chunk is always rendered: it names the
+        // host and log that census belongs to.
         let names_the_file = number == 0 && result.identity.is_none();
         if !needed && !names_the_file {
             out.stats.records += 1;

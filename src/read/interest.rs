@@ -10,6 +10,7 @@
 //! exactly on the decoded event.
 
 use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
@@ -29,8 +30,11 @@ pub struct Needles {
     sids: HashSet<String>,
     /// The same SIDs in binary form, for raw values.
     sid_bins: HashSet<Vec<u8>>,
-    /// The raw-bytes searcher over every needle's binary encodings.
-    raw: Option<AhoCorasick>,
+    /// Every needle's binary encodings, for the raw-bytes searcher.
+    raw_patterns: Arc<Vec<Vec<u8>>>,
+    /// That searcher, built on first use: the EVTX reader needs it only for records whose
+    /// values its lean walk cannot read, so most hunts never build it.
+    raw: OnceLock<AhoCorasick>,
     /// Phrases of which at least one must occur in a record for it to match at all, as a
     /// decoded-text searcher and as a raw UTF-16LE one (a few short patterns: fast to rule a
     /// record out before decoding any of it).
@@ -118,13 +122,6 @@ impl NeedlesBuilder {
                 .expect("byte patterns always build");
             (text, raw)
         });
-        let raw = (!patterns.is_empty()).then(|| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&patterns)
-                .expect("byte patterns always build")
-        });
         let phrases = (!self.phrases.is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
@@ -138,7 +135,8 @@ impl NeedlesBuilder {
             phrases,
             numbers: self.numbers,
             sids: self.sids,
-            raw,
+            raw_patterns: Arc::new(patterns),
+            raw: OnceLock::new(),
         }
     }
 }
@@ -174,13 +172,23 @@ fn as_number(v: &str) -> Option<u64> {
 impl Needles {
     /// True when nothing is wanted.
     pub fn is_empty(&self) -> bool {
-        self.raw.is_none()
+        self.raw_patterns.is_empty()
     }
 
     /// Whether raw record bytes may hold a needle (never false when the decoded record would
     /// match; may be true when it does not).
     pub fn raw_may_match(&self, bytes: &[u8]) -> bool {
-        self.raw_passes_gate(bytes) && self.raw.as_ref().is_some_and(|ac| ac.is_match(bytes))
+        if self.raw_patterns.is_empty() || !self.raw_passes_gate(bytes) {
+            return false;
+        }
+        let ac = self.raw.get_or_init(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(self.raw_patterns.iter())
+                .expect("byte patterns always build")
+        });
+        ac.is_match(bytes)
     }
 
     /// Whether raw record bytes hold a gate phrase (always, when there is no gate).
@@ -266,16 +274,15 @@ impl Needles {
         if self.strings.is_empty() {
             return false;
         }
-        let lower = v;
-        if self.strings.contains(lower) {
+        if self.strings.contains(v) {
             return true;
         }
         // Registry paths (`…\Services\<name>\DeleteFlag`), file paths and pipe names
         // (`PSEXESVC-WEC01-956-stdin`) carry the needle as one component.
-        if !lower.contains(['\\', '/', '-']) {
+        if !v.contains(['\\', '/', '-']) {
             return false;
         }
-        lower.split(['\\', '/']).any(|part| {
+        v.split(['\\', '/']).any(|part| {
             self.strings.contains(part)
                 || part
                     .split('-')
