@@ -27,11 +27,38 @@ enum Sink {
     Stdout(BufWriter<io::Stdout>),
     /// A device, FIFO or other non-regular file, written in place.
     InPlace(BufWriter<File>),
-    /// A temporary file beside `target`, renamed over it by [`Output::commit`].
-    Atomic {
-        temp: BufWriter<tempfile::NamedTempFile>,
-        target: PathBuf,
-    },
+    /// A regular file, replaced whole by [`Output::commit`].
+    Atomic(Atomic),
+}
+
+/// A temporary file beside `target`, renamed over it when complete. It is created at the first
+/// write, after the hunt, not when the output is prepared: a report written into an input
+/// folder must not leave a file there for the hunt to read (and warn about, and count as
+/// unreadable under `--strict`).
+struct Atomic {
+    target: PathBuf,
+    dir: PathBuf,
+    prefix: String,
+    #[cfg(unix)]
+    permissions: fs::Permissions,
+    temp: Option<BufWriter<tempfile::NamedTempFile>>,
+}
+
+impl Atomic {
+    fn create(&self) -> io::Result<tempfile::NamedTempFile> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&self.prefix).suffix(".svchunt-tmp");
+        #[cfg(unix)]
+        builder.permissions(self.permissions.clone());
+        builder.tempfile_in(&self.dir)
+    }
+
+    fn writer(&mut self) -> io::Result<&mut BufWriter<tempfile::NamedTempFile>> {
+        if self.temp.is_none() {
+            self.temp = Some(BufWriter::new(self.create()?));
+        }
+        Ok(self.temp.as_mut().expect("just created"))
+    }
 }
 
 impl Output {
@@ -42,8 +69,9 @@ impl Output {
         }
     }
 
-    /// Standard output, or `path` when given, refused if it is one of `inputs` and created
-    /// (as a temporary file) now, so that an unwritable path fails before the work starts.
+    /// Standard output, or `path` when given: refused if it is one of `inputs`, and tried now
+    /// (a temporary file is created beside it and removed), so that an unwritable path fails
+    /// before the work starts.
     pub fn prepare(path: Option<&Path>, inputs: &[PathBuf]) -> Result<Output> {
         let Some(path) = path else {
             return Ok(Output::stdout());
@@ -58,9 +86,10 @@ impl Output {
         }
         // Write where a symlink points, so the link stays a link.
         let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        match fs::metadata(&target) {
-            Ok(m) if m.is_dir() => bail!("-o {shown} is a folder; name a file to write"),
-            Ok(m) if !m.is_file() => {
+        let existing = fs::metadata(&target).ok();
+        match &existing {
+            Some(m) if m.is_dir() => bail!("-o {shown} is a folder; name a file to write"),
+            Some(m) if !m.is_file() => {
                 let file = fs::OpenOptions::new()
                     .write(true)
                     .open(&target)
@@ -79,31 +108,27 @@ impl Output {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let prefix = format!(".{name}.");
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".svchunt-tmp");
-        // A new report gets the usual permissions (0666 less the umask), not tempfile's 0600;
-        // a replaced one keeps its own.
-        #[cfg(unix)]
-        let permissions = {
-            use std::os::unix::fs::PermissionsExt;
-            fs::metadata(&target)
-                .map(|m| m.permissions())
-                .unwrap_or_else(|_| fs::Permissions::from_mode(0o666))
+        let atomic = Atomic {
+            prefix: format!(".{name}."),
+            // A new report gets the usual permissions (0666 less the umask), not tempfile's
+            // 0600; a replaced one keeps its own.
+            #[cfg(unix)]
+            permissions: existing.map(|m| m.permissions()).unwrap_or_else(|| {
+                use std::os::unix::fs::PermissionsExt;
+                fs::Permissions::from_mode(0o666)
+            }),
+            target,
+            dir,
+            temp: None,
         };
-        #[cfg(unix)]
-        builder.permissions(permissions);
-        let temp = builder.tempfile_in(&dir).with_context(|| {
+        drop(atomic.create().with_context(|| {
             format!(
                 "cannot write {shown}: cannot create a file in {}",
-                escape::terminal(&dir.display().to_string())
+                escape::terminal(&atomic.dir.display().to_string())
             )
-        })?;
+        })?);
         Ok(Output {
-            sink: Sink::Atomic {
-                temp: BufWriter::new(temp),
-                target,
-            },
+            sink: Sink::Atomic(atomic),
         })
     }
 
@@ -112,9 +137,15 @@ impl Output {
         match self.sink {
             Sink::Stdout(mut w) => w.flush().context("cannot write the output"),
             Sink::InPlace(mut w) => w.flush().context("cannot write the output"),
-            Sink::Atomic { temp, target } => {
-                let shown = escape::terminal(&target.display().to_string()).into_owned();
-                let temp = temp
+            Sink::Atomic(mut atomic) => {
+                let shown = escape::terminal(&atomic.target.display().to_string()).into_owned();
+                atomic
+                    .writer()
+                    .with_context(|| format!("cannot write {shown}"))?;
+                let temp = atomic
+                    .temp
+                    .take()
+                    .expect("created by writer()")
                     .into_inner()
                     .map_err(|e| e.into_error())
                     .with_context(|| format!("cannot write {shown}"))?;
@@ -123,7 +154,7 @@ impl Output {
                 temp.as_file()
                     .sync_all()
                     .with_context(|| format!("cannot write {shown}"))?;
-                temp.persist(&target)
+                temp.persist(&atomic.target)
                     .map_err(|e| e.error)
                     .with_context(|| format!("cannot replace {shown}"))?;
                 Ok(())
@@ -137,7 +168,7 @@ impl Write for Output {
         match &mut self.sink {
             Sink::Stdout(w) => w.write(buf),
             Sink::InPlace(w) => w.write(buf),
-            Sink::Atomic { temp, .. } => temp.write(buf),
+            Sink::Atomic(a) => a.writer()?.write(buf),
         }
     }
 
@@ -145,7 +176,7 @@ impl Write for Output {
         match &mut self.sink {
             Sink::Stdout(w) => w.write_all(buf),
             Sink::InPlace(w) => w.write_all(buf),
-            Sink::Atomic { temp, .. } => temp.write_all(buf),
+            Sink::Atomic(a) => a.writer()?.write_all(buf),
         }
     }
 
@@ -153,7 +184,10 @@ impl Write for Output {
         match &mut self.sink {
             Sink::Stdout(w) => w.flush(),
             Sink::InPlace(w) => w.flush(),
-            Sink::Atomic { temp, .. } => temp.flush(),
+            Sink::Atomic(a) => match &mut a.temp {
+                Some(w) => w.flush(),
+                None => Ok(()),
+            },
         }
     }
 }
@@ -302,6 +336,11 @@ mod tests {
         fs::write(&target, b"previous").unwrap();
 
         let mut out = Output::prepare(Some(&target), &[]).unwrap();
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no file made in the folder while the hunt reads it"
+        );
         out.write_all(b"half").unwrap();
         out.flush().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"previous");

@@ -76,18 +76,27 @@ fn output_onto_an_input_is_refused_before_anything_is_read() {
         assert!(std::fs::symlink_metadata(&soft).unwrap().is_symlink());
     }
 
-    // A new report inside the evidence folder is fine: it is not one of the files read.
+    // A new report inside the evidence folder is fine: it is not one of the files read, and
+    // nothing of it is there while they are read (`--strict` would count it).
     let report = logs.join("report.json");
-    let out = svchunt()
-        .args(["hunt", "--all", "-q", "-f", "json", "-o"])
-        .arg(&report)
-        .arg(&logs)
-        .output()
-        .unwrap();
-    assert!(out.status.code() != Some(2), "{}", stderr_of(&out));
+    let hunt_into_logs = || {
+        svchunt()
+            .args(["hunt", "--all", "--strict", "-f", "json", "-o"])
+            .arg(&report)
+            .arg(&logs)
+            .output()
+            .unwrap()
+    };
+    let out = hunt_into_logs();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(!stderr_of(&out).contains("warning"), "{}", stderr_of(&out));
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert!(json["findings"].is_array());
     assert_eq!(std::fs::read(&file).unwrap(), before);
+    // The next run would read that report as an input, so it is not overwritten either.
+    let out = hunt_into_logs();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("is one of the inputs"));
 }
 
 #[test]
