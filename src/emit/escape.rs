@@ -180,6 +180,11 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for JsonFormatter
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // serde_json has already taken out quotes, backslashes and C0 controls, so plain ASCII
+        // below DEL is all there is to most fragments.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut last = 0;
         for m in UNSAFE.find_iter(fragment) {
             writer.write_all(&fragment.as_bytes()[last..m.start()])?;
@@ -348,13 +353,14 @@ mod tests {
 
     #[test]
     fn json_spells_terminal_controls_as_escapes_and_keeps_the_values() {
-        let value = serde_json::json!({"name": "a\u{202e}b\u{9b}c\x1bd\u{e0041}", "n": [1, 2]});
+        let value =
+            serde_json::json!({"name": "a\u{202e}b\u{9b}c\x1bd\u{e0041}\x7fe", "n": [1, 2]});
         let mut compact = Vec::new();
         write_json(&mut compact, JsonFormatter::compact(), &value).unwrap();
         let text = String::from_utf8(compact).unwrap();
         assert_eq!(
             text,
-            r#"{"name":"a\u202eb\u009bc\u001bd\udb40\udc41","n":[1,2]}"#
+            r#"{"name":"a\u202eb\u009bc\u001bd\udb40\udc41\u007fe","n":[1,2]}"#
         );
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&text).unwrap(),
