@@ -52,11 +52,11 @@ struct Rule {
 
 /// A line of the allow-list that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}{}: {message}", if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct AllowError {
     /// The file.
     pub file: String,
-    /// The 1-based line.
+    /// The 1-based line; 0 when the whole file could not be read.
     pub line: usize,
     /// What is wrong.
     pub message: String,
@@ -207,6 +207,10 @@ mod tests {
 
         let e = AllowList::load(dir.path()).unwrap_err();
         assert!(e.message.contains("not a regular file"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!("{}: {}", dir.path().display(), e.message)
+        );
         #[cfg(unix)]
         {
             let e = AllowList::load(Path::new("/dev/zero")).unwrap_err();
