@@ -8,8 +8,10 @@
 
 pub mod csv_export;
 pub mod evtx;
+pub mod evtx_binxml;
 pub mod evtx_json;
 pub mod evtx_needles;
+pub mod evtx_render;
 pub mod evtx_scan;
 pub mod json;
 
