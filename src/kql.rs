@@ -38,7 +38,7 @@ use serde::Serialize;
 
 use crate::accounts::AccountDirectory;
 use crate::event::{Event, Origin};
-use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
+use crate::select::{FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids the seed query reads.
 const SEED_EVENT_IDS: &[u32] = &[7045, 4674];
@@ -57,12 +57,18 @@ pub fn plan() -> ReadPlan {
     const TARGET: &[&str] = &["TargetUserSid", "TargetUserName", "TargetDomainName"];
     let mut fields = FieldMap::from([(4674, F4674)]);
     fields.extend(ACCOUNT_EVENT_IDS.iter().map(|id| (*id, TARGET)));
+    let sids: Vec<(u32, NeedleKinds)> = ACCOUNT_EVENT_IDS
+        .iter()
+        .map(|id| (*id, NeedleKinds::SIDS))
+        .collect();
     ReadPlan::new(
         SEED_EVENT_IDS,
         ACCOUNT_EVENT_IDS,
         std::sync::Arc::new(fields),
         account_needles,
     )
+    // What `account_needles` gives (a one-pass read keeps only SIDs of account events).
+    .needle_kinds(&sids)
 }
 
 /// The SIDs of the 7045s: the only accounts the seed query needs names for.

@@ -208,8 +208,67 @@ pub struct Template {
     /// How many nodes an instance of it builds (elements, attributes, content): the crate
     /// budgets records by this.
     pub nodes: usize,
+    /// Bytes of names and literal text an instance of it renders.
+    pub text: usize,
     /// Where the EventID comes from when it is plainly one substitution.
     pub event_id_slot: Option<u16>,
+    /// The substitutions whose values an event's data can hold: those inside an `EventData`
+    /// or `UserData` element (or in a template that is one).
+    pub data_slots: SlotSet,
+    /// The substitutions of a `Security` element's `UserID`: the event's account.
+    pub sid_slots: SlotSet,
+}
+
+/// A set of substitution indexes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotSet(Vec<u64>);
+
+impl SlotSet {
+    fn insert(&mut self, i: u16) {
+        let (word, bit) = (usize::from(i) / 64, i % 64);
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << bit;
+    }
+
+    /// Whether substitution `i` is in the set.
+    pub fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+/// Which substitutions sit in data elements, and which are the account's SID.
+fn slot_sets(elements: &[Element]) -> (SlotSet, SlotSet) {
+    let (mut data, mut sid) = (SlotSet::default(), SlotSet::default());
+    // (element, inside a data element); elements only refer to later ones, so no cycles.
+    let mut stack = vec![(0u32, false)];
+    while let Some((i, inside)) = stack.pop() {
+        let Some(e) = elements.get(i as usize) else {
+            continue;
+        };
+        let inside = inside || matches!(&*e.name, "EventData" | "UserData");
+        for a in &e.attrs {
+            for n in &a.value {
+                if let Node::Sub { id, .. } = n {
+                    if inside {
+                        data.insert(*id);
+                    }
+                    if &*e.name == "Security" && &*a.name == "UserID" {
+                        sid.insert(*id);
+                    }
+                }
+            }
+        }
+        for n in &e.children {
+            match n {
+                Node::Element(c) => stack.push((*c, inside)),
+                Node::Sub { id, .. } if inside => data.insert(*id),
+                _ => {}
+            }
+        }
+    }
+    (data, sid)
 }
 
 /// The UTF-16LE units of `bytes` before the first NUL.
@@ -256,6 +315,7 @@ pub struct ChunkCtx<'a> {
     names: HashMap<u32, Option<Arc<str>>>,
     templates: HashMap<u32, Option<Arc<Template>>>,
     shared: Option<&'a TemplateStore>,
+    scratch: Vec<u8>,
 }
 
 impl<'a> ChunkCtx<'a> {
@@ -266,6 +326,7 @@ impl<'a> ChunkCtx<'a> {
             names: HashMap::new(),
             templates: HashMap::new(),
             shared,
+            scratch: Vec::new(),
         }
     }
 
@@ -292,21 +353,35 @@ impl<'a> ChunkCtx<'a> {
         let size = u32_at(self.data, start + 20)? as usize;
         let body = start + 24..(start + 24).checked_add(size)?;
         self.data.get(body.clone())?;
-        let Some(store) = self.shared else {
-            return parse_template(self, body).map(Arc::new);
-        };
-        let (hash, key) = store.key(self, def_offset, body.clone())?;
-        if let Some(t) = store.get(hash, &key) {
-            return Some(t);
+        match self.shared {
+            Some(store) => store.get_or_parse(self, def_offset, body),
+            None => parse_template(self, body).map(Arc::new),
         }
-        let t = Arc::new(parse_template(self, body)?);
-        store.put(hash, key, t.clone());
-        Some(t)
     }
 
     /// The template instance of the record at `offset` (of `size` bytes): its BinXML must be
     /// one instance, in a fragment or not, then EOF or nothing.
-    pub fn record(&mut self, offset: usize, size: usize) -> Option<Instance<'a>> {
+    pub fn record(&mut self, offset: usize, size: usize) -> Option<(Instance<'a>, Cost)> {
+        let mut cost = Cost::default();
+        let inst = self.record_with(offset, size, true, &mut cost)?;
+        Some((inst?, cost))
+    }
+
+    /// Whether the record at `offset` (of `size` bytes) is one [`ChunkCtx::record`] reads,
+    /// and what the crate would spend building it, without building anything.
+    pub fn vouch(&mut self, offset: usize, size: usize) -> Option<Cost> {
+        let mut cost = Cost::default();
+        self.record_with(offset, size, false, &mut cost)?;
+        Some(cost)
+    }
+
+    fn record_with(
+        &mut self,
+        offset: usize,
+        size: usize,
+        build: bool,
+        cost: &mut Cost,
+    ) -> Option<Option<Instance<'a>>> {
         let start = offset.checked_add(24)?;
         let end = (offset + size).checked_sub(4)?;
         let token = match self.data.get(start..end)? {
@@ -314,21 +389,23 @@ impl<'a> ChunkCtx<'a> {
             [TOK_TEMPLATE_INSTANCE, ..] => start,
             _ => return None,
         };
-        let (inst, stop) = self.instance(token, end, 0)?;
+        let (inst, stop) = self.instance(token, end, 0, build, cost)?;
         if stop < end && self.data[stop] != TOK_EOF {
             return None;
         }
         Some(inst)
     }
 
-    /// The template instance whose token is at `at`, its values read from within `limit`;
-    /// with where it ends.
-    pub fn instance(
+    /// The template instance whose token is at `at`, its values read from within `limit`
+    /// (built when `build`); with where it ends. Adds what it costs to `cost`.
+    fn instance(
         &mut self,
         at: usize,
         limit: usize,
         depth: u8,
-    ) -> Option<(Instance<'a>, usize)> {
+        build: bool,
+        cost: &mut Cost,
+    ) -> Option<(Option<Instance<'a>>, usize)> {
         let b = self.data.get(..limit)?;
         if *b.get(at)? != TOK_TEMPLATE_INSTANCE || depth > MAX_NESTING {
             return None;
@@ -348,20 +425,34 @@ impl<'a> ChunkCtx<'a> {
         if value_at > limit {
             return None;
         }
-        let mut values = Vec::with_capacity(count);
+        let mut values = Vec::with_capacity(if build { count } else { 0 });
         for i in 0..count {
             let d = descriptors + 4 * i;
             let size = usize::from(u16_at(b, d)?);
             let t = b[d + 2];
             let bytes = b.get(value_at..value_at + size)?;
-            values.push(self.slot(t, bytes, value_at, depth)?);
+            let slot = self.slot(t, bytes, value_at, depth, build, cost)?;
+            if let Some(slot) = slot {
+                values.push(slot);
+            }
             value_at += size;
         }
         let template = self.template(def_offset)?;
-        Some((Instance { template, values }, value_at))
+        cost.nodes += template.nodes + count;
+        cost.text += template.text;
+        let inst = build.then(|| Instance { template, values });
+        Some((inst, value_at))
     }
 
-    fn slot(&mut self, t: u8, bytes: &'a [u8], at: usize, depth: u8) -> Option<Slot<'a>> {
+    fn slot(
+        &mut self,
+        t: u8,
+        bytes: &'a [u8],
+        at: usize,
+        depth: u8,
+        build: bool,
+        cost: &mut Cost,
+    ) -> Option<Option<Slot<'a>>> {
         let fixed = |n: usize| (bytes.len() == n).then_some(());
         match t {
             ty::NULL => {}
@@ -379,10 +470,10 @@ impl<'a> ChunkCtx<'a> {
             ty::BINARY => {}
             // An empty BinXML value reads as NULL.
             ty::BINXML if bytes.is_empty() => {
-                return Some(Slot::Value(Val {
+                return Some(build.then_some(Slot::Value(Val {
                     ty: ty::NULL,
                     bytes,
-                }));
+                })));
             }
             ty::BINXML => {
                 // Only a stream of one template instance (fragment header optional).
@@ -392,16 +483,26 @@ impl<'a> ChunkCtx<'a> {
                     _ => return None,
                 };
                 let end = at + bytes.len();
-                let (inner, stop) = self.instance(token, end, depth + 1)?;
+                let (inner, stop) = self.instance(token, end, depth + 1, build, cost)?;
                 if stop < end && self.data[stop] != TOK_EOF {
                     return None;
                 }
-                return Some(Slot::Nested(inner));
+                return Some(inner.map(Slot::Nested));
             }
             _ => return None,
         }
-        Some(Slot::Value(Val { ty: t, bytes }))
+        cost.text += bytes.len();
+        Some(build.then_some(Slot::Value(Val { ty: t, bytes })))
     }
+}
+
+/// What the crate spends building and rendering a record: nodes, and bytes of text.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Cost {
+    /// Nodes built.
+    pub nodes: usize,
+    /// Bytes of names, literal text and values rendered.
+    pub text: usize,
 }
 
 /// Parse a template body (the bytes after its 24-byte header) into its element tree.
@@ -509,10 +610,30 @@ fn parse_template(ctx: &mut ChunkCtx<'_>, body: std::ops::Range<usize>) -> Optio
         return None;
     }
     let event_id_slot = event_id_slot(&elements);
+    let text = elements
+        .iter()
+        .map(|e| {
+            let attrs: usize = e.attrs.iter().map(|a| a.name.len()).sum();
+            let texts: usize = e
+                .children
+                .iter()
+                .chain(e.attrs.iter().flat_map(|a| &a.value))
+                .map(|n| match n {
+                    Node::Text(t) => t.len(),
+                    _ => 0,
+                })
+                .sum();
+            e.name.len() + attrs + texts
+        })
+        .sum();
+    let (data_slots, sid_slots) = slot_sets(&elements);
     Some(Template {
         elements,
         nodes,
+        text,
         event_id_slot,
+        data_slots,
+        sid_slots,
     })
 }
 
@@ -573,108 +694,114 @@ fn event_id_slot(elements: &[Element]) -> Option<u16> {
 /// Parsed templates shared by the chunks of a run: Windows defines the same few templates
 /// again in every chunk, and parsing them is most of what reading a kept record costs.
 ///
-/// A definition names elements by chunk offset, so two chunks holding the same bytes may still
-/// mean different names. A template is reused only for a definition with the same bytes (from
-/// its GUID on), the same text for every name it refers to outside itself, and, when it holds a
-/// name of its own (whose reference is then an offset inside it), the same offset. Bounded:
-/// past `MAX_STORED` templates, chunks parse their own.
+/// A definition refers to names by chunk offset (and stores a name in place at its first use
+/// in the chunk), so the same template has different bytes in every chunk. It is looked up by
+/// its bytes with each name reference replaced by the name's own bytes, which is what its
+/// parse depends on: two definitions equal so parse to the same template. Bounded: past
+/// `MAX_STORED` templates, chunks parse their own.
 #[derive(Debug, Default)]
 pub struct TemplateStore {
-    map: Mutex<HashMap<u64, Vec<Stored>>>,
-}
-
-#[derive(Debug)]
-struct Stored {
-    key: StoreKey,
-    template: Arc<Template>,
-}
-
-/// What decides a definition's parse: its bytes, the names it refers to outside itself, and its
-/// offset when it refers to names inside itself.
-#[derive(Debug, PartialEq, Eq)]
-struct StoreKey {
-    bytes: Box<[u8]>,
-    names: Vec<Arc<str>>,
-    at: Option<u32>,
+    map: Mutex<HashMap<u64, Vec<(Box<[u8]>, Arc<Template>)>>>,
 }
 
 const MAX_STORED: usize = 4096;
 
 impl TemplateStore {
-    /// The key of the definition at `def_offset`, and the hash of its bytes.
-    fn key(
+    /// The definition at `def_offset` as its parse sees it, into `out`: `None` when it is not
+    /// one this module parses.
+    fn normalise(
+        data: &[u8],
+        def_offset: usize,
+        body: std::ops::Range<usize>,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        out.clear();
+        out.extend_from_slice(data.get(def_offset + 4..body.start)?);
+        let chunk = data;
+        let data = data.get(..body.end)?;
+        // A name anywhere in the chunk: its length and text, and whether its terminator is there.
+        let name = |out: &mut Vec<u8>, offset: u32| -> Option<()> {
+            let at = usize::try_from(offset).ok()?.checked_add(6)?;
+            let len = usize::from(u16_at(chunk, at)?);
+            out.push(0xfe);
+            out.extend_from_slice(&(len as u16).to_le_bytes());
+            out.extend_from_slice(chunk.get(at + 2..at + 2 + 2 * len)?);
+            out.push(u8::from(at + 4 + 2 * len <= chunk.len()));
+            Some(())
+        };
+        let mut p = body.start;
+        while p < body.end {
+            let token = data[p];
+            out.push(token);
+            p += 1;
+            match token {
+                TOK_EOF => break,
+                TOK_FRAGMENT_HEADER => {
+                    out.extend_from_slice(data.get(p..p + 3)?);
+                    p += 3;
+                }
+                t if t & !TOK_MORE == TOK_OPEN_START => {
+                    out.extend_from_slice(data.get(p..p + 6)?);
+                    let offset = u32_at(data, p + 6)?;
+                    name(out, offset)?;
+                    p = skip_inline_name(data, p + 10, offset)?;
+                    if t & TOK_MORE != 0 {
+                        out.extend_from_slice(data.get(p..p + 4)?);
+                        p += 4;
+                    }
+                }
+                TOK_ATTRIBUTE | 0x46 => {
+                    let offset = u32_at(data, p)?;
+                    name(out, offset)?;
+                    p = skip_inline_name(data, p + 4, offset)?;
+                }
+                TOK_CLOSE_START | TOK_CLOSE_EMPTY | TOK_END_ELEMENT => {}
+                TOK_VALUE | 0x45 => {
+                    let n = 3 + 2 * usize::from(u16_at(data, p + 1)?);
+                    out.extend_from_slice(data.get(p..p + n)?);
+                    p += n;
+                }
+                TOK_NORMAL_SUB | TOK_OPTIONAL_SUB => {
+                    out.extend_from_slice(data.get(p..p + 3)?);
+                    p += 3;
+                }
+                _ => return None,
+            }
+        }
+        Some(())
+    }
+
+    fn get_or_parse(
         &self,
         ctx: &mut ChunkCtx<'_>,
         def_offset: u32,
         body: std::ops::Range<usize>,
-    ) -> Option<(u64, StoreKey)> {
-        let data = ctx.data;
-        let bytes = data.get(def_offset as usize + 4..body.end)?;
-        let hash = fixed_hasher().hash_one(bytes);
-        let mut names = Vec::new();
-        let mut inside = false;
-        let mut p = body.start;
-        while p < body.end {
-            let token = data[p];
-            p += 1;
-            let name_at = match token {
-                TOK_EOF => break,
-                TOK_FRAGMENT_HEADER => {
-                    p += 3;
-                    continue;
+    ) -> Option<Arc<Template>> {
+        let mut key = std::mem::take(&mut ctx.scratch);
+        Self::normalise(ctx.data, def_offset as usize, body.clone(), &mut key)?;
+        let hash = fixed_hasher().hash_one(&key);
+        let known = self.map.lock().ok().and_then(|map| {
+            map.get(&hash)?
+                .iter()
+                .find(|(k, _)| **k == *key)
+                .map(|(_, t)| t.clone())
+        });
+        let t = match known {
+            Some(t) => t,
+            None => {
+                let t = Arc::new(parse_template(ctx, body)?);
+                if let Ok(mut map) = self.map.lock()
+                    && map.len() < MAX_STORED
+                {
+                    map.entry(hash)
+                        .or_default()
+                        .push((key.as_slice().into(), t.clone()));
                 }
-                t if t & !TOK_MORE == TOK_OPEN_START => {
-                    p += 10;
-                    p - 4
-                }
-                TOK_ATTRIBUTE | 0x46 => {
-                    p += 4;
-                    p - 4
-                }
-                TOK_CLOSE_START | TOK_CLOSE_EMPTY | TOK_END_ELEMENT => continue,
-                TOK_VALUE | 0x45 => {
-                    p += 3 + 2 * usize::from(u16_at(data, p + 1)?);
-                    continue;
-                }
-                TOK_NORMAL_SUB | TOK_OPTIONAL_SUB => {
-                    p += 3;
-                    continue;
-                }
-                _ => return None,
-            };
-            let offset = u32_at(data, name_at)?;
-            if body.contains(&(offset as usize)) {
-                inside = true;
-            } else {
-                names.push(ctx.name(offset)?);
+                t
             }
-            p = skip_inline_name(data, p, offset)?;
-            if token == TOK_OPEN_START | TOK_MORE {
-                p += 4;
-            }
-        }
-        let key = StoreKey {
-            bytes: bytes.into(),
-            names,
-            at: inside.then_some(def_offset),
         };
-        Some((hash, key))
-    }
-
-    fn get(&self, hash: u64, key: &StoreKey) -> Option<Arc<Template>> {
-        let map = self.map.lock().ok()?;
-        map.get(&hash)?
-            .iter()
-            .find(|s| s.key == *key)
-            .map(|s| s.template.clone())
-    }
-
-    fn put(&self, hash: u64, key: StoreKey, template: Arc<Template>) {
-        if let Ok(mut map) = self.map.lock()
-            && map.len() < MAX_STORED
-        {
-            map.entry(hash).or_default().push(Stored { key, template });
-        }
+        ctx.scratch = key;
+        Some(t)
     }
 }
 

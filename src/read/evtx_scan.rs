@@ -63,10 +63,12 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// Walk the records of a chunk (its 64 KiB) up to `free_space_offset`. `None` when the walk
-/// meets something it does not expect (the caller then lets the crate read the chunk).
+/// Walk the records of a chunk (its 64 KiB) up to `free_space_offset`, and as the crate does,
+/// no further than the record the chunk header names its last. `None` when the walk meets
+/// something it does not expect (the caller then lets the crate read the chunk).
 pub fn records(chunk: &[u8], free_space_offset: usize) -> Option<Vec<LeanRecord>> {
     let end = free_space_offset.min(chunk.len());
+    let last_id = u64_at(chunk, 32)?;
     let mut out = Vec::with_capacity(128);
     let mut at = FIRST_RECORD;
     while at + RECORD_HEADER <= end {
@@ -81,12 +83,16 @@ pub fn records(chunk: &[u8], free_space_offset: usize) -> Option<Vec<LeanRecord>
         if u32_at(chunk, at + size - 4)? as usize != size {
             return None;
         }
+        let record_id = u64_at(chunk, at + 8)?;
         out.push(LeanRecord {
-            record_id: u64_at(chunk, at + 8)?,
+            record_id,
             offset: at,
             size,
             event_id: event_id(chunk, at + RECORD_HEADER, at + size - 4),
         });
+        if record_id == last_id {
+            break;
+        }
         at += size;
     }
     Some(out)

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::event::{Census, Event};
-pub use needles::{NeedleMap, Needles, NeedlesBuilder};
+pub use needles::{NeedleKinds, NeedleMap, Needles, NeedlesBuilder};
 
 /// The set of event ids a pass wants; everything else is counted and dropped in the reader.
 #[derive(Debug, Clone)]
@@ -135,6 +135,7 @@ pub struct ReadPlan {
     evidence: &'static [u32],
     fields: Arc<FieldMap>,
     needles: fn(&[Event]) -> NeedleMap,
+    kinds: Arc<HashMap<u32, NeedleKinds>>,
 }
 
 impl std::fmt::Debug for ReadPlan {
@@ -165,6 +166,43 @@ impl ReadPlan {
             evidence,
             fields,
             needles,
+            kinds: Arc::default(),
+        }
+    }
+
+    /// Declare which kinds of needle `needles` may give each evidence id (ids not declared may
+    /// be given any): a reader that reads in one pass then keeps only what could match those.
+    pub fn needle_kinds(mut self, kinds: &[(u32, NeedleKinds)]) -> Self {
+        self.kinds = Arc::new(kinds.iter().copied().collect());
+        self
+    }
+
+    /// The anchor event ids.
+    pub fn anchors(&self) -> &'static [u32] {
+        self.anchors
+    }
+
+    /// The evidence event ids.
+    pub fn evidence(&self) -> &'static [u32] {
+        self.evidence
+    }
+
+    /// The kinds of needle evidence id `id` may be given.
+    pub fn kinds_for(&self, id: u32) -> NeedleKinds {
+        self.kinds.get(&id).copied().unwrap_or(NeedleKinds::ALL)
+    }
+
+    /// The needles the evidence ids get from `anchors`.
+    pub fn needles(&self, anchors: &[Event]) -> NeedleMap {
+        (self.needles)(anchors)
+    }
+
+    /// The second pass's filter for needles already built.
+    pub fn full_filter_with(&self, needles: NeedleMap) -> Filter {
+        Filter {
+            selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
+            needles: Some(Arc::new(needles)),
+            fields: Some(self.fields.clone()),
         }
     }
 
@@ -182,11 +220,7 @@ impl ReadPlan {
     /// so its counts of what could not be read are complete), and the evidence naming what the
     /// first pass's `anchors` found.
     pub fn full_filter(&self, anchors: &[Event]) -> Filter {
-        Filter {
-            selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
-            needles: Some(Arc::new((self.needles)(anchors))),
-            fields: Some(self.fields.clone()),
-        }
+        self.full_filter_with((self.needles)(anchors))
     }
 
     /// Both passes over events already in memory: what readers would have kept of them, with

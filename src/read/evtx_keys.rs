@@ -1,0 +1,738 @@
+//! Keys: what a one-pass read remembers of the evidence records it cannot decide on yet.
+//!
+//! A hunt's evidence is kept only when it names something an install gave (see
+//! `select::Needles`), and the installs are known only once every input has been read. Rather
+//! than reading every input a second time, the EVTX reader remembers, per chunk, a 32-bit hash
+//! of each value an evidence record holds that could match a needle of the kinds its plan
+//! declares (see [`NeedleKinds`]): the value's lower-case text, its path components and their
+//! leading part before a `-` (strings), the number it reads as (numbers), the SID it is (SIDs).
+//! Once the needles are known, a chunk whose keys meet none of theirs cannot hold a record the
+//! hunt keeps, and is not read again; the others are, and decided exactly. The keys are a
+//! superset test by construction: [`Needles::lower_value_matches`] cannot be true for a value
+//! none of whose keys is a needle's.
+//!
+//! Only values an event's data can hold are keyed (those a template places inside `EventData`
+//! or `UserData`, and the account's SID), so the System fields every record has cost nothing.
+//!
+//! Phrases (found anywhere inside a value) are keyed through the plan's gates, which every
+//! needle set of their id has (`\deleteflag`): where a value holds a gate phrase, the 16
+//! characters after it and before it are keyed, and a needle phrase holding that gate is looked
+//! up by its text after (or before) the gate. A phrase without a gate cannot be keyed: chunks
+//! holding a gated record of its id are then read again.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+
+use memchr::memmem;
+
+use super::evtx_binxml::{ChunkCtx, Val, fixed_hasher, ty, u16_at, u32_at, utf16_until_nul};
+use super::evtx_render::write_value;
+use crate::select::{NeedleKinds, NeedleMap, Needles};
+
+const KIND_STRING: u8 = 1;
+const KIND_NUMBER: u8 = 2;
+const KIND_SID: u8 = 3;
+const KIND_WINDOW: u8 = 4;
+
+/// A key: of a value of `kind` in a record of event id `id` (a needle of one id says nothing
+/// of another id's records).
+fn key(id: u32, kind: u8, bytes: &[u8]) -> u32 {
+    let mut h = fixed_hasher().build_hasher();
+    h.write_u32(id);
+    h.write_u8(kind);
+    h.write(bytes);
+    h.finish() as u32
+}
+
+fn number_key(id: u32, n: u64) -> u32 {
+    key(id, KIND_NUMBER, &n.to_le_bytes())
+}
+
+/// What the first pass knows of one evidence id before the needles.
+#[derive(Debug)]
+pub struct IdSpec {
+    id: u32,
+    kinds: NeedleKinds,
+    /// The gate every needle set of this id has, lower-case ASCII: a record none of whose
+    /// data values holds one of its phrases can never be kept.
+    gates: Vec<memmem::Finder<'static>>,
+    gate_phrases: Vec<String>,
+    /// Whether a gate phrase could occur in the text of a number, GUID, SID or time (which is
+    /// then looked at too).
+    typed_gate: bool,
+}
+
+/// The keys to remember per evidence id.
+#[derive(Debug, Default)]
+pub struct KeySpec {
+    ids: HashMap<u32, IdSpec>,
+}
+
+impl KeySpec {
+    /// For `evidence` ids with their declared kinds, and the gates `static_needles` (the plan's
+    /// needles for no anchors) give them. A gate that is not plain ASCII is not used.
+    pub fn new(evidence: &[(u32, NeedleKinds)], static_needles: &NeedleMap) -> Self {
+        let ids = evidence
+            .iter()
+            .map(|&(id, kinds)| {
+                let gate_phrases: Vec<String> = static_needles
+                    .get(&id)
+                    .map(|n| n.gate_phrases().to_vec())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|g| g.is_ascii() && !g.is_empty())
+                    .collect();
+                let typed_chars = |c: char| c.is_ascii_hexdigit() || "x{}-:.tzs".contains(c);
+                let spec = IdSpec {
+                    id,
+                    kinds,
+                    gates: gate_phrases
+                        .iter()
+                        .map(|g| memmem::Finder::new(g.as_bytes()).into_owned())
+                        .collect(),
+                    typed_gate: gate_phrases.iter().any(|g| g.chars().all(typed_chars)),
+                    gate_phrases,
+                };
+                (id, spec)
+            })
+            .collect();
+        KeySpec { ids }
+    }
+
+    /// The spec of evidence id `id`.
+    pub fn get(&self, id: u32) -> Option<&IdSpec> {
+        self.ids.get(&id)
+    }
+
+    /// The ids whose needles in `map` are beyond what this spec kept (a kind not declared, a
+    /// gate not applied, a phrase without a gate): their chunks must all be read again.
+    pub fn unkept(&self, map: &NeedleMap) -> Vec<u32> {
+        let mut out: Vec<u32> = map
+            .iter()
+            .filter(|(id, n)| match self.ids.get(id) {
+                None => !n.is_empty(),
+                Some(spec) => {
+                    !spec.kinds.covers(n.kinds())
+                        || n.gate_phrases().is_empty() && !spec.gate_phrases.is_empty()
+                        || n.gate_phrases()
+                            .iter()
+                            .any(|g| !spec.gate_phrases.contains(g))
+                        || n.phrases().iter().any(|p| phrase_key(spec, p).is_none())
+                }
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+}
+
+/// What a record gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its keys were added.
+    Keyed,
+    /// It can never be kept (no gate phrase).
+    Never,
+    /// It must be decided on its values later: its chunk is read again.
+    Reread,
+}
+
+/// Scratch space reused across records.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    text: String,
+    ascii: Vec<u8>,
+}
+
+/// Add the keys of the record at `offset` (of `size` bytes) in the chunk `ctx` reads to `out`.
+pub fn record_keys(
+    spec: &IdSpec,
+    ctx: &mut ChunkCtx<'_>,
+    offset: usize,
+    size: usize,
+    out: &mut Vec<u32>,
+    scratch: &mut Scratch,
+) -> Outcome {
+    let Some(limit) = (offset + size).checked_sub(4) else {
+        return Outcome::Reread;
+    };
+    let mut walk = KeyWalk::new(out);
+    let walked = data_values(ctx, offset + 24, limit, 0, false, &mut |v, sid| {
+        walk.value(spec, v, sid, out, scratch)
+    });
+    if !walked {
+        out.truncate(walk.start);
+        return Outcome::Reread;
+    }
+    walk.finish(spec, out)
+}
+
+/// The keys of `values` (each with whether it is the account's SID).
+#[cfg(test)]
+fn keys_of(
+    spec: &IdSpec,
+    values: &[(Val<'_>, bool)],
+    out: &mut Vec<u32>,
+    scratch: &mut Scratch,
+) -> Outcome {
+    let mut walk = KeyWalk::new(out);
+    for (v, sid) in values {
+        walk.value(spec, *v, *sid, out, scratch);
+    }
+    walk.finish(spec, out)
+}
+
+/// One record's keys, value by value: kept only if the record passes its id's gate.
+struct KeyWalk {
+    start: usize,
+    passed: bool,
+    unreadable: bool,
+}
+
+impl KeyWalk {
+    fn new(out: &[u32]) -> Self {
+        KeyWalk {
+            start: out.len(),
+            passed: false,
+            unreadable: false,
+        }
+    }
+
+    fn value(
+        &mut self,
+        spec: &IdSpec,
+        v: Val<'_>,
+        sid: bool,
+        out: &mut Vec<u32>,
+        scratch: &mut Scratch,
+    ) {
+        if sid {
+            if spec.kinds.sids && sid_key(spec.id, &v, out, &mut scratch.text).is_none() {
+                self.unreadable = true;
+            }
+            return;
+        }
+        if !spec.gates.is_empty() && ascii_text(&v, spec.typed_gate, &mut scratch.ascii) {
+            let a = &scratch.ascii;
+            for (j, g) in spec.gates.iter().enumerate() {
+                for p in g.find_iter(a) {
+                    self.passed = true;
+                    if spec.kinds.phrases {
+                        window_keys(spec.id, j, a, p, g.needle().len(), out);
+                    }
+                }
+            }
+        }
+        if value_keys(spec.id, spec.kinds, v, out, &mut scratch.text).is_none() {
+            self.unreadable = true;
+        }
+    }
+
+    fn finish(self, spec: &IdSpec, out: &mut Vec<u32>) -> Outcome {
+        if !spec.gates.is_empty() && !self.passed {
+            out.truncate(self.start);
+            return Outcome::Never;
+        }
+        if self.unreadable || spec.gates.is_empty() && spec.kinds.phrases {
+            out.truncate(self.start);
+            return Outcome::Reread;
+        }
+        Outcome::Keyed
+    }
+}
+
+/// Call `f` with every value of the template instance at `start` (whose values end by `limit`)
+/// that an event's data can hold (`false`) or that is its account's SID (`true`), nested
+/// instances included. `in_data`: the whole instance sits in a data element. False when the
+/// walk cannot read the values (the record is then decided later).
+pub(super) fn data_values<'a>(
+    ctx: &mut ChunkCtx<'a>,
+    start: usize,
+    limit: usize,
+    depth: u8,
+    in_data: bool,
+    f: &mut dyn FnMut(Val<'a>, bool),
+) -> bool {
+    let b = ctx.data;
+    let Some(b) = b.get(..limit) else {
+        return false;
+    };
+    if depth > 4 {
+        return false;
+    }
+    let mut at = start;
+    if b.get(at) == Some(&0x0f) {
+        at += 4;
+    }
+    if b.get(at) != Some(&0x0c) {
+        return false;
+    }
+    let Some(def_offset) = u32_at(b, at + 6) else {
+        return false;
+    };
+    at += 10;
+    if def_offset as usize == at {
+        let Some(size) = u32_at(b, at + 20) else {
+            return false;
+        };
+        at += 24 + size as usize;
+    }
+    let Some(count) = u32_at(b, at) else {
+        return false;
+    };
+    let count = count as usize;
+    if count > super::evtx_binxml::MAX_VALUES {
+        return false;
+    }
+    // Without its template, every value counts (a superset).
+    let template = ctx.template(def_offset);
+    let descriptors = at + 4;
+    let mut value_at = descriptors + 4 * count;
+    for i in 0..count {
+        let (Some(size), Some(&t)) = (
+            u16_at(b, descriptors + 4 * i),
+            b.get(descriptors + 4 * i + 2),
+        ) else {
+            return false;
+        };
+        let size = usize::from(size);
+        let Some(bytes) = b.get(value_at..value_at + size) else {
+            return false;
+        };
+        let data = in_data || template.as_ref().is_none_or(|t| t.data_slots.contains(i));
+        if t == ty::BINXML {
+            if size > 0 && !data_values(ctx, value_at, value_at + size, depth + 1, data, f) {
+                return false;
+            }
+        } else if data {
+            f(Val { ty: t, bytes }, false);
+        } else if template.as_ref().is_some_and(|t| t.sid_slots.contains(i)) {
+            f(Val { ty: t, bytes }, true);
+        }
+        value_at += size;
+    }
+    true
+}
+
+/// A value's text, lower-cased and reduced to bytes (ASCII as is, anything else 0xff), into
+/// `out`: what a gate or phrase, plain ASCII, is looked for in. False for values whose text
+/// cannot hold one (numbers and the like, unless `typed`).
+pub(super) fn ascii_text(v: &Val<'_>, typed: bool, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let push = |c: char, out: &mut Vec<u8>| {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase() as u8);
+        } else {
+            for l in c.to_lowercase() {
+                out.push(if l.is_ascii() { l as u8 } else { 0xff });
+            }
+        }
+    };
+    match v.ty {
+        ty::STRING => {
+            let units = utf16_until_nul(v.bytes)
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]));
+            for c in char::decode_utf16(units) {
+                push(c.unwrap_or(char::REPLACEMENT_CHARACTER), out);
+            }
+            true
+        }
+        ty::ANSI => {
+            out.extend(
+                v.bytes
+                    .iter()
+                    .filter(|b| **b != 0)
+                    .map(u8::to_ascii_lowercase),
+            );
+            true
+        }
+        _ if typed => {
+            let mut s = String::new();
+            if write_value(v, &mut s).is_none() {
+                // Not readable here: as if it held everything.
+                return false;
+            }
+            s.chars().for_each(|c| push(c, out));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Most characters keyed beside a gate phrase.
+const WINDOW: usize = 16;
+
+/// Keys of the text around gate `j` found at `p` (of `len` bytes) in `a`: the first 1 to 16
+/// bytes after it and the last 1 to 16 before it, and the gate alone.
+fn window_keys(id: u32, j: usize, a: &[u8], p: usize, len: usize, out: &mut Vec<u32>) {
+    out.push(window_key(id, j, b'=', &[]));
+    let after = &a[p + len..];
+    for n in 1..=after.len().min(WINDOW) {
+        out.push(window_key(id, j, b'>', &after[..n]));
+    }
+    let before = &a[..p];
+    for n in 1..=before.len().min(WINDOW) {
+        out.push(window_key(id, j, b'<', &before[before.len() - n..]));
+    }
+}
+
+fn window_key(id: u32, j: usize, side: u8, text: &[u8]) -> u32 {
+    let mut h = fixed_hasher().build_hasher();
+    h.write_u32(id);
+    h.write_u8(KIND_WINDOW);
+    h.write_usize(j);
+    h.write_u8(side);
+    h.write(text);
+    h.finish() as u32
+}
+
+/// The key a needle phrase is looked up by: its text beside the first gate of `spec` it holds.
+/// `None` when it holds none (or is not plain ASCII).
+fn phrase_key(spec: &IdSpec, phrase: &str) -> Option<u32> {
+    if !phrase.is_ascii() {
+        return None;
+    }
+    let p = phrase.as_bytes();
+    spec.gates.iter().enumerate().find_map(|(j, g)| {
+        let q = g.find(p)?;
+        let after = &p[q + g.needle().len()..];
+        let before = &p[..q];
+        Some(if !after.is_empty() {
+            window_key(spec.id, j, b'>', &after[..after.len().min(WINDOW)])
+        } else if !before.is_empty() {
+            window_key(
+                spec.id,
+                j,
+                b'<',
+                &before[before.len() - before.len().min(WINDOW)..],
+            )
+        } else {
+            window_key(spec.id, j, b'=', &[])
+        })
+    })
+}
+
+/// The key of the account's SID.
+fn sid_key(id: u32, v: &Val<'_>, out: &mut Vec<u32>, buf: &mut String) -> Option<()> {
+    if v.is_empty() {
+        return Some(());
+    }
+    lower_text(v, buf)?;
+    let t = buf.trim();
+    if t.starts_with("s-") {
+        out.push(key(id, KIND_SID, t.to_ascii_uppercase().as_bytes()));
+    }
+    Some(())
+}
+
+/// Lower-case `v`'s text into `buf` as [`Needles::lower_value_matches`] sees it.
+pub(super) fn lower_text(v: &Val<'_>, buf: &mut String) -> Option<()> {
+    buf.clear();
+    match v.ty {
+        ty::STRING => {
+            let units = utf16_until_nul(v.bytes)
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]));
+            for c in char::decode_utf16(units) {
+                match c {
+                    Ok(c) if c.is_ascii() => buf.push(c.to_ascii_lowercase()),
+                    Ok(c) => buf.extend(c.to_lowercase()),
+                    Err(_) => buf.push(char::REPLACEMENT_CHARACTER),
+                }
+            }
+        }
+        _ => {
+            let mut s = String::new();
+            write_value(v, &mut s)?;
+            buf.push_str(&s.to_lowercase());
+        }
+    }
+    Some(())
+}
+
+/// The number a text reads as (`0x…` hex or decimal digits), as needles read it.
+fn as_number(v: &str) -> Option<u64> {
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => v.parse().ok(),
+        None => None,
+    }
+}
+
+/// The integer a typed value holds, as its text would read.
+pub(super) fn typed_number(v: &Val<'_>) -> Option<u64> {
+    let b = v.bytes;
+    let n = match v.ty {
+        ty::UINT8 => u64::from(*b.first()?),
+        ty::UINT16 => u64::from(u16::from_le_bytes(b.try_into().ok()?)),
+        ty::UINT32 | ty::HEX_INT32 => u64::from(u32::from_le_bytes(b.try_into().ok()?)),
+        ty::UINT64 | ty::HEX_INT64 => u64::from_le_bytes(b.try_into().ok()?),
+        ty::SIZE_T if b.len() == 4 => u64::from(u32::from_le_bytes(b.try_into().ok()?)),
+        ty::SIZE_T => u64::from_le_bytes(b.try_into().ok()?),
+        ty::INT8 => u64::try_from(*b.first()? as i8).ok()?,
+        ty::INT16 => u64::try_from(i16::from_le_bytes(b.try_into().ok()?)).ok()?,
+        ty::INT32 => u64::try_from(i32::from_le_bytes(b.try_into().ok()?)).ok()?,
+        ty::INT64 => u64::try_from(i64::from_le_bytes(b.try_into().ok()?)).ok()?,
+        ty::BOOL => match i32::from_le_bytes(b.try_into().ok()?) {
+            0 | 1 => return None,
+            n => u64::try_from(n).ok()?,
+        },
+        _ => return None,
+    };
+    Some(n)
+}
+
+/// The keys of one value. `None` when its text cannot be known here.
+fn value_keys(
+    id: u32,
+    kinds: NeedleKinds,
+    v: Val<'_>,
+    out: &mut Vec<u32>,
+    buf: &mut String,
+) -> Option<()> {
+    if v.is_empty() {
+        return Some(());
+    }
+    // Numbers in binary: no text needed unless strings are wanted too (a number's text is
+    // never a SID).
+    if let Some(n) = typed_number(&v) {
+        if kinds.numbers {
+            out.push(number_key(id, n));
+        }
+        if !kinds.strings {
+            return Some(());
+        }
+    }
+    // Which values' text can match: any, for strings; text and SIDs for SIDs; text and bytes
+    // (whose upper-case hex may be all digits) for numbers.
+    let text_like = matches!(v.ty, ty::STRING | ty::ANSI);
+    let need_text = kinds.strings
+        || kinds.sids && (text_like || v.ty == ty::SID)
+        || kinds.numbers && (text_like || v.ty == ty::BINARY);
+    if !need_text {
+        return Some(());
+    }
+    // Without strings, a text matters only when it starts (past white space) with a digit
+    // or an `s`: most do not, and need no decoding.
+    if v.ty == ty::STRING && !kinds.strings {
+        let first = v
+            .bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .find(|u| !(*u < 0x80 && (*u as u8).is_ascii_whitespace()));
+        if let Some(u) = first
+            && u < 0x80
+        {
+            let c = u as u8;
+            let digit = kinds.numbers && c.is_ascii_digit();
+            let sid = kinds.sids && (c == b's' || c == b'S');
+            if !digit && !sid {
+                return Some(());
+            }
+        }
+    }
+    lower_text(&v, buf)?;
+    let t = buf.trim();
+    if t.is_empty() {
+        return Some(());
+    }
+    if kinds.numbers
+        && let Some(n) = as_number(t)
+    {
+        out.push(number_key(id, n));
+    }
+    if kinds.sids && t.starts_with("s-") {
+        out.push(key(id, KIND_SID, t.to_ascii_uppercase().as_bytes()));
+    }
+    if kinds.strings {
+        out.push(key(id, KIND_STRING, t.as_bytes()));
+        if t.contains(['\\', '/', '-']) {
+            for part in t.split(['\\', '/']) {
+                out.push(key(id, KIND_STRING, part.as_bytes()));
+                if let Some(p) = part.split('-').next() {
+                    out.push(key(id, KIND_STRING, p.as_bytes()));
+                }
+            }
+        }
+    }
+    Some(())
+}
+
+/// The keys of a pass's needles: any chunk holding one of them is read again.
+pub fn needle_keys(spec: &KeySpec, map: &NeedleMap) -> HashSet<u32> {
+    let mut keys = HashSet::new();
+    for (id, n) in map {
+        add_needle_keys(*id, n, &mut keys);
+        if let Some(s) = spec.get(*id) {
+            keys.extend(n.phrases().iter().filter_map(|p| phrase_key(s, p)));
+        }
+    }
+    keys
+}
+
+fn add_needle_keys(id: u32, n: &Needles, keys: &mut HashSet<u32>) {
+    for s in n.strings() {
+        keys.insert(key(id, KIND_STRING, s.as_bytes()));
+    }
+    for number in n.numbers() {
+        keys.insert(number_key(id, *number));
+    }
+    for sid in n.sids() {
+        keys.insert(key(id, KIND_SID, sid.as_bytes()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::NeedlesBuilder;
+
+    fn value_keys_of(kinds: NeedleKinds, v: Val<'_>) -> Vec<u32> {
+        let mut out = Vec::new();
+        value_keys(7036, kinds, v, &mut out, &mut String::new()).unwrap();
+        out
+    }
+
+    fn text(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    /// Whatever `lower_value_matches` finds in a value, the keys find too.
+    #[test]
+    fn keys_cover_every_match() {
+        let mut b = NeedlesBuilder::default();
+        b.string("PSEXESVC")
+            .number(0x1376020)
+            .sid("S-1-5-21-1-2-3-1104");
+        let needles = b.build();
+        let spec = KeySpec::new(&[(7036, NeedleKinds::ALL)], &NeedleMap::new());
+        let wanted = needle_keys(&spec, &NeedleMap::from([(7036, needles.clone())]));
+        let cases: Vec<(u8, Vec<u8>)> = vec![
+            (ty::STRING, text("  PsExeSvc ")),
+            (
+                ty::STRING,
+                text("HKLM\\System\\Services\\PSEXESVC\\DeleteFlag"),
+            ),
+            (ty::STRING, text("PSEXESVC-WEC01-956-stdin")),
+            (ty::STRING, text("0x1376020")),
+            (ty::STRING, text(" 20406304")),
+            (ty::HEX_INT64, 0x1376020u64.to_le_bytes().to_vec()),
+            (ty::UINT32, 0x1376020u32.to_le_bytes().to_vec()),
+            (ty::STRING, text("s-1-5-21-1-2-3-1104")),
+            (
+                ty::SID,
+                vec![
+                    1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0x50,
+                    4, 0, 0,
+                ],
+            ),
+        ];
+        for (t, bytes) in &cases {
+            let v = Val { ty: *t, bytes };
+            let mut s = String::new();
+            if *t == ty::STRING {
+                push_text(bytes, &mut s);
+            } else {
+                write_value(&v, &mut s).unwrap();
+            }
+            assert!(needles.lower_value_matches(&s.to_lowercase()), "{s}");
+            let keys = value_keys_of(NeedleKinds::ALL, v);
+            assert!(keys.iter().any(|k| wanted.contains(k)), "{s}: no key");
+        }
+        // Numbers only: a name is not looked at, a logon id is.
+        assert!(
+            value_keys_of(
+                NeedleKinds::NUMBERS,
+                Val {
+                    ty: ty::STRING,
+                    bytes: &text("PSEXESVC")
+                }
+            )
+            .is_empty()
+        );
+        assert!(
+            !value_keys_of(
+                NeedleKinds::NUMBERS,
+                Val {
+                    ty: ty::STRING,
+                    bytes: &text(" 42")
+                }
+            )
+            .is_empty()
+        );
+    }
+
+    fn push_text(bytes: &[u8], s: &mut String) {
+        super::super::evtx_binxml::push_utf16_lossy(utf16_until_nul(bytes), s);
+    }
+
+    /// A phrase holding a gate is found through the text beside the gate.
+    #[test]
+    fn phrases_are_keyed_beside_their_gate() {
+        let mut b = NeedlesBuilder::default();
+        b.gate("\\deleteflag").gate("\\services\\");
+        let spec = KeySpec::new(
+            &[(13, NeedleKinds::ALL)],
+            &NeedleMap::from([(13, b.build())]),
+        );
+        let id = spec.get(13).unwrap();
+        let mut b = NeedlesBuilder::default();
+        b.gate("\\deleteflag")
+            .phrase("\\services\\psexesvc\\deleteflag")
+            .phrase("\\services\\a-very-long-service-name-indeed");
+        let map = NeedleMap::from([(13, b.build())]);
+        assert!(spec.unkept(&map).is_empty());
+        let wanted = needle_keys(&spec, &map);
+        for value in [
+            "HKLM\\System\\CurrentControlSet\\Services\\PSEXESVC\\DeleteFlag",
+            "HKLM\\SYSTEM\\ControlSet001\\Services\\A-Very-Long-Service-Name-Indeed\\Start",
+        ] {
+            let bytes = text(value);
+            let mut out = Vec::new();
+            let values = [(
+                Val {
+                    ty: ty::STRING,
+                    bytes: &bytes,
+                },
+                false,
+            )];
+            assert_eq!(
+                keys_of(id, &values, &mut out, &mut Scratch::default()),
+                Outcome::Keyed
+            );
+            assert!(out.iter().any(|k| wanted.contains(k)), "{value}");
+        }
+        let other = text("HKLM\\Software\\Foo");
+        let values = [(
+            Val {
+                ty: ty::STRING,
+                bytes: &other,
+            },
+            false,
+        )];
+        assert_eq!(
+            keys_of(id, &values, &mut Vec::new(), &mut Scratch::default()),
+            Outcome::Never
+        );
+        // A phrase without a gate cannot be keyed.
+        let mut b = NeedlesBuilder::default();
+        b.gate("\\deleteflag").phrase("\\sysinternals");
+        assert_eq!(spec.unkept(&NeedleMap::from([(13, b.build())])), [13]);
+    }
+
+    #[test]
+    fn kinds_beyond_the_declared_ones_are_reported() {
+        let spec = KeySpec::new(&[(4624, NeedleKinds::NUMBERS)], &NeedleMap::new());
+        let mut b = NeedlesBuilder::default();
+        b.number(7);
+        assert!(
+            spec.unkept(&NeedleMap::from([(4624, b.build())]))
+                .is_empty()
+        );
+        let mut b = NeedlesBuilder::default();
+        b.string("x");
+        assert_eq!(spec.unkept(&NeedleMap::from([(4624, b.build())])), [4624]);
+    }
+}
