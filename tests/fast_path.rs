@@ -74,6 +74,8 @@ struct Decoded {
     equal: u64,
     /// Records the lean decoder left to the crate.
     declined: u64,
+    /// Records the compiled recipe read (and the general renderer too, alike).
+    by_recipe: u64,
     /// Records the crate could not render (or map) at all.
     crate_failed: u64,
     /// Disagreements, described.
@@ -113,9 +115,25 @@ fn decode_both_ways(file: &std::path::Path, store: &TemplateStore, out: &mut Dec
             let ts = record.timestamp;
             let offset = record.binxml_offset as usize - 24;
             let size = record.binxml_size as usize + 28;
-            let lean = ctx
-                .record(offset, size)
-                .and_then(|(inst, _)| evtx_render::to_event(&inst, &name, id, ts));
+            let inst = ctx.record(offset, size).map(|(inst, _)| inst);
+            let lean = inst
+                .as_ref()
+                .and_then(|inst| evtx_render::to_event(inst, &name, id, ts));
+            // The general renderer and the compiled recipe, each on its own too.
+            let general = inst
+                .as_ref()
+                .and_then(|inst| evtx_render::general(inst, &name, id, ts));
+            let recipe = inst
+                .as_ref()
+                .and_then(|inst| evtx_render::by_recipe(inst, &name, id, ts));
+            if let (Some(r), Some(g)) = (&recipe, &general) {
+                out.by_recipe += 1;
+                if r != g {
+                    out.differ.push(format!(
+                        "{name} record {id}:\n recipe  {r:?}\n general {g:?}"
+                    ));
+                }
+            }
             let rendered = record
                 .into_json()
                 .ok()
@@ -176,5 +194,9 @@ fn lean_decoder_equals_rendering_record_by_record() {
             seen.differ[0]
         );
         assert!(seen.equal > 0);
+        assert!(
+            seen.by_recipe * 4 > seen.equal * 3,
+            "most records take the recipe"
+        );
     }
 }

@@ -126,7 +126,7 @@ impl Val<'_> {
     pub fn is_empty(&self) -> bool {
         match self.ty {
             ty::NULL => true,
-            ty::STRING => utf16_until_nul(self.bytes).is_empty(),
+            ty::STRING => self.bytes.len() < 2 || self.bytes[..2] == [0, 0],
             ty::ANSI => self.bytes.iter().all(|b| *b == 0),
             ty::BINARY => self.bytes.is_empty(),
             _ => false,
@@ -201,7 +201,7 @@ pub struct Element {
 }
 
 /// A parsed template definition; element 0 is the root.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Template {
     /// The elements.
     pub elements: Vec<Element>,
@@ -217,6 +217,17 @@ pub struct Template {
     pub data_slots: SlotSet,
     /// The substitutions of a `Security` element's `UserID`: the event's account.
     pub sid_slots: SlotSet,
+    /// Its recipe, compiled on first use.
+    recipe: std::sync::OnceLock<Option<super::evtx_recipe::Recipe>>,
+}
+
+impl Template {
+    /// How an instance of it becomes an event, when it has the common shape.
+    pub fn recipe(&self) -> Option<&super::evtx_recipe::Recipe> {
+        self.recipe
+            .get_or_init(|| super::evtx_recipe::Recipe::of(self))
+            .as_ref()
+    }
 }
 
 /// A set of substitution indexes.
@@ -235,6 +246,11 @@ impl SlotSet {
     /// Whether substitution `i` is in the set.
     pub fn contains(&self, i: usize) -> bool {
         self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// The first 64 substitutions, as bits.
+    pub fn first_word(&self) -> u64 {
+        self.0.first().copied().unwrap_or(0)
     }
 }
 
@@ -313,7 +329,11 @@ pub struct ChunkCtx<'a> {
     /// The chunk's 64 KiB.
     pub data: &'a [u8],
     names: HashMap<u32, Option<Arc<str>>>,
-    templates: HashMap<u32, Option<Arc<Template>>>,
+    templates: Vec<(u32, Option<Arc<Template>>)>,
+    /// The last template looked up, and where it is.
+    last_template: Option<(u32, usize)>,
+    /// Which templates are event data through and through ([`ChunkCtx::is_data_template`]).
+    data_templates: Vec<(u32, bool)>,
     shared: Option<&'a TemplateStore>,
     scratch: Vec<u8>,
 }
@@ -324,7 +344,9 @@ impl<'a> ChunkCtx<'a> {
         ChunkCtx {
             data,
             names: HashMap::new(),
-            templates: HashMap::new(),
+            templates: Vec::new(),
+            last_template: None,
+            data_templates: Vec::new(),
             shared,
             scratch: Vec::new(),
         }
@@ -340,12 +362,64 @@ impl<'a> ChunkCtx<'a> {
 
     /// The template defined at `def_offset`, parsed once per chunk.
     pub fn template(&mut self, def_offset: u32) -> Option<Arc<Template>> {
-        if let Some(t) = self.templates.get(&def_offset) {
-            return t.clone();
+        let i = self.template_index(def_offset);
+        self.templates[i].1.clone()
+    }
+
+    /// Where the template defined at `def_offset` is kept ([`ChunkCtx::template_at`]).
+    pub fn template_index(&mut self, def_offset: u32) -> usize {
+        // A chunk uses a handful of templates, most records the one the last did: a scan
+        // beats hashing.
+        if let Some((o, i)) = self.last_template
+            && o == def_offset
+        {
+            return i;
+        }
+        if let Some(i) = self.templates.iter().position(|(o, _)| *o == def_offset) {
+            self.last_template = Some((def_offset, i));
+            return i;
         }
         let t = self.load_template(def_offset);
-        self.templates.insert(def_offset, t.clone());
-        t
+        self.templates.push((def_offset, t));
+        self.templates.len() - 1
+    }
+
+    /// The template [`ChunkCtx::template_index`] gave `i` for, if it parsed.
+    pub fn template_at(&self, i: usize) -> Option<&Template> {
+        self.templates.get(i)?.1.as_deref()
+    }
+
+    /// Whether the template defined at `def_offset` has a root element named `EventData` or
+    /// `UserData` (so that every value of an instance of it is event data), read off its first
+    /// element start without parsing it; `false` when that is not plain.
+    pub fn is_data_template(&mut self, def_offset: u32) -> bool {
+        if let Some((_, yes)) = self.data_templates.iter().find(|(o, _)| *o == def_offset) {
+            return *yes;
+        }
+        let yes = self.read_is_data_template(def_offset);
+        self.data_templates.push((def_offset, yes));
+        yes
+    }
+
+    fn read_is_data_template(&self, def_offset: u32) -> bool {
+        let b = self.data;
+        let mut p = def_offset as usize + 24;
+        if b.get(p) == Some(&TOK_FRAGMENT_HEADER) {
+            p += 4;
+        }
+        if b.get(p).is_none_or(|t| t & !TOK_MORE != TOK_OPEN_START) {
+            return false;
+        }
+        let Some(offset) = u32_at(b, p + 7) else {
+            return false;
+        };
+        let at = offset as usize + 6;
+        let name = |n: &str| {
+            u16_at(b, at) == Some(n.len() as u16)
+                && b.get(at + 2..at + 2 + 2 * n.len())
+                    .is_some_and(|t| t.chunks_exact(2).zip(n.bytes()).all(|(c, x)| c == [x, 0]))
+        };
+        name("EventData") || name("UserData")
     }
 
     fn load_template(&mut self, def_offset: u32) -> Option<Arc<Template>> {
@@ -634,6 +708,7 @@ fn parse_template(ctx: &mut ChunkCtx<'_>, body: std::ops::Range<usize>) -> Optio
         event_id_slot,
         data_slots,
         sid_slots,
+        recipe: std::sync::OnceLock::new(),
     })
 }
 

@@ -20,12 +20,11 @@
 //! up by its text after (or before) the gate. A phrase without a gate cannot be keyed: chunks
 //! holding a gated record of its id are then read again.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher};
+use std::collections::HashSet;
 
 use memchr::memmem;
 
-use super::evtx_binxml::{ChunkCtx, Val, fixed_hasher, ty, u16_at, u32_at, utf16_until_nul};
+use super::evtx_binxml::{ChunkCtx, Val, ty, u32_at, utf16_until_nul};
 use super::evtx_render::write_value;
 use crate::select::{NeedleKinds, NeedleMap, Needles};
 
@@ -37,15 +36,88 @@ const KIND_WINDOW: u8 = 4;
 /// A key: of a value of `kind` in a record of event id `id` (a needle of one id says nothing
 /// of another id's records).
 fn key(id: u32, kind: u8, bytes: &[u8]) -> u32 {
-    let mut h = fixed_hasher().build_hasher();
-    h.write_u32(id);
-    h.write_u8(kind);
-    h.write(bytes);
-    h.finish() as u32
+    hash_bytes(u64::from(id) << 8 | u64::from(kind), bytes) as u32
 }
 
+/// A fast hash of short byte strings (eight bytes a step, then the SplitMix64 finaliser):
+/// keys are only compared with keys, a collision costs a chunk read again, and millions are
+/// made per gigabyte read.
+fn hash_bytes(seed: u64, bytes: &[u8]) -> u64 {
+    let mut h = seed ^ 0x243f_6a88_85a3_08d3;
+    let mut words = bytes.chunks_exact(8);
+    for w in words.by_ref() {
+        let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        h = (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(w))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+    mix(h ^ bytes.len() as u64)
+}
+
+/// The SplitMix64 finaliser.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A number's key: most keys are numbers (logon sessions), so a multiply-xorshift mix (the
+/// SplitMix64 finaliser) rather than a general hash.
 fn number_key(id: u32, n: u64) -> u32 {
-    key(id, KIND_NUMBER, &n.to_le_bytes())
+    let mut x =
+        n ^ (u64::from(id) << 32 | u64::from(KIND_NUMBER)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (x ^ (x >> 31)) as u32
+}
+
+/// Values by event id, found without hashing: a lookup is made for every record read.
+#[derive(Debug)]
+pub struct IdMap<T> {
+    /// `index[id]` is 1 + the item's position, 0 for none.
+    index: Box<[u8]>,
+    items: Vec<(u32, T)>,
+}
+
+impl<T> Default for IdMap<T> {
+    fn default() -> Self {
+        IdMap {
+            index: vec![0; 1 << 16].into_boxed_slice(),
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T> FromIterator<(u32, T)> for IdMap<T> {
+    fn from_iter<I: IntoIterator<Item = (u32, T)>>(iter: I) -> Self {
+        let mut map = IdMap::default();
+        for (id, item) in iter {
+            // Event ids are 16-bit; a plan names a few dozen at most.
+            if let Ok(i) = usize::try_from(id)
+                && i < map.index.len()
+                && map.items.len() < usize::from(u8::MAX)
+            {
+                map.items.push((id, item));
+                map.index[i] = map.items.len() as u8;
+            }
+        }
+        map
+    }
+}
+
+impl<T> IdMap<T> {
+    /// The value of `id`.
+    #[inline]
+    pub fn get(&self, id: u32) -> Option<&T> {
+        let i = *self.index.get(usize::try_from(id).ok()?)?;
+        (i != 0).then(|| &self.items[usize::from(i) - 1].1)
+    }
 }
 
 /// What the first pass knows of one evidence id before the needles.
@@ -56,6 +128,8 @@ pub struct IdSpec {
     /// The gate every needle set of this id has, lower-case ASCII: a record none of whose
     /// data values holds one of its phrases can never be kept.
     gates: Vec<memmem::Finder<'static>>,
+    /// The same in UTF-16LE, for a first look at the record's bytes.
+    raw_gates: RawGates,
     gate_phrases: Vec<String>,
     /// Whether a gate phrase could occur in the text of a number, GUID, SID or time (which is
     /// then looked at too).
@@ -65,7 +139,7 @@ pub struct IdSpec {
 /// The keys to remember per evidence id.
 #[derive(Debug, Default)]
 pub struct KeySpec {
-    ids: HashMap<u32, IdSpec>,
+    ids: IdMap<IdSpec>,
 }
 
 impl KeySpec {
@@ -75,13 +149,15 @@ impl KeySpec {
         let ids = evidence
             .iter()
             .map(|&(id, kinds)| {
-                let gate_phrases: Vec<String> = static_needles
+                let mut gate_phrases: Vec<String> = static_needles
                     .get(&id)
                     .map(|n| n.gate_phrases().to_vec())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|g| g.is_ascii() && !g.is_empty())
-                    .collect();
+                    .unwrap_or_default();
+                // A gate with a phrase not plain ASCII is not applied at all (a part of it
+                // would rule out records the whole lets through).
+                if gate_phrases.iter().any(|g| !g.is_ascii() || g.is_empty()) {
+                    gate_phrases.clear();
+                }
                 let typed_chars = |c: char| c.is_ascii_hexdigit() || "x{}-:.tzs".contains(c);
                 let spec = IdSpec {
                     id,
@@ -90,6 +166,7 @@ impl KeySpec {
                         .iter()
                         .map(|g| memmem::Finder::new(g.as_bytes()).into_owned())
                         .collect(),
+                    raw_gates: RawGates::new(&gate_phrases),
                     typed_gate: gate_phrases.iter().any(|g| g.chars().all(typed_chars)),
                     gate_phrases,
                 };
@@ -100,8 +177,9 @@ impl KeySpec {
     }
 
     /// The spec of evidence id `id`.
+    #[inline]
     pub fn get(&self, id: u32) -> Option<&IdSpec> {
-        self.ids.get(&id)
+        self.ids.get(id)
     }
 
     /// The ids whose needles in `map` are beyond what this spec kept (a kind not declared, a
@@ -109,7 +187,7 @@ impl KeySpec {
     pub fn unkept(&self, map: &NeedleMap) -> Vec<u32> {
         let mut out: Vec<u32> = map
             .iter()
-            .filter(|(id, n)| match self.ids.get(id) {
+            .filter(|(id, n)| match self.ids.get(**id) {
                 None => !n.is_empty(),
                 Some(spec) => {
                     !spec.kinds.covers(n.kinds())
@@ -157,6 +235,29 @@ pub fn record_keys(
     let Some(limit) = (offset + size).checked_sub(4) else {
         return Outcome::Reread;
     };
+    // Behind a gate, most records are ruled out on it alone: look for it first, in the
+    // record's bytes, then in its data values.
+    if !spec.gates.is_empty() && !spec.typed_gate {
+        let raw = &ctx.data[offset..limit];
+        if !spec.raw_gates.may_hold(raw, &mut scratch.ascii) {
+            return Outcome::Never;
+        }
+    }
+    if !spec.gates.is_empty() {
+        let mut passed = false;
+        let walked = data_values(ctx, offset + 24, limit, 0, false, &mut |v, sid| {
+            passed = passed
+                || !sid
+                    && ascii_text(&v, spec.typed_gate, &mut scratch.ascii)
+                    && spec.gates.iter().any(|g| g.find(&scratch.ascii).is_some());
+        });
+        if !walked {
+            return Outcome::Reread;
+        }
+        if !passed {
+            return Outcome::Never;
+        }
+    }
     let mut walk = KeyWalk::new(out);
     let walked = data_values(ctx, offset + 24, limit, 0, false, &mut |v, sid| {
         walk.value(spec, v, sid, out, scratch)
@@ -208,7 +309,7 @@ impl KeyWalk {
         scratch: &mut Scratch,
     ) {
         if sid {
-            if spec.kinds.sids && sid_key(spec.id, &v, out, &mut scratch.text).is_none() {
+            if spec.kinds.sids && sid_key(spec.id, &v, out, scratch).is_none() {
                 self.unreadable = true;
             }
             return;
@@ -224,7 +325,7 @@ impl KeyWalk {
                 }
             }
         }
-        if value_keys(spec.id, spec.kinds, v, out, &mut scratch.text).is_none() {
+        if value_keys(spec.id, spec.kinds, v, out, scratch).is_none() {
             self.unreadable = true;
         }
     }
@@ -246,13 +347,13 @@ impl KeyWalk {
 /// that an event's data can hold (`false`) or that is its account's SID (`true`), nested
 /// instances included. `in_data`: the whole instance sits in a data element. False when the
 /// walk cannot read the values (the record is then decided later).
-pub(super) fn data_values<'a>(
+pub(super) fn data_values<'a, F: FnMut(Val<'a>, bool)>(
     ctx: &mut ChunkCtx<'a>,
     start: usize,
     limit: usize,
     depth: u8,
     in_data: bool,
-    f: &mut dyn FnMut(Val<'a>, bool),
+    f: &mut F,
 ) -> bool {
     let b = ctx.data;
     let Some(b) = b.get(..limit) else {
@@ -285,34 +386,57 @@ pub(super) fn data_values<'a>(
     if count > super::evtx_binxml::MAX_VALUES {
         return false;
     }
-    // Without its template, every value counts (a superset).
-    let template = ctx.template(def_offset);
+    // A template whose root is the event data holds nothing else: no need to parse it.
+    let in_data = in_data || ctx.is_data_template(def_offset);
+    // Which values to look at: without its template, every one (a superset). The first 64
+    // as bits, so that the loop skips the others without a lookup.
+    let template = (!in_data).then(|| ctx.template_index(def_offset));
+    let (data_bits, sid_bits) = match template.map(|t| ctx.template_at(t)) {
+        None | Some(None) => (u64::MAX, 0),
+        Some(Some(t)) => (t.data_slots.first_word(), t.sid_slots.first_word()),
+    };
     let descriptors = at + 4;
+    let Some(table) = b.get(descriptors..descriptors + 4 * count) else {
+        return false;
+    };
     let mut value_at = descriptors + 4 * count;
-    for i in 0..count {
-        let (Some(size), Some(&t)) = (
-            u16_at(b, descriptors + 4 * i),
-            b.get(descriptors + 4 * i + 2),
-        ) else {
-            return false;
-        };
-        let size = usize::from(size);
-        let Some(bytes) = b.get(value_at..value_at + size) else {
-            return false;
-        };
-        let data = in_data || template.as_ref().is_none_or(|t| t.data_slots.contains(i));
-        if t == ty::BINXML {
-            if size > 0 && !data_values(ctx, value_at, value_at + size, depth + 1, data, f) {
-                return false;
+    for (i, d) in table.chunks_exact(4).enumerate() {
+        let (size, t) = (usize::from(u16::from_le_bytes([d[0], d[1]])), d[2]);
+        let bit = if i < 64 { 1u64 << i } else { 0 };
+        let (data, sid) = if i < 64 {
+            (data_bits & bit != 0, sid_bits & bit != 0)
+        } else {
+            match template.map(|t| ctx.template_at(t)) {
+                None | Some(None) => (true, false),
+                Some(Some(t)) => (t.data_slots.contains(i), t.sid_slots.contains(i)),
             }
-        } else if data {
-            f(Val { ty: t, bytes }, false);
-        } else if template.as_ref().is_some_and(|t| t.sid_slots.contains(i)) {
-            f(Val { ty: t, bytes }, true);
+        };
+        if t == ty::BINXML || in_data || data || sid {
+            let Some(bytes) = b.get(value_at..value_at + size) else {
+                return false;
+            };
+            if t == ty::BINXML {
+                if size > 0
+                    && !data_values(
+                        ctx,
+                        value_at,
+                        value_at + size,
+                        depth + 1,
+                        in_data || data,
+                        f,
+                    )
+                {
+                    return false;
+                }
+            } else if in_data || data {
+                f(Val { ty: t, bytes }, false);
+            } else {
+                f(Val { ty: t, bytes }, true);
+            }
         }
         value_at += size;
     }
-    true
+    value_at <= limit
 }
 
 /// A value's text, lower-cased and reduced to bytes (ASCII as is, anything else 0xff), into
@@ -331,7 +455,13 @@ pub(super) fn ascii_text(v: &Val<'_>, typed: bool, out: &mut Vec<u8>) -> bool {
     };
     match v.ty {
         ty::STRING => {
-            let units = utf16_until_nul(v.bytes)
+            let bytes = utf16_until_nul(v.bytes);
+            // Most text is ASCII: one byte per unit, no decoding.
+            if is_ascii_utf16(bytes) {
+                out.extend(bytes.chunks_exact(2).map(|c| ascii_lower(c[0])));
+                return true;
+            }
+            let units = bytes
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]));
             for c in char::decode_utf16(units) {
@@ -361,6 +491,56 @@ pub(super) fn ascii_text(v: &Val<'_>, typed: bool, out: &mut Vec<u8>) -> bool {
     }
 }
 
+/// Whether a UTF-16 unit is ASCII white space as `str::trim` sees it (which, unlike
+/// `u8::is_ascii_whitespace`, counts the vertical tab).
+pub(super) fn is_ascii_space(u: u16) -> bool {
+    matches!(u, 0x09..=0x0d | 0x20)
+}
+
+/// Gate phrases (plain ASCII) as they look in a record's UTF-16LE bytes: a record none of
+/// whose bytes, ASCII-case-folded, hold one cannot hold one in a string value either (its
+/// text is there as it is, at any alignment).
+#[derive(Debug, Default)]
+pub(super) struct RawGates(Vec<memmem::Finder<'static>>);
+
+impl RawGates {
+    pub(super) fn new(phrases: &[String]) -> Self {
+        RawGates(
+            phrases
+                .iter()
+                .filter(|p| p.is_ascii())
+                .map(|p| {
+                    let utf16: Vec<u8> = p
+                        .bytes()
+                        .flat_map(|b| [b.to_ascii_lowercase(), 0])
+                        .collect();
+                    memmem::Finder::new(&utf16).into_owned()
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether `raw` may hold a phrase; `folded` is scratch space.
+    pub(super) fn may_hold(&self, raw: &[u8], folded: &mut Vec<u8>) -> bool {
+        folded.clear();
+        folded.extend(raw.iter().map(|b| ascii_lower(*b)));
+        self.0.iter().any(|f| f.find(folded).is_some())
+    }
+}
+
+/// Whether UTF-16LE `bytes` are all ASCII (written so that it vectorises).
+fn is_ascii_utf16(bytes: &[u8]) -> bool {
+    bytes
+        .chunks_exact(2)
+        .fold(0u8, |bad, c| bad | c[1] | (c[0] & 0x80))
+        == 0
+}
+
+/// ASCII lower case without a branch.
+fn ascii_lower(b: u8) -> u8 {
+    b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)
+}
+
 /// Most characters keyed beside a gate phrase.
 const WINDOW: usize = 16;
 
@@ -379,13 +559,8 @@ fn window_keys(id: u32, j: usize, a: &[u8], p: usize, len: usize, out: &mut Vec<
 }
 
 fn window_key(id: u32, j: usize, side: u8, text: &[u8]) -> u32 {
-    let mut h = fixed_hasher().build_hasher();
-    h.write_u32(id);
-    h.write_u8(KIND_WINDOW);
-    h.write_usize(j);
-    h.write_u8(side);
-    h.write(text);
-    h.finish() as u32
+    let seed = u64::from(id) << 24 | (j as u64 & 0xffff) << 8 | u64::from(side);
+    hash_bytes(seed ^ u64::from(KIND_WINDOW) << 56, text) as u32
 }
 
 /// The key a needle phrase is looked up by: its text beside the first gate of `spec` it holds.
@@ -415,14 +590,13 @@ fn phrase_key(spec: &IdSpec, phrase: &str) -> Option<u32> {
 }
 
 /// The key of the account's SID.
-fn sid_key(id: u32, v: &Val<'_>, out: &mut Vec<u32>, buf: &mut String) -> Option<()> {
+fn sid_key(id: u32, v: &Val<'_>, out: &mut Vec<u32>, scratch: &mut Scratch) -> Option<()> {
     if v.is_empty() {
         return Some(());
     }
-    lower_text(v, buf)?;
-    let t = buf.trim();
-    if t.starts_with("s-") {
-        out.push(key(id, KIND_SID, t.to_ascii_uppercase().as_bytes()));
+    let t = trimmed_lower(v, scratch)?;
+    if t.starts_with(b"s-") {
+        out.push(key(id, KIND_SID, &t.to_ascii_uppercase()));
     }
     Some(())
 }
@@ -432,7 +606,15 @@ pub(super) fn lower_text(v: &Val<'_>, buf: &mut String) -> Option<()> {
     buf.clear();
     match v.ty {
         ty::STRING => {
-            let units = utf16_until_nul(v.bytes)
+            let bytes = utf16_until_nul(v.bytes);
+            // Most text is ASCII: one byte per unit, no decoding.
+            if is_ascii_utf16(bytes) {
+                let mut v = std::mem::take(buf).into_bytes();
+                v.extend(bytes.chunks_exact(2).map(|c| ascii_lower(c[0])));
+                *buf = String::from_utf8(v).ok()?;
+                return Some(());
+            }
+            let units = bytes
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]));
             for c in char::decode_utf16(units) {
@@ -444,21 +626,17 @@ pub(super) fn lower_text(v: &Val<'_>, buf: &mut String) -> Option<()> {
             }
         }
         _ => {
-            let mut s = String::new();
-            write_value(v, &mut s)?;
-            buf.push_str(&s.to_lowercase());
+            write_value(v, buf)?;
+            // Numbers, GUIDs, SIDs, times, hex bytes: ASCII; code-page text too (else refused).
+            if buf.is_ascii() {
+                buf.make_ascii_lowercase();
+            } else {
+                let lower = buf.to_lowercase();
+                *buf = lower;
+            }
         }
     }
     Some(())
-}
-
-/// The number a text reads as (`0x…` hex or decimal digits), as needles read it.
-fn as_number(v: &str) -> Option<u64> {
-    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => v.parse().ok(),
-        None => None,
-    }
 }
 
 /// The integer a typed value holds, as its text would read.
@@ -490,51 +668,61 @@ fn value_keys(
     kinds: NeedleKinds,
     v: Val<'_>,
     out: &mut Vec<u32>,
-    buf: &mut String,
+    scratch: &mut Scratch,
 ) -> Option<()> {
-    if v.is_empty() {
-        return Some(());
-    }
-    // Numbers in binary: no text needed unless strings are wanted too (a number's text is
-    // never a SID).
-    if let Some(n) = typed_number(&v) {
-        if kinds.numbers {
-            out.push(number_key(id, n));
-        }
-        if !kinds.strings {
-            return Some(());
-        }
-    }
-    // Which values' text can match: any, for strings; text and SIDs for SIDs; text and bytes
-    // (whose upper-case hex may be all digits) for numbers.
-    let text_like = matches!(v.ty, ty::STRING | ty::ANSI);
-    let need_text = kinds.strings
-        || kinds.sids && (text_like || v.ty == ty::SID)
-        || kinds.numbers && (text_like || v.ty == ty::BINARY);
-    if !need_text {
-        return Some(());
-    }
-    // Without strings, a text matters only when it starts (past white space) with a digit
-    // or an `s`: most do not, and need no decoding.
-    if v.ty == ty::STRING && !kinds.strings {
-        let first = v
-            .bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .find(|u| !(*u < 0x80 && (*u as u8).is_ascii_whitespace()));
-        if let Some(u) = first
-            && u < 0x80
-        {
-            let c = u as u8;
-            let digit = kinds.numbers && c.is_ascii_digit();
-            let sid = kinds.sids && (c == b's' || c == b'S');
-            if !digit && !sid {
+    match v.ty {
+        ty::NULL => return Some(()),
+        ty::STRING => {
+            if v.bytes.len() < 2 || v.bytes[..2] == [0, 0] {
                 return Some(());
+            }
+            // Without strings, a text matters only when it starts (past white space) with a
+            // digit or an `s`: most do not, and need no decoding.
+            if !kinds.strings {
+                let first = v
+                    .bytes
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .find(|u| !is_ascii_space(*u));
+                if let Some(u) = first
+                    && u < 0x80
+                {
+                    let c = u as u8;
+                    let digit = kinds.numbers && c.is_ascii_digit();
+                    let sid = kinds.sids && (c == b's' || c == b'S');
+                    if !digit && !sid {
+                        return Some(());
+                    }
+                }
+            }
+        }
+        _ => {
+            if v.is_empty() {
+                return Some(());
+            }
+            // Numbers in binary: no text needed unless strings are wanted too (a number's
+            // text is never a SID).
+            if let Some(n) = typed_number(&v) {
+                if kinds.numbers {
+                    out.push(number_key(id, n));
+                }
+                if !kinds.strings {
+                    return Some(());
+                }
+            } else {
+                // Which other values' text can match: any, for strings; code-page text and
+                // SIDs for SIDs; code-page text and bytes (whose hex may be all digits) for
+                // numbers.
+                let need = kinds.strings
+                    || kinds.sids && matches!(v.ty, ty::ANSI | ty::SID)
+                    || kinds.numbers && matches!(v.ty, ty::ANSI | ty::BINARY);
+                if !need {
+                    return Some(());
+                }
             }
         }
     }
-    lower_text(&v, buf)?;
-    let t = buf.trim();
+    let t = trimmed_lower(&v, scratch)?;
     if t.is_empty() {
         return Some(());
     }
@@ -543,21 +731,65 @@ fn value_keys(
     {
         out.push(number_key(id, n));
     }
-    if kinds.sids && t.starts_with("s-") {
-        out.push(key(id, KIND_SID, t.to_ascii_uppercase().as_bytes()));
+    if kinds.sids && t.starts_with(b"s-") {
+        let upper: Vec<u8> = t.to_ascii_uppercase();
+        out.push(key(id, KIND_SID, &upper));
     }
     if kinds.strings {
-        out.push(key(id, KIND_STRING, t.as_bytes()));
-        if t.contains(['\\', '/', '-']) {
-            for part in t.split(['\\', '/']) {
-                out.push(key(id, KIND_STRING, part.as_bytes()));
-                if let Some(p) = part.split('-').next() {
-                    out.push(key(id, KIND_STRING, p.as_bytes()));
+        out.push(key(id, KIND_STRING, t));
+        if t.iter().any(|b| matches!(b, b'\\' | b'/' | b'-')) {
+            for part in t.split(|b| *b == b'\\' || *b == b'/') {
+                out.push(key(id, KIND_STRING, part));
+                if let Some(p) = part.split(|b| *b == b'-').next() {
+                    out.push(key(id, KIND_STRING, p));
                 }
             }
         }
     }
     Some(())
+}
+
+/// A value's text, lower-cased and trimmed as [`Needles::lower_value_matches`] sees it, as
+/// bytes (UTF-8): plain ASCII text without decoding, the rest through [`lower_text`].
+fn trimmed_lower<'s>(v: &Val<'_>, scratch: &'s mut Scratch) -> Option<&'s [u8]> {
+    if v.ty == ty::STRING {
+        // One pass: up to the NUL, lower-cased, while it is ASCII.
+        let a = &mut scratch.ascii;
+        a.clear();
+        a.reserve(v.bytes.len() / 2);
+        let mut ascii = true;
+        for c in v.bytes.chunks_exact(2) {
+            let (lo, hi) = (c[0], c[1]);
+            if hi == 0 && lo == 0 {
+                break;
+            }
+            if hi != 0 || lo >= 0x80 {
+                ascii = false;
+                break;
+            }
+            a.push(ascii_lower(lo));
+        }
+        if ascii {
+            // `str::trim` on ASCII: the white space it sees there.
+            let space = |b: &u8| matches!(b, 0x09..=0x0d | 0x20);
+            let start = a.iter().position(|b| !space(b)).unwrap_or(a.len());
+            let end = a.iter().rposition(|b| !space(b)).map_or(start, |e| e + 1);
+            return Some(&a[start..end]);
+        }
+    }
+    lower_text(v, &mut scratch.text)?;
+    Some(scratch.text.trim().as_bytes())
+}
+
+/// The number a text reads as (`0x…` hex or decimal digits), as needles read it.
+fn as_number(v: &[u8]) -> Option<u64> {
+    match v.strip_prefix(b"0x").or_else(|| v.strip_prefix(b"0X")) {
+        Some(hex) => u64::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok(),
+        None if !v.is_empty() && v.iter().all(u8::is_ascii_digit) => {
+            std::str::from_utf8(v).ok()?.parse().ok()
+        }
+        None => None,
+    }
 }
 
 /// The keys of a pass's needles: any chunk holding one of them is read again.
@@ -591,7 +823,7 @@ mod tests {
 
     fn value_keys_of(kinds: NeedleKinds, v: Val<'_>) -> Vec<u32> {
         let mut out = Vec::new();
-        value_keys(7036, kinds, v, &mut out, &mut String::new()).unwrap();
+        value_keys(7036, kinds, v, &mut out, &mut Scratch::default()).unwrap();
         out
     }
 

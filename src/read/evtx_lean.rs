@@ -32,14 +32,19 @@ pub(super) enum Lean {
     Fallback,
 }
 
-/// What the first pass of a one-pass read keeps of a chunk's evidence records.
+/// What the first pass of a one-pass read keeps of a chunk's evidence records. Reused from
+/// chunk to chunk ([`Keys::reset`]).
 pub(super) struct Keys<'s> {
     /// Which evidence ids to key, and how.
     pub spec: &'s KeySpec,
-    /// The chunk's keys (unsorted, with repeats).
+    /// The chunk's keys, each once, in the order met.
     pub keys: Vec<u32>,
     /// Some record must be decided on its values later: read the chunk again.
     pub reread: bool,
+    /// The keys of the record being keyed.
+    record: Vec<u32>,
+    /// An open-addressing set of `keys` (0 for an empty slot, so key 0 is stored as 1).
+    table: Vec<u32>,
     scratch: Scratch,
 }
 
@@ -47,9 +52,66 @@ impl<'s> Keys<'s> {
     pub fn new(spec: &'s KeySpec) -> Self {
         Keys {
             spec,
-            keys: Vec::new(),
+            keys: Vec::with_capacity(1024),
             reread: false,
+            record: Vec::with_capacity(256),
+            table: vec![0; 4096],
             scratch: Scratch::default(),
+        }
+    }
+
+    /// Ready for the next chunk.
+    pub fn reset(&mut self) {
+        if self.keys.len() * 8 < self.table.len() {
+            for k in &self.keys {
+                let mut i = slot(*k, self.table.len());
+                while self.table[i] != 0 {
+                    self.table[i] = 0;
+                    i = (i + 1) & (self.table.len() - 1);
+                }
+            }
+        } else {
+            self.table.fill(0);
+        }
+        self.keys.clear();
+        self.reread = false;
+    }
+
+    /// Add the record's keys to the chunk's.
+    fn add_record(&mut self) {
+        for i in 0..self.record.len() {
+            let k = self.record[i].max(1);
+            if self.keys.len() * 2 >= self.table.len() {
+                let bigger = self.table.len() * 2;
+                self.table = vec![0; bigger];
+                for &old in &self.keys {
+                    insert(&mut self.table, old);
+                }
+            }
+            if insert(&mut self.table, k) {
+                self.keys.push(k);
+            }
+        }
+        self.record.clear();
+    }
+}
+
+fn slot(k: u32, len: usize) -> usize {
+    (k.wrapping_mul(0x9e37_79b1) as usize) & (len - 1)
+}
+
+/// Put `k` in the set; whether it was new.
+fn insert(table: &mut [u32], k: u32) -> bool {
+    let mask = table.len() - 1;
+    let mut i = slot(k, table.len());
+    loop {
+        match table[i] {
+            0 => {
+                table[i] = k;
+                return true;
+            }
+            x if x == k => return false,
+            _ => i = (i + 1) & mask,
         }
     }
 }
@@ -156,16 +218,17 @@ pub(super) fn read(
             {
                 // Counted as the second pass would: it wants this id.
                 result.seen_ids.insert(id);
-                if record_keys(
+                match record_keys(
                     spec,
                     &mut ctx,
                     r.offset,
                     r.size,
-                    &mut k.keys,
+                    &mut k.record,
                     &mut k.scratch,
-                ) == Outcome::Reread
-                {
-                    k.reread = true;
+                ) {
+                    Outcome::Keyed => k.add_record(),
+                    Outcome::Never => {}
+                    Outcome::Reread => k.reread = true,
                 }
             }
             continue;

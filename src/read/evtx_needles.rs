@@ -7,19 +7,21 @@
 //! read a record's values, [`EvtxNeedles::raw_may_match`] searches its raw bytes for every
 //! needle's encodings (a superset test: never false when the rendered record would match).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem;
 
 use super::evtx_binxml::{ChunkCtx, Val, ty};
-use super::evtx_keys::{ascii_text, data_values, lower_text, typed_number};
+use super::evtx_keys::{
+    IdMap, RawGates, ascii_text, data_values, is_ascii_space, lower_text, typed_number,
+};
 use super::evtx_scan::RawValue;
 use crate::select::{NeedleMap, Needles};
 
 /// The EVTX form of every event id's needles in a pass.
-pub type EvtxNeedleMap = HashMap<u32, EvtxNeedles>;
+pub type EvtxNeedleMap = IdMap<EvtxNeedles>;
 
 /// Build the EVTX form of a pass's needles.
 pub fn encode(map: &NeedleMap) -> EvtxNeedleMap {
@@ -46,6 +48,8 @@ pub struct EvtxNeedles {
     gates: Option<Vec<memmem::Finder<'static>>>,
     /// Whether a gate phrase could occur in the text of a number, GUID or time.
     typed_gate: bool,
+    /// The gate phrases in a record's bytes (see [`RawGates`]).
+    raw_gates: RawGates,
 }
 
 fn utf16(s: &str) -> Vec<u8> {
@@ -91,6 +95,7 @@ impl EvtxNeedles {
             gate,
             gates,
             typed_gate: n.gate_phrases().iter().any(|g| g.chars().all(typed_chars)),
+            raw_gates: RawGates::new(n.gate_phrases()),
         }
     }
 
@@ -127,6 +132,9 @@ impl EvtxNeedles {
         let Some(gates) = &self.gates else {
             return self.raw_passes_gate(raw) && self.raw_may_match(raw);
         };
+        if !gates.is_empty() && !self.typed_gate && !self.raw_gates.may_hold(raw, ascii) {
+            return false;
+        }
         let (mut passed, mut matched) = (gates.is_empty(), false);
         let walked = data_values(
             ctx,
@@ -174,7 +182,7 @@ impl EvtxNeedles {
                 .bytes
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .find(|u| !(*u < 0x80 && (*u as u8).is_ascii_whitespace()));
+                .find(|u| !is_ascii_space(*u));
             if first.is_some_and(|u| u < 0x80 && !(u as u8).is_ascii_digit()) {
                 return false;
             }

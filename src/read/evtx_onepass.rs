@@ -172,38 +172,39 @@ pub(super) fn first_pass(
     let settings = parser_settings();
     let per_chunk: Vec<(State, Vec<u32>, FileOutput)> = (0..chunks)
         .into_par_iter()
-        .map_init(Vec::new, |buf, n| {
-            let mut warnings = FileOutput::default();
-            if let Err(e) = read_chunk_bytes(file, len, n, buf) {
-                let c = chunk_output(name, n, Err(e), &settings, opts);
-                warnings.warnings = c.out.warnings;
-                return (State::Crate(c.out.events), Vec::new(), warnings);
-            }
-            if buf.iter().all(|b| *b == 0) {
-                return (State::Empty, Vec::new(), warnings);
-            }
-            if is_clean(buf) {
-                let mut keys = Keys::new(&spec.keys);
-                if let Lean::Done(c) = lean_read(name, n, buf, opts, Some(&mut keys)) {
-                    let mut k = keys.keys;
-                    k.sort_unstable();
-                    k.dedup();
-                    let lean = LeanChunk {
-                        records: c.out.stats.records,
-                        selected: c.out.stats.records_selected,
-                        seen: spec.mask(c.seen_ids.iter().copied()),
-                        keys: (0, 0),
-                        reread: keys.reread,
-                        events: c.out.events,
-                        identity: c.identity.map(Box::new),
-                    };
-                    return (State::Lean(Box::new(lean)), k, warnings);
+        .map_init(
+            || (Vec::new(), Keys::new(&spec.keys)),
+            |(buf, keys), n| {
+                let mut warnings = FileOutput::default();
+                if let Err(e) = read_chunk_bytes(file, len, n, buf) {
+                    let c = chunk_output(name, n, Err(e), &settings, opts);
+                    warnings.warnings = c.out.warnings;
+                    return (State::Crate(c.out.events), Vec::new(), warnings);
                 }
-            }
-            let c = chunk_output(name, n, Ok(buf.clone()), &settings, opts);
-            warnings.warnings = c.out.warnings;
-            (State::Crate(c.out.events), Vec::new(), warnings)
-        })
+                if buf.iter().all(|b| *b == 0) {
+                    return (State::Empty, Vec::new(), warnings);
+                }
+                if is_clean(buf) {
+                    keys.reset();
+                    if let Lean::Done(c) = lean_read(name, n, buf, opts, Some(keys)) {
+                        let k = keys.keys.clone();
+                        let lean = LeanChunk {
+                            records: c.out.stats.records,
+                            selected: c.out.stats.records_selected,
+                            seen: spec.mask(c.seen_ids.iter().copied()),
+                            keys: (0, 0),
+                            reread: keys.reread,
+                            events: c.out.events,
+                            identity: c.identity.map(Box::new),
+                        };
+                        return (State::Lean(Box::new(lean)), k, warnings);
+                    }
+                }
+                let c = chunk_output(name, n, Ok(buf.clone()), &settings, opts);
+                warnings.warnings = c.out.warnings;
+                (State::Crate(c.out.events), Vec::new(), warnings)
+            },
+        )
         .collect();
     let mut d = Deferred {
         name: name.clone(),

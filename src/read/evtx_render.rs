@@ -529,6 +529,32 @@ pub fn to_event(
     record_id: u64,
     header_time: Timestamp,
 ) -> Option<Event> {
+    // Most records: by their template's recipe, without resolving it node by node.
+    if let Some(recipe) = inst.template.recipe()
+        && let Some(ev) = super::evtx_recipe::event(inst, recipe, file, record_id, header_time)
+    {
+        return Some(ev);
+    }
+    general(inst, file, record_id, header_time)
+}
+
+/// [`to_event`] by the template's compiled recipe alone: `None` where it cannot say.
+pub fn by_recipe(
+    inst: &Instance<'_>,
+    file: &Arc<str>,
+    record_id: u64,
+    header_time: Timestamp,
+) -> Option<Event> {
+    super::evtx_recipe::event(inst, inst.template.recipe()?, file, record_id, header_time)
+}
+
+/// [`to_event`] by the rules themselves, for any template.
+pub fn general(
+    inst: &Instance<'_>,
+    file: &Arc<str>,
+    record_id: u64,
+    header_time: Timestamp,
+) -> Option<Event> {
     let root = resolved(inst, inst.template.elements.first()?)?;
     if root.name() != "Event" {
         return None;

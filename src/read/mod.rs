@@ -14,6 +14,7 @@ pub mod evtx_keys;
 mod evtx_lean;
 pub mod evtx_needles;
 pub mod evtx_onepass;
+mod evtx_recipe;
 pub mod evtx_render;
 pub mod evtx_scan;
 pub mod json;
@@ -77,7 +78,7 @@ impl ReadOptions {
         let needles = self.filter.needles.as_deref()?;
         self.evtx_needles
             .get_or_init(|| evtx_needles::encode(needles))
-            .get(&event_id)
+            .get(event_id)
     }
 }
 
