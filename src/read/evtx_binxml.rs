@@ -298,6 +298,16 @@ pub(crate) fn utf16_until_nul(bytes: &[u8]) -> &[u8] {
 
 /// UTF-16LE text as the crate renders it: lone surrogates become U+FFFD.
 pub(crate) fn push_utf16_lossy(bytes: &[u8], out: &mut String) {
+    // Most text is ASCII: a byte per unit, no decoding.
+    if bytes
+        .chunks_exact(2)
+        .fold(0u8, |bad, c| bad | c[1] | (c[0] & 0x80))
+        == 0
+    {
+        out.reserve(bytes.len() / 2);
+        out.extend(bytes.chunks_exact(2).map(|c| char::from(c[0])));
+        return;
+    }
     let units = bytes
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]));

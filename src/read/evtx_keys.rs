@@ -20,8 +20,6 @@
 //! up by its text after (or before) the gate. A phrase without a gate cannot be keyed: chunks
 //! holding a gated record of its id are then read again.
 
-use std::collections::HashSet;
-
 use memchr::memmem;
 
 use super::evtx_binxml::{ChunkCtx, Val, ty, u32_at, utf16_until_nul};
@@ -498,34 +496,59 @@ pub(super) fn is_ascii_space(u: u16) -> bool {
 }
 
 /// Gate phrases (plain ASCII) as they look in a record's UTF-16LE bytes: a record none of
-/// whose bytes, ASCII-case-folded, hold one cannot hold one in a string value either (its
+/// whose bytes hold one (ASCII case aside) cannot hold one in a string value either (its
 /// text is there as it is, at any alignment).
 #[derive(Debug, Default)]
-pub(super) struct RawGates(Vec<memmem::Finder<'static>>);
+pub(super) struct RawGates {
+    /// The phrases, lower-case.
+    phrases: Vec<Vec<u8>>,
+    /// The bytes a phrase can start with (both cases), when at most three: each place one
+    /// occurs is checked (the gates of the plans start with `\`, which few values hold).
+    firsts: Option<Vec<u8>>,
+}
 
 impl RawGates {
     pub(super) fn new(phrases: &[String]) -> Self {
-        RawGates(
-            phrases
-                .iter()
-                .filter(|p| p.is_ascii())
-                .map(|p| {
-                    let utf16: Vec<u8> = p
-                        .bytes()
-                        .flat_map(|b| [b.to_ascii_lowercase(), 0])
-                        .collect();
-                    memmem::Finder::new(&utf16).into_owned()
-                })
-                .collect(),
-        )
+        let phrases: Vec<Vec<u8>> = phrases
+            .iter()
+            .filter(|p| p.is_ascii() && !p.is_empty())
+            .map(|p| p.to_ascii_lowercase().into_bytes())
+            .collect();
+        let mut firsts: Vec<u8> = phrases
+            .iter()
+            .flat_map(|p| [p[0], p[0].to_ascii_uppercase()])
+            .collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        RawGates {
+            phrases,
+            firsts: (firsts.len() <= 3).then_some(firsts),
+        }
     }
 
     /// Whether `raw` may hold a phrase; `folded` is scratch space.
     pub(super) fn may_hold(&self, raw: &[u8], folded: &mut Vec<u8>) -> bool {
-        folded.clear();
-        folded.extend(raw.iter().map(|b| ascii_lower(*b)));
-        self.0.iter().any(|f| f.find(folded).is_some())
+        let at = |p: usize| self.phrases.iter().any(|ph| holds(raw, p, ph));
+        match self.firsts.as_deref() {
+            Some([a]) => memchr::memchr_iter(*a, raw).any(at),
+            Some([a, b]) => memchr::memchr2_iter(*a, *b, raw).any(at),
+            Some([a, b, c]) => memchr::memchr3_iter(*a, *b, *c, raw).any(at),
+            _ => {
+                folded.clear();
+                folded.extend(raw.iter().map(|b| ascii_lower(*b)));
+                (0..folded.len()).any(|p| self.phrases.iter().any(|ph| holds(folded, p, ph)))
+            }
+        }
     }
+}
+
+/// Whether `raw` holds the UTF-16LE of ASCII `phrase` (lower-case) at `p`, ASCII case aside.
+fn holds(raw: &[u8], p: usize, phrase: &[u8]) -> bool {
+    raw.get(p..p + 2 * phrase.len()).is_some_and(|r| {
+        r.chunks_exact(2)
+            .zip(phrase)
+            .all(|(c, x)| c[1] == 0 && ascii_lower(c[0]) == *x)
+    })
 }
 
 /// Whether UTF-16LE `bytes` are all ASCII (written so that it vectorises).
@@ -793,8 +816,8 @@ fn as_number(v: &[u8]) -> Option<u64> {
 }
 
 /// The keys of a pass's needles: any chunk holding one of them is read again.
-pub fn needle_keys(spec: &KeySpec, map: &NeedleMap) -> HashSet<u32> {
-    let mut keys = HashSet::new();
+pub fn needle_keys(spec: &KeySpec, map: &NeedleMap) -> ahash::AHashSet<u32> {
+    let mut keys = ahash::AHashSet::new();
     for (id, n) in map {
         add_needle_keys(*id, n, &mut keys);
         if let Some(s) = spec.get(*id) {
@@ -804,7 +827,7 @@ pub fn needle_keys(spec: &KeySpec, map: &NeedleMap) -> HashSet<u32> {
     keys
 }
 
-fn add_needle_keys(id: u32, n: &Needles, keys: &mut HashSet<u32>) {
+fn add_needle_keys(id: u32, n: &Needles, keys: &mut ahash::AHashSet<u32>) {
     for s in n.strings() {
         keys.insert(key(id, KIND_STRING, s.as_bytes()));
     }

@@ -13,7 +13,6 @@
 //! What is held between the passes is small: per chunk a few counts, a census bit mask, its
 //! keys (32 bits each, sorted, each once per chunk) and the installs it held.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::sync::Arc;
 
@@ -230,7 +229,7 @@ pub(super) fn first_pass(
 #[derive(Debug)]
 pub struct Resolution {
     /// The needles' keys.
-    keys: HashSet<u32>,
+    keys: ahash::AHashSet<u32>,
     /// Census bits of the ids whose needles the keys do not cover: chunks holding one are read
     /// again.
     reread: u64,

@@ -196,67 +196,90 @@ fn text_of(nodes: &[R<'_, '_>], skip_elements: bool) -> Option<String> {
 /// A value's text as the crate writes it.
 pub(crate) fn write_value(v: &Val<'_>, out: &mut String) -> Option<()> {
     let b = v.bytes;
-    let int = |n: usize| -> Option<[u8; 8]> {
-        let mut a = [0u8; 8];
-        a[..n].copy_from_slice(b.get(..n)?);
-        Some(a)
-    };
+    let mut digits = itoa::Buffer::new();
     match v.ty {
         ty::NULL => {}
         ty::STRING => push_utf16_lossy(utf16_until_nul(b), out),
         ty::ANSI => out.extend(b.iter().filter(|c| **c != 0).map(|c| char::from(*c))),
-        ty::INT8 => write!(out, "{}", *b.first()? as i8).ok()?,
-        ty::UINT8 => write!(out, "{}", *b.first()?).ok()?,
-        ty::INT16 => write!(out, "{}", i16::from_le_bytes(b.try_into().ok()?)).ok()?,
-        ty::UINT16 => write!(out, "{}", u16::from_le_bytes(b.try_into().ok()?)).ok()?,
-        ty::INT32 => write!(out, "{}", i32::from_le_bytes(b.try_into().ok()?)).ok()?,
-        ty::UINT32 => write!(out, "{}", u32::from_le_bytes(b.try_into().ok()?)).ok()?,
-        ty::INT64 => write!(out, "{}", i64::from_le_bytes(b.try_into().ok()?)).ok()?,
-        ty::UINT64 => write!(out, "{}", u64::from_le_bytes(b.try_into().ok()?)).ok()?,
+        ty::INT8 => out.push_str(digits.format(*b.first()? as i8)),
+        ty::UINT8 => out.push_str(digits.format(*b.first()?)),
+        ty::INT16 => out.push_str(digits.format(i16::from_le_bytes(b.try_into().ok()?))),
+        ty::UINT16 => out.push_str(digits.format(u16::from_le_bytes(b.try_into().ok()?))),
+        ty::INT32 => out.push_str(digits.format(i32::from_le_bytes(b.try_into().ok()?))),
+        ty::UINT32 => out.push_str(digits.format(u32::from_le_bytes(b.try_into().ok()?))),
+        ty::INT64 => out.push_str(digits.format(i64::from_le_bytes(b.try_into().ok()?))),
+        ty::UINT64 => out.push_str(digits.format(u64::from_le_bytes(b.try_into().ok()?))),
         // Windows writes bit masks into some booleans: those stay numbers.
         ty::BOOL => match i32::from_le_bytes(b.try_into().ok()?) {
             0 => out.push_str("false"),
             1 => out.push_str("true"),
-            n => write!(out, "{n}").ok()?,
+            n => out.push_str(digits.format(n)),
         },
         ty::BINARY => {
+            out.reserve(2 * b.len());
             for byte in b {
-                write!(out, "{byte:02X}").ok()?;
+                out.push(HEX_UPPER[usize::from(byte >> 4)]);
+                out.push(HEX_UPPER[usize::from(byte & 0xf)]);
             }
         }
         ty::GUID => {
             let g: &[u8; 16] = b.try_into().ok()?;
-            write!(
-                out,
-                "{{{:08x}-{:04x}-{:04x}-{:02x}{:02x}-",
-                u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
-                u16::from_le_bytes([g[4], g[5]]),
-                u16::from_le_bytes([g[6], g[7]]),
-                g[8],
-                g[9]
-            )
-            .ok()?;
-            for byte in &g[10..] {
-                write!(out, "{byte:02x}").ok()?;
+            // data1..data3 little-endian, then data4 as it is.
+            out.push('{');
+            for (i, at) in [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+                .into_iter()
+                .enumerate()
+            {
+                if matches!(i, 4 | 6 | 8 | 10) {
+                    out.push('-');
+                }
+                push_hex_byte(g[at], out);
             }
             out.push('}');
         }
         ty::SIZE_T | ty::HEX_INT32 | ty::HEX_INT64 => {
-            write!(out, "0x{:x}", u64::from_le_bytes(int(b.len().min(8))?)).ok()?
+            let mut a = [0u8; 8];
+            a[..b.len().min(8)].copy_from_slice(b.get(..b.len().min(8))?);
+            push_hex(u64::from_le_bytes(a), out);
         }
         ty::FILETIME => write_filetime(u64::from_le_bytes(b.try_into().ok()?), out),
         ty::SID => {
             let (&rev, &count) = (b.first()?, b.get(1)?);
             let mut auth = [0u8; 8];
             auth[2..].copy_from_slice(b.get(2..8)?);
-            write!(out, "S-{rev}-{}", u64::from_be_bytes(auth)).ok()?;
+            out.push_str("S-");
+            out.push_str(digits.format(rev));
+            out.push('-');
+            out.push_str(digits.format(u64::from_be_bytes(auth)));
             for sub in b[8..].chunks_exact(4).take(usize::from(count)) {
-                write!(out, "-{}", u32::from_le_bytes(sub.try_into().ok()?)).ok()?;
+                out.push('-');
+                out.push_str(digits.format(u32::from_le_bytes(sub.try_into().ok()?)));
             }
         }
         _ => return None,
     }
     Some(())
+}
+
+const HEX_UPPER: [char; 16] = [
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F',
+];
+const HEX_LOWER: [char; 16] = [
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f',
+];
+
+fn push_hex_byte(b: u8, out: &mut String) {
+    out.push(HEX_LOWER[usize::from(b >> 4)]);
+    out.push(HEX_LOWER[usize::from(b & 0xf)]);
+}
+
+/// `0x` and the lower-case hex digits of `n`, without leading zeroes.
+fn push_hex(n: u64, out: &mut String) {
+    out.push_str("0x");
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        out.push(HEX_LOWER[((n >> (4 * i)) & 0xf) as usize]);
+    }
 }
 
 /// A FILETIME as `YYYY-MM-DDTHH:MM:SS.fffffffZ`, the way Windows (and the crate) write it:
