@@ -71,11 +71,15 @@ pub fn plan() -> ReadPlan {
     .needle_kinds(&sids)
 }
 
-/// The SIDs of the 7045s: the only accounts the seed query needs names for.
+/// The SIDs of the 7045s: the only accounts the seed query needs names for. Well-known SIDs
+/// (`S-1-5-18`…) are named by table, whatever the logs say: the events naming them are not
+/// needed, and there are millions (every service logon is SYSTEM's).
 fn account_needles(seed_events: &[Event]) -> NeedleMap {
     let mut b = NeedlesBuilder::default();
     for e in seed_events.iter().filter(|e| e.event_id == 7045) {
-        if let Some(sid) = &e.user.sid {
+        if let Some(sid) = &e.user.sid
+            && !crate::accounts::is_well_known(sid)
+        {
             b.sid(sid);
         }
     }

@@ -256,6 +256,21 @@ pub fn record_keys(
             return Outcome::Never;
         }
     }
+    // Numbers alone (logons, most evidence records): straight to their keys.
+    if spec.kinds == NeedleKinds::NUMBERS && spec.gates.is_empty() {
+        let start = out.len();
+        let mut readable = true;
+        let walked = data_values(ctx, offset + 24, limit, 0, false, &mut |v, sid| {
+            if !sid {
+                readable &= value_keys(spec.id, spec.kinds, v, out, scratch).is_some();
+            }
+        });
+        if !walked || !readable {
+            out.truncate(start);
+            return Outcome::Reread;
+        }
+        return Outcome::Keyed;
+    }
     let mut walk = KeyWalk::new(out);
     let walked = data_values(ctx, offset + 24, limit, 0, false, &mut |v, sid| {
         walk.value(spec, v, sid, out, scratch)
@@ -398,37 +413,37 @@ pub(super) fn data_values<'a, F: FnMut(Val<'a>, bool)>(
         return false;
     };
     let mut value_at = descriptors + 4 * count;
+    // The values to look at: event data, the account, nested instances (which can be
+    // anywhere); the loop only sums the others' sizes.
+    let wanted = if in_data {
+        u64::MAX
+    } else {
+        data_bits | sid_bits
+    };
     for (i, d) in table.chunks_exact(4).enumerate() {
         let (size, t) = (usize::from(u16::from_le_bytes([d[0], d[1]])), d[2]);
-        let bit = if i < 64 { 1u64 << i } else { 0 };
-        let (data, sid) = if i < 64 {
-            (data_bits & bit != 0, sid_bits & bit != 0)
-        } else {
-            match template.map(|t| ctx.template_at(t)) {
-                None | Some(None) => (true, false),
-                Some(Some(t)) => (t.data_slots.contains(i), t.sid_slots.contains(i)),
-            }
-        };
-        if t == ty::BINXML || in_data || data || sid {
+        let look = t == ty::BINXML || if i < 64 { wanted >> i & 1 != 0 } else { true };
+        if look {
+            let (data, sid) = if in_data {
+                (true, false)
+            } else if i < 64 {
+                (data_bits >> i & 1 != 0, sid_bits >> i & 1 != 0)
+            } else {
+                match template.map(|t| ctx.template_at(t)) {
+                    None | Some(None) => (true, false),
+                    Some(Some(t)) => (t.data_slots.contains(i), t.sid_slots.contains(i)),
+                }
+            };
             let Some(bytes) = b.get(value_at..value_at + size) else {
                 return false;
             };
             if t == ty::BINXML {
-                if size > 0
-                    && !data_values(
-                        ctx,
-                        value_at,
-                        value_at + size,
-                        depth + 1,
-                        in_data || data,
-                        f,
-                    )
-                {
+                if size > 0 && !data_values(ctx, value_at, value_at + size, depth + 1, data, f) {
                     return false;
                 }
-            } else if in_data || data {
+            } else if data {
                 f(Val { ty: t, bytes }, false);
-            } else {
+            } else if sid {
                 f(Val { ty: t, bytes }, true);
             }
         }
@@ -693,6 +708,22 @@ fn value_keys(
     out: &mut Vec<u32>,
     scratch: &mut Scratch,
 ) -> Option<()> {
+    // Numbers alone (logon sessions: most evidence records are logons): no text at all.
+    if kinds == NeedleKinds::NUMBERS {
+        match v.ty {
+            ty::STRING => match utf16_number(v.bytes) {
+                Some(Some(n)) => {
+                    out.push(number_key(id, n));
+                    return Some(());
+                }
+                Some(None) => return Some(()),
+                // Not plain ASCII: the general way below.
+                None => {}
+            },
+            ty::NULL | ty::GUID | ty::FILETIME | ty::SID => return Some(()),
+            _ => {}
+        }
+    }
     match v.ty {
         ty::NULL => return Some(()),
         ty::STRING => {
@@ -770,6 +801,49 @@ fn value_keys(
         }
     }
     Some(())
+}
+
+/// The number a UTF-16 string reads as (trimmed, `0x…` hex or decimal digits, as
+/// [`as_number`] reads the lower-cased text): `Some(None)` for none, `None` when the text is
+/// not plain ASCII (and lower-casing it could matter).
+fn utf16_number(bytes: &[u8]) -> Option<Option<u64>> {
+    // Most strings are names: out at their first letter, before anything else.
+    let mut at = 0;
+    loop {
+        let (Some(&lo), Some(&hi)) = (bytes.get(at), bytes.get(at + 1)) else {
+            return Some(None);
+        };
+        match (lo, hi) {
+            (0, 0) => return Some(None),
+            (b'0'..=b'9', 0) => break,
+            (0x09..=0x0d | 0x20, 0) => at += 2,
+            (0..=0x7f, 0) => return Some(None),
+            _ => return None,
+        }
+    }
+    let units = bytes[at..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|u| *u != 0);
+    let mut text = [0u8; 48];
+    let mut n = 0;
+    for u in units {
+        if u >= 0x80 {
+            return None;
+        }
+        if n == text.len() {
+            // Longer than any number but for white space: the general way.
+            return None;
+        }
+        text[n] = (u as u8).to_ascii_lowercase();
+        n += 1;
+    }
+    let t = &text[..n];
+    let end = t
+        .iter()
+        .rposition(|b| !matches!(b, 0x09..=0x0d | 0x20))
+        .map_or(0, |e| e + 1);
+    Some(as_number(&t[..end]))
 }
 
 /// A value's text, lower-cased and trimmed as [`Needles::lower_value_matches`] sees it, as
@@ -896,6 +970,33 @@ mod tests {
             let keys = value_keys_of(NeedleKinds::ALL, v);
             assert!(keys.iter().any(|k| wanted.contains(k)), "{s}: no key");
         }
+        // Numbers only: a name is not looked at, a logon id is, with white space around it.
+        assert!(
+            !value_keys_of(
+                NeedleKinds::NUMBERS,
+                Val {
+                    ty: ty::STRING,
+                    bytes: &text(&format!("42{}", " ".repeat(60)))
+                }
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            value_keys_of(
+                NeedleKinds::NUMBERS,
+                Val {
+                    ty: ty::STRING,
+                    bytes: &text(" 42\t")
+                }
+            ),
+            value_keys_of(
+                NeedleKinds::NUMBERS,
+                Val {
+                    ty: ty::UINT32,
+                    bytes: &42u32.to_le_bytes()
+                }
+            )
+        );
         // Numbers only: a name is not looked at, a logon id is.
         assert!(
             value_keys_of(

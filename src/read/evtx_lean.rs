@@ -136,7 +136,8 @@ fn header_time(chunk: &[u8], offset: usize) -> Option<Timestamp> {
 /// Whether the crate loads this chunk's string table (its common-string chains, each name
 /// strict UTF-16): when it does not, it cannot parse the chunk at all.
 fn string_table_ok(chunk: &[u8]) -> bool {
-    let mut seen = std::collections::HashSet::new();
+    // The entries read so far (a chain ends at one already read): a few dozen at most.
+    let mut seen: Vec<u32> = Vec::new();
     for i in 0..64 {
         let Some(start) = u32_at(chunk, 128 + 4 * i) else {
             return false;
@@ -164,7 +165,10 @@ fn string_table_ok(chunk: &[u8]) -> bool {
             {
                 return false;
             }
-            seen.insert(at as u32);
+            if seen.len() > 4096 {
+                return false;
+            }
+            seen.push(at as u32);
             if next == 0 || seen.contains(&next) {
                 break;
             }

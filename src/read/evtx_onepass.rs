@@ -169,11 +169,14 @@ pub(super) fn first_pass(
     out: &mut FileOutput,
 ) {
     let settings = parser_settings();
-    let per_chunk: Vec<(State, Vec<u32>, FileOutput)> = (0..chunks)
+    // Chunks in runs of a few, so that each run's buffers are set up once.
+    let per_chunk: Vec<(State, Vec<u32>, FileOutput)> = (0..chunks as usize)
         .into_par_iter()
+        .with_min_len(8)
         .map_init(
             || (Vec::new(), Keys::new(&spec.keys)),
             |(buf, keys), n| {
+                let n = n as u64;
                 let mut warnings = FileOutput::default();
                 if let Err(e) = read_chunk_bytes(file, len, n, buf) {
                     let c = chunk_output(name, n, Err(e), &settings, opts);
