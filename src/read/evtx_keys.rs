@@ -67,6 +67,7 @@ fn mix(mut x: u64) -> u64 {
 
 /// A number's key: most keys are numbers (logon sessions), so a multiply-xorshift mix (the
 /// SplitMix64 finaliser) rather than a general hash.
+#[inline]
 fn number_key(id: u32, n: u64) -> u32 {
     let mut x =
         n ^ (u64::from(id) << 32 | u64::from(KIND_NUMBER)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -678,6 +679,7 @@ pub(super) fn lower_text(v: &Val<'_>, buf: &mut String) -> Option<()> {
 }
 
 /// The integer a typed value holds, as its text would read.
+#[inline]
 pub(super) fn typed_number(v: &Val<'_>) -> Option<u64> {
     let b = v.bytes;
     let n = match v.ty {
@@ -701,6 +703,7 @@ pub(super) fn typed_number(v: &Val<'_>) -> Option<u64> {
 }
 
 /// The keys of one value. `None` when its text cannot be known here.
+#[inline(always)]
 fn value_keys(
     id: u32,
     kinds: NeedleKinds,
@@ -806,6 +809,7 @@ fn value_keys(
 /// The number a UTF-16 string reads as (trimmed, `0x…` hex or decimal digits, as
 /// [`as_number`] reads the lower-cased text): `Some(None)` for none, `None` when the text is
 /// not plain ASCII (and lower-casing it could matter).
+#[inline(always)]
 fn utf16_number(bytes: &[u8]) -> Option<Option<u64>> {
     // Most strings are names: out at their first letter, before anything else.
     let mut at = 0;

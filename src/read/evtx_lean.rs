@@ -208,6 +208,13 @@ pub(super) fn read(
     let mut needed: Vec<usize> = Vec::new();
     let (mut text, mut ascii) = (String::new(), Vec::new());
     let mut ctx = ChunkCtx::new(data, Some(&opts.evtx_templates));
+    // The ids seen, each once (a few per chunk), put in the census at the end.
+    let mut seen: Vec<u32> = Vec::with_capacity(16);
+    let mut saw = |id: u32| {
+        if !seen.contains(&id) {
+            seen.push(id);
+        }
+    };
     for (i, r) in records.iter().enumerate() {
         let Some(id) = r.event_id.map(u32::from) else {
             needed.push(i);
@@ -221,7 +228,7 @@ pub(super) fn read(
                 && let Some(spec) = k.spec.get(id)
             {
                 // Counted as the second pass would: it wants this id.
-                result.seen_ids.insert(id);
+                saw(id);
                 match record_keys(
                     spec,
                     &mut ctx,
@@ -237,7 +244,7 @@ pub(super) fn read(
             }
             continue;
         }
-        result.seen_ids.insert(id);
+        saw(id);
         let keep = whole
             || opts.evtx_needles_for(id).is_none_or(|n| {
                 n.record_may_match(&mut ctx, r.offset, r.size, &mut text, &mut ascii)
@@ -246,6 +253,7 @@ pub(super) fn read(
             needed.push(i);
         }
     }
+    result.seen_ids.extend(seen);
     if let Some(k) = keys.as_deref_mut()
         && whole
     {

@@ -9,14 +9,15 @@ const CHUNK: usize = 65536;
 
 /// Records and the sum of their ids (so the walk is not optimised away) in one file.
 fn walk(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
-    use std::os::unix::fs::FileExt;
-    let file = std::fs::File::open(path)?;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     let mut buf = vec![0u8; CHUNK];
     let (mut records, mut ids) = (0u64, 0u64);
+    file.read_exact(&mut buf[..FILE_HEADER as usize])?;
     let mut offset = FILE_HEADER;
     while offset + CHUNK as u64 <= len {
-        file.read_exact_at(&mut buf, offset)?;
+        file.read_exact(&mut buf)?;
         offset += CHUNK as u64;
         if &buf[..8] != b"ElfChnk\0" {
             continue;
