@@ -528,6 +528,7 @@ impl<'a> ChunkCtx<'a> {
         Some((inst, value_at))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn slot(
         &mut self,
         t: u8,
@@ -537,21 +538,8 @@ impl<'a> ChunkCtx<'a> {
         build: bool,
         cost: &mut Cost,
     ) -> Option<Option<Slot<'a>>> {
-        let fixed = |n: usize| (bytes.len() == n).then_some(());
         match t {
-            ty::NULL => {}
-            ty::STRING if bytes.len() % 2 == 0 => {}
-            // The crate decodes code-page text as Windows-1252 without its NULs: plain ASCII
-            // reads the same in any code page.
-            ty::ANSI if bytes.is_ascii() => {}
-            ty::INT8 | ty::UINT8 => fixed(1)?,
-            ty::INT16 | ty::UINT16 => fixed(2)?,
-            ty::INT32 | ty::UINT32 | ty::BOOL | ty::HEX_INT32 => fixed(4)?,
-            ty::INT64 | ty::UINT64 | ty::FILETIME | ty::HEX_INT64 => fixed(8)?,
-            ty::SIZE_T if matches!(bytes.len(), 4 | 8) => {}
-            ty::GUID => fixed(16)?,
-            ty::SID => fixed(8 + 4 * usize::from(*bytes.get(1)?))?,
-            ty::BINARY => {}
+            _ if scalar_ok(t, bytes) => {}
             // An empty BinXML value reads as NULL.
             ty::BINXML if bytes.is_empty() => {
                 return Some(build.then_some(Slot::Value(Val {
@@ -577,6 +565,28 @@ impl<'a> ChunkCtx<'a> {
         }
         cost.text += bytes.len();
         Some(build.then_some(Slot::Value(Val { ty: t, bytes })))
+    }
+}
+
+/// Whether `bytes` are a value of scalar type `t` as the crate reads it, exactly: its size is
+/// the type's (the crate reads a type's own size whatever the descriptor says, and the values
+/// after it then from the wrong place), and its text is one written here.
+pub fn scalar_ok(t: u8, bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    match t {
+        ty::NULL | ty::BINARY => true,
+        ty::STRING => n % 2 == 0,
+        // The crate decodes code-page text as Windows-1252 without its NULs: plain ASCII
+        // reads the same in any code page.
+        ty::ANSI => bytes.is_ascii(),
+        ty::INT8 | ty::UINT8 => n == 1,
+        ty::INT16 | ty::UINT16 => n == 2,
+        ty::INT32 | ty::UINT32 | ty::BOOL | ty::HEX_INT32 => n == 4,
+        ty::INT64 | ty::UINT64 | ty::FILETIME | ty::HEX_INT64 => n == 8,
+        ty::SIZE_T => matches!(n, 4 | 8),
+        ty::GUID => n == 16,
+        ty::SID => bytes.get(1).is_some_and(|c| n == 8 + 4 * usize::from(*c)),
+        _ => false,
     }
 }
 

@@ -22,7 +22,7 @@
 
 use memchr::memmem;
 
-use super::evtx_binxml::{ChunkCtx, Val, ty, u32_at, utf16_until_nul};
+use super::evtx_binxml::{ChunkCtx, Val, scalar_ok, ty, u32_at, utf16_until_nul};
 use super::evtx_render::write_value;
 use crate::select::{NeedleKinds, NeedleMap, Needles};
 
@@ -442,6 +442,10 @@ pub(super) fn data_values<'a, F: FnMut(Val<'a>, bool)>(
                 if size > 0 && !data_values(ctx, value_at, value_at + size, depth + 1, data, f) {
                     return false;
                 }
+            } else if !scalar_ok(t, bytes) {
+                // A value the crate reads otherwise than its descriptor says (and the values
+                // after it from elsewhere), or of a type not read here: undecidable here.
+                return false;
             } else if data {
                 f(Val { ty: t, bytes }, false);
             } else if sid {
