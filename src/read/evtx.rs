@@ -299,7 +299,7 @@ pub(super) fn chunk_output(
         && let super::evtx_lean::Lean::Done(out) =
             super::evtx_lean::read(name, number, &data, opts, None)
     {
-        return out;
+        return *out;
     }
     let out = &mut result.out;
     let truncated = (data.len() as u64) < CHUNK_SIZE;

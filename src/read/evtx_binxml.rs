@@ -575,7 +575,7 @@ pub fn scalar_ok(t: u8, bytes: &[u8]) -> bool {
     let n = bytes.len();
     match t {
         ty::NULL | ty::BINARY => true,
-        ty::STRING => n % 2 == 0,
+        ty::STRING => n.is_multiple_of(2),
         // The crate decodes code-page text as Windows-1252 without its NULs: plain ASCII
         // reads the same in any code page.
         ty::ANSI => bytes.is_ascii(),
@@ -796,8 +796,11 @@ fn event_id_slot(elements: &[Element]) -> Option<u16> {
 /// `MAX_STORED` templates, chunks parse their own.
 #[derive(Debug, Default)]
 pub struct TemplateStore {
-    map: Mutex<HashMap<u64, Vec<(Box<[u8]>, Arc<Template>)>>>,
+    map: Mutex<HashMap<u64, Vec<Stored>>>,
 }
+
+/// A normalized definition and its template.
+type Stored = (Box<[u8]>, Arc<Template>);
 
 const MAX_STORED: usize = 4096;
 

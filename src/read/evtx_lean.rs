@@ -27,7 +27,7 @@ use super::{ReadOptions, evtx_render, evtx_scan};
 /// How a chunk was read.
 pub(super) enum Lean {
     /// Read here.
-    Done(ChunkOutput),
+    Done(Box<ChunkOutput>),
     /// The crate must read it.
     Fallback,
 }
@@ -262,7 +262,7 @@ pub(super) fn read(
     }
     if needed.is_empty() {
         result.out.stats.records += records.len() as u64;
-        return Lean::Done(result);
+        return Lean::Done(Box::new(result));
     }
     if !string_table_ok(data) {
         return Lean::Fallback;
@@ -319,5 +319,5 @@ pub(super) fn read(
         result.out.offer(ev, opts);
     }
     result.out.stats.records += (records.len() - needed.len()) as u64;
-    Lean::Done(result)
+    Lean::Done(Box::new(result))
 }

@@ -355,7 +355,7 @@ fn is_container(name: &str) -> bool {
 /// An element's value as a member (`write_element_value`).
 fn element_value(r: &Resolved<'_, '_>, container: bool) -> Option<Jv> {
     if r.attrs.is_empty() && !r.has_element_child() && r.children.len() == 1 {
-        return Some(leaf(&r.children[0], Jv::Null)?);
+        return leaf(&r.children[0], Jv::Null);
     }
     let (text, elems, attrs) = (r.has_text(), r.has_element_child(), r.attrs_have_text());
     if !elems && !text && !attrs {
@@ -427,9 +427,7 @@ fn body(r: &Resolved<'_, '_>, container: bool, omit_attributes: bool) -> Option<
                     continue;
                 };
                 // A name from a substitution: the crate compares those by value type too.
-                let Some(nodes) = text_nodes(name) else {
-                    return None;
-                };
+                let nodes = text_nodes(name)?;
                 // A run of `Data` of one name makes one member, an array of their values;
                 // a name met again later is numbered (`Name_1`).
                 let run = 1 + children[i + 1..]
