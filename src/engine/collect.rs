@@ -130,15 +130,24 @@ pub fn collect_by_plan(
     });
 
     // The installs: those of deferred files are moved out for the needles and back.
-    let mut anchors = Vec::new();
-    let mut counts = Vec::with_capacity(firsts.len());
+    let counts: Vec<Vec<usize>> = firsts
+        .iter()
+        .filter_map(|out| out.deferred.as_ref().map(|d| d.event_counts()))
+        .collect();
+    let deferred_anchors: usize = counts.iter().flatten().sum();
+    let others: usize = firsts
+        .iter()
+        .filter(|out| out.deferred.is_none())
+        .map(|out| out.events.len())
+        .sum();
+    // Reserved exactly, and freed before the second pass: a deferred file's installs are held
+    // once, here or in their chunks.
+    let mut anchors = Vec::with_capacity(deferred_anchors + others);
     for out in &mut firsts {
         if let Some(d) = &mut out.deferred {
-            counts.push(d.event_counts());
             d.take_events(&mut anchors);
         }
     }
-    let deferred_anchors = anchors.len();
     for out in &firsts {
         if out.deferred.is_none() {
             anchors.extend(out.events.iter().cloned());
@@ -154,6 +163,7 @@ pub fn collect_by_plan(
         }
     }
     drop(back);
+    drop(anchors);
 
     let resolution = evtx_onepass::Resolution::new(&spec, &needles, plan.anchors());
     let full_opts = base.with_filter(plan.full_filter_with(needles));

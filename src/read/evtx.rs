@@ -6,10 +6,16 @@
 //! files *and* chunks share one work-stealing pool, and lets every damaged chunk be reported
 //! with its file offset while the rest of the file is still read.
 //!
-//! The fast path: for each record, `template_instances()` gives the substitution values without
-//! rendering; `values[3]` is the EventID in the standard System template. Only records whose id
-//! is wanted are rendered (to the crate's JSON, mapped by [`super::evtx_json`]). When the
-//! template does not say, the record is rendered and the id read from the result.
+//! The fast path, for a chunk whose CRC32s hold: [`super::evtx_lean`] walks its records without
+//! the crate (record headers, the EventID from the substitution values), decodes the kept ones
+//! itself ([`super::evtx_binxml`] parses templates and values, [`super::evtx_render`] makes the
+//! `Event` the crate's JSON mapped by [`super::evtx_json`] would give), and declines the chunk
+//! where it cannot promise the crate's answer. A declined or damaged chunk is read with the
+//! crate as before: for each record, `template_instances()` gives the substitution values
+//! without rendering (`values[3]` is the EventID in the standard System template) and only
+//! records whose id is wanted are rendered. Plain files read by a plan are read once
+//! ([`super::evtx_onepass`]): the first pass keeps keys of the evidence, the second reads again
+//! only chunks whose keys meet the needles.
 
 use std::io;
 use std::sync::Arc;

@@ -117,10 +117,11 @@ pub struct Deferred {
 impl Deferred {
     /// Move the installs out (for the needles); [`Deferred::put_events`] puts them back.
     pub fn take_events(&mut self, into: &mut Vec<Event>) {
+        // Each chunk's vector is freed as it is emptied: the installs are held once.
         for c in &mut self.chunks {
             match c {
-                State::Lean(l) => into.append(&mut l.events),
-                State::Crate(e) => into.append(e),
+                State::Lean(l) => into.extend(std::mem::take(&mut l.events)),
+                State::Crate(e) => into.extend(std::mem::take(e)),
                 State::Empty => {}
             }
         }
@@ -129,11 +130,13 @@ impl Deferred {
     /// Put back what [`Deferred::take_events`] took, from the front of `from`, in order.
     pub fn put_events(&mut self, from: &mut std::vec::Drain<'_, Event>, counts: &[usize]) {
         for (c, n) in self.chunks.iter_mut().zip(counts) {
-            match c {
-                State::Lean(l) => l.events.extend(from.by_ref().take(*n)),
-                State::Crate(e) => e.extend(from.by_ref().take(*n)),
-                State::Empty => {}
-            }
+            let events = match c {
+                State::Lean(l) => &mut l.events,
+                State::Crate(e) => e,
+                State::Empty => continue,
+            };
+            events.reserve_exact(*n);
+            events.extend(from.by_ref().take(*n));
         }
     }
 
@@ -181,7 +184,7 @@ pub(super) fn first_pass(
                 if let Err(e) = read_chunk_bytes(file, len, n, buf) {
                     let c = chunk_output(name, n, Err(e), &settings, opts);
                     warnings.warnings = c.out.warnings;
-                    return (State::Crate(c.out.events), Vec::new(), warnings);
+                    return (State::Crate(exact(c.out.events)), Vec::new(), warnings);
                 }
                 if buf.iter().all(|b| *b == 0) {
                     return (State::Empty, Vec::new(), warnings);
@@ -196,7 +199,7 @@ pub(super) fn first_pass(
                             seen: spec.mask(c.seen_ids.iter().copied()),
                             keys: (0, 0),
                             reread: keys.reread,
-                            events: c.out.events,
+                            events: exact(c.out.events),
                             identity: c.identity.map(Box::new),
                         };
                         return (State::Lean(Box::new(lean)), k, warnings);
@@ -204,7 +207,7 @@ pub(super) fn first_pass(
                 }
                 let c = chunk_output(name, n, Ok(buf.clone()), &settings, opts);
                 warnings.warnings = c.out.warnings;
-                (State::Crate(c.out.events), Vec::new(), warnings)
+                (State::Crate(exact(c.out.events)), Vec::new(), warnings)
             },
         )
         .collect();
@@ -216,6 +219,8 @@ pub(super) fn first_pass(
         bytes: out.stats.bytes,
         len,
     };
+    d.keys
+        .reserve_exact(per_chunk.iter().map(|(_, k, _)| k.len()).sum());
     for (mut state, keys, warnings) in per_chunk {
         if let State::Lean(l) = &mut state {
             l.keys = (d.keys.len() as u32, keys.len() as u32);
@@ -224,8 +229,17 @@ pub(super) fn first_pass(
         d.chunks.push(state);
         out.warnings.extend(warnings.warnings);
     }
-    d.keys.shrink_to_fit();
+    if std::env::var("SVCHUNT_DEBUG_KEYS").is_ok() {
+        eprintln!("file keys {} chunks {}", d.keys.len(), d.chunks.len());
+    }
     out.deferred = Some(Box::new(d));
+}
+
+/// `events` in no more memory than they need: held until the second pass, and a chunk rarely
+/// holds more than one install.
+fn exact(mut events: Vec<Event>) -> Vec<Event> {
+    events.shrink_to_fit();
+    events
 }
 
 /// What the second pass needs to know of the needles.
@@ -244,10 +258,14 @@ impl Resolution {
         let mut reread = spec.mask(spec.keys.unkept(needles));
         // Needles for an install id would change what the second pass keeps of the installs.
         reread |= spec.mask(needles.keys().copied().filter(|id| anchors.contains(id)));
-        Resolution {
+        let r = Resolution {
             keys: super::evtx_keys::needle_keys(&spec.keys, needles),
             reread,
+        };
+        if std::env::var("SVCHUNT_DEBUG_KEYS").is_ok() {
+            eprintln!("needle keys {} reread mask {:x}", r.keys.len(), r.reread);
         }
+        r
     }
 }
 
@@ -286,6 +304,16 @@ pub fn second_pass(
     let settings = parser_settings();
     let len = d.len;
     let keys = &d.keys;
+    let d_chunks = d.chunks.len();
+    let reread_count = d
+        .chunks
+        .iter()
+        .filter(|c| match c {
+            State::Lean(l) => needs_reread(l, keys, resolution),
+            State::Crate(_) => true,
+            _ => false,
+        })
+        .count();
     let per_chunk: Vec<ChunkOutput> = d
         .chunks
         .into_par_iter()
@@ -322,6 +350,9 @@ pub fn second_pass(
             }
         })
         .collect();
+    if std::env::var("SVCHUNT_DEBUG_KEYS").is_ok() {
+        eprintln!("reread {} of {}", reread_count, d_chunks);
+    }
     merge_chunks(per_chunk, &mut out);
     out
 }

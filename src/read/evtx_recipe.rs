@@ -300,6 +300,7 @@ fn data(
     fields: &DataFields,
     out: &mut Vec<(String, String)>,
 ) -> Result<(), ()> {
+    out.reserve_exact(fields.0.len());
     for (name, l) in &fields.0 {
         if left_out(inst, l) {
             continue;

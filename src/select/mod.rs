@@ -10,6 +10,12 @@
 //! plan to events handed to it in memory, so a hunt over paths and a hunt over the same events
 //! give the same answer.
 //!
+//! A plan is two passes in meaning, not necessarily in reading: a reader that can key the
+//! evidence it meets before the needles are known ([`ReadPlan::needle_kinds`] says which kinds
+//! of value each evidence id's needles compare: strings, numbers, SIDs, phrases) reads each
+//! record once and decides the evidence afterwards (see `read::evtx_onepass`). The answer is the
+//! one two full passes give.
+//!
 //! This stage knows the [`Event`] type and nothing of formats: how a needle is encoded in a
 //! binary record is the readers' business.
 
