@@ -229,9 +229,6 @@ pub(super) fn first_pass(
         d.chunks.push(state);
         out.warnings.extend(warnings.warnings);
     }
-    if std::env::var("SVCHUNT_DEBUG_KEYS").is_ok() {
-        eprintln!("file keys {} chunks {}", d.keys.len(), d.chunks.len());
-    }
     out.deferred = Some(Box::new(d));
 }
 
@@ -258,14 +255,10 @@ impl Resolution {
         let mut reread = spec.mask(spec.keys.unkept(needles));
         // Needles for an install id would change what the second pass keeps of the installs.
         reread |= spec.mask(needles.keys().copied().filter(|id| anchors.contains(id)));
-        let r = Resolution {
+        Resolution {
             keys: super::evtx_keys::needle_keys(&spec.keys, needles),
             reread,
-        };
-        if std::env::var("SVCHUNT_DEBUG_KEYS").is_ok() {
-            eprintln!("needle keys {} reread mask {:x}", r.keys.len(), r.reread);
         }
-        r
     }
 }
 
@@ -304,16 +297,6 @@ pub fn second_pass(
     let settings = parser_settings();
     let len = d.len;
     let keys = &d.keys;
-    let d_chunks = d.chunks.len();
-    let reread_count = d
-        .chunks
-        .iter()
-        .filter(|c| match c {
-            State::Lean(l) => needs_reread(l, keys, resolution),
-            State::Crate(_) => true,
-            _ => false,
-        })
-        .count();
     let per_chunk: Vec<ChunkOutput> = d
         .chunks
         .into_par_iter()
@@ -350,9 +333,6 @@ pub fn second_pass(
             }
         })
         .collect();
-    if std::env::var("SVCHUNT_DEBUG_KEYS").is_ok() {
-        eprintln!("reread {} of {}", reread_count, d_chunks);
-    }
     merge_chunks(per_chunk, &mut out);
     out
 }
