@@ -15,10 +15,10 @@
 //! or `UserData`, and the account's SID), so the System fields every record has cost nothing.
 //!
 //! Phrases (found anywhere inside a value) are keyed through the plan's gates, which every
-//! needle set of their id has (`\deleteflag`): where a value holds a gate phrase, the 16
-//! characters after it and before it are keyed, and a needle phrase holding that gate is looked
-//! up by its text after (or before) the gate. A phrase without a gate cannot be keyed: chunks
-//! holding a gated record of its id are then read again.
+//! needle set of their id has (`\deleteflag`): where a value holds a gate phrase, the first 1,
+//! 2, 4, 8 and 16 characters after it and before it are keyed, and a needle phrase holding that
+//! gate is looked up by the longest of those its text after (or before) the gate has. A phrase
+//! without a gate cannot be keyed: chunks holding a gated record of its id are then read again.
 
 use memchr::memmem;
 
@@ -584,19 +584,30 @@ fn ascii_lower(b: u8) -> u8 {
     b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)
 }
 
-/// Most characters keyed beside a gate phrase.
-const WINDOW: usize = 16;
+/// How many characters beside a gate are keyed: a needle phrase is looked up by the longest of
+/// these its own text beside the gate has (powers of two: five keys a side, not sixteen).
+const WINDOW_LENGTHS: [usize; 5] = [1, 2, 4, 8, 16];
+
+/// The window a needle's `n` characters beside a gate are looked up by.
+fn window_len(n: usize) -> usize {
+    WINDOW_LENGTHS
+        .iter()
+        .copied()
+        .filter(|l| *l <= n)
+        .max()
+        .unwrap_or(0)
+}
 
 /// Keys of the text around gate `j` found at `p` (of `len` bytes) in `a`: the first 1 to 16
 /// bytes after it and the last 1 to 16 before it, and the gate alone.
 fn window_keys(id: u32, j: usize, a: &[u8], p: usize, len: usize, out: &mut Vec<u32>) {
     out.push(window_key(id, j, b'=', &[]));
     let after = &a[p + len..];
-    for n in 1..=after.len().min(WINDOW) {
+    for n in WINDOW_LENGTHS.into_iter().filter(|n| *n <= after.len()) {
         out.push(window_key(id, j, b'>', &after[..n]));
     }
     let before = &a[..p];
-    for n in 1..=before.len().min(WINDOW) {
+    for n in WINDOW_LENGTHS.into_iter().filter(|n| *n <= before.len()) {
         out.push(window_key(id, j, b'<', &before[before.len() - n..]));
     }
 }
@@ -618,13 +629,13 @@ fn phrase_key(spec: &IdSpec, phrase: &str) -> Option<u32> {
         let after = &p[q + g.needle().len()..];
         let before = &p[..q];
         Some(if !after.is_empty() {
-            window_key(spec.id, j, b'>', &after[..after.len().min(WINDOW)])
+            window_key(spec.id, j, b'>', &after[..window_len(after.len())])
         } else if !before.is_empty() {
             window_key(
                 spec.id,
                 j,
                 b'<',
-                &before[before.len() - before.len().min(WINDOW)..],
+                &before[before.len() - window_len(before.len())..],
             )
         } else {
             window_key(spec.id, j, b'=', &[])
