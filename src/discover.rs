@@ -150,6 +150,18 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
     out
 }
 
+/// Read one input held in memory, named `name` in warnings and origins: a file's bytes handed
+/// over by another front end (a Spark executor reading object storage has bytes, not a path).
+pub fn read_bytes(name: &str, data: &[u8], opts: &ReadOptions) -> FileOutput {
+    let mut out = FileOutput::default();
+    let name: Arc<str> = name.into();
+    match sniff(&data[..data.len().min(4096)]) {
+        Some(Format::Evtx) => evtx::read_evtx(&name, EvtxBytes::Memory(data), opts, &mut out),
+        _ => read_stream(&name, Box::new(data), opts, &mut out, 0),
+    }
+    out
+}
+
 /// Read a stream whose format is sniffed from its first bytes.
 fn read_stream(
     name: &Arc<str>,
