@@ -112,10 +112,17 @@ def display_names(spark, inputs: List[str]) -> List[Tuple[str, str]]:
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
-def make_reader(names: List[Tuple[str, str]], select: str, local_tz: Optional[str]):
-    import warnings
+def arrow_schema(ddl: str) -> pa.Schema:
+    """A Spark DDL schema as the Arrow schema its batches carry (on the driver: parsing DDL
+    needs the session)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.types import _parse_datatype_string
 
-    schema = None
+    return to_arrow_schema(_parse_datatype_string(ddl))
+
+
+def make_reader(names: List[Tuple[str, str]], select: str, local_tz: Optional[str], schema: pa.Schema):
+    import warnings
 
     def name_of(uri: str) -> str:
         for qualified, given in names:
@@ -131,12 +138,8 @@ def make_reader(names: List[Tuple[str, str]], select: str, local_tz: Optional[st
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        nonlocal schema
         from pyspark import TaskContext
-        from pyspark.sql.pandas.types import to_arrow_schema
-        from pyspark.sql.types import _parse_datatype_string
 
-        schema = schema or to_arrow_schema(_parse_datatype_string(EVENT_ROWS))
         for batch in batches:
             paths = batch.column("path").to_pylist()
             contents = batch.column("content")
@@ -177,11 +180,9 @@ def make_reader(names: List[Tuple[str, str]], select: str, local_tz: Optional[st
     return read
 
 
-def make_hunter(options: Dict[str, object], allow_text: Optional[str]):
+def make_hunter(options: Dict[str, object], allow_text: Optional[str], schema: pa.Schema):
     import tempfile
     import warnings
-
-    schema = None
 
     def ipc_bytes(table: pa.Table) -> bytes:
         sink = io.BytesIO()
@@ -190,11 +191,6 @@ def make_hunter(options: Dict[str, object], allow_text: Optional[str]):
         return sink.getvalue()
 
     def hunt(key: Tuple[pa.Scalar, ...], table: pa.Table) -> pa.Table:
-        nonlocal schema
-        from pyspark.sql.pandas.types import to_arrow_schema
-        from pyspark.sql.types import _parse_datatype_string
-
-        schema = schema or to_arrow_schema(_parse_datatype_string(PARTS))
         host = key[0].as_py()
         rows: Dict[str, list] = {f.name: [] for f in schema}
 
@@ -306,9 +302,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     if args.read_partitions:
         files = files.repartition(args.read_partitions)
-    reader = make_reader(display_names(spark, args.inputs), args.semantics, args.local_tz)
+    reader = make_reader(display_names(spark, args.inputs), args.semantics, args.local_tz,
+                         arrow_schema(EVENT_ROWS))
     events = files.mapInArrow(reader, EVENT_ROWS)
-    parts = events.groupBy("host").applyInArrow(make_hunter(options, allow_text), PARTS)
+    parts = events.groupBy("host").applyInArrow(
+        make_hunter(options, allow_text, arrow_schema(PARTS)), PARTS
+    )
     rows = [r.asDict() for r in parts.collect()]
 
     os.makedirs(args.out, exist_ok=True)
