@@ -24,7 +24,7 @@ struct Times {
 }
 
 impl Times {
-    fn column<'a>(
+    fn column(
         &mut self,
         rows: impl IntoIterator<Item = (Option<Timestamp>, Warning)>,
         what: &str,
