@@ -18,6 +18,11 @@ if ! command -v java >/dev/null; then
   apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null
 fi
 
+# Parquet output is not a default feature (it nearly doubles the first build of the command):
+# lint and test it here, where it is built anyway for the comparisons below.
+cargo clippy --quiet -p svchunt --all-targets --features parquet -- -D warnings
+cargo test --quiet -p svchunt --features parquet --test events_output --lib -- arrow:: emit::events
+
 # The command and the generator the tests compare against (the dev profile optimises
 # dependencies, so debug binaries hunt the 20-host scenario in seconds).
 cargo build --quiet --bin svchunt -p svchunt --features parquet

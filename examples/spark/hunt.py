@@ -25,7 +25,8 @@ What runs where:
    ``campaigns.jsonl``, ``coverage.jsonl``, ``graph.json`` (``-f graph``) and
    ``summary.json`` (counts, warnings, and how the work split across tasks).
 
-Local output paths are written by the driver; give ``--out`` as a local folder (on a
+Spark's file listing skips names that start with ``.`` or ``_`` (the command reads them).
+Results are written by the driver; give ``--out`` as a local folder (on a
 cluster, a folder on the driver's machine or a mounted share) — the findings are a tiny
 fraction of the logs.
 """
