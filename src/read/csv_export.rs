@@ -11,6 +11,26 @@ use super::json::sentinel::{self, Row, TableKind};
 use super::{FileOutput, ReadOptions};
 use crate::event::Locator;
 
+/// True when the first line of a text is the header of a CSV export svchunt reads: a
+/// Sentinel table's columns. (A comma alone says nothing: most source files have one.)
+pub fn known_header(text: &[u8]) -> bool {
+    let line_end = memchr::memchr(b'\n', text).unwrap_or(text.len());
+    let line = &text[..line_end];
+    if line.contains(&0) || std::str::from_utf8(line).is_err() || !line.contains(&b',') {
+        return false;
+    }
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let mut record = csv::StringRecord::new();
+    if !csv.read_record(&mut record).unwrap_or(false) {
+        return false;
+    }
+    let columns: Vec<&str> = record.iter().map(sentinel::column_name).collect();
+    sentinel::table_kind(columns.iter().copied()).is_some()
+}
+
 /// Read one CSV export.
 pub fn read_csv(
     name: &Arc<str>,

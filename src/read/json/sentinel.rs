@@ -53,6 +53,7 @@ pub(crate) fn to_event(
             file: file.clone(),
             locator,
         },
+        source_identity: None,
     };
     match kind {
         TableKind::Event => fill_event(row, &mut event)?,
