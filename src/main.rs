@@ -54,6 +54,9 @@ fn prepare(input: &InputArgs) -> Result<ReadOptions> {
     let zone = parse_zone(&input.local_tz)?;
     Ok(ReadOptions {
         naive_time_zone: zone,
+        max_record: input.max_record,
+        max_expansion: input.max_expansion,
+        verbose: input.verbose,
         ..ReadOptions::default()
     })
 }
@@ -163,8 +166,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     };
     out.flush().context("cannot write the output")?;
 
-    let incomplete = outcome.stats.files_skipped > 0 || outcome.stats.skipped_total() > 0;
-    Ok(if args.strict && incomplete {
+    Ok(if args.strict && outcome.stats.has_losses() {
         ExitCode::from(2)
     } else if reported > 0 {
         ExitCode::SUCCESS
@@ -218,6 +220,12 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
     for w in warnings {
         let _ = writeln!(err, "svchunt: warning: {w}");
     }
+    if let Some(line) = svchunt::read::not_logs_line(stats) {
+        let _ = writeln!(err, "svchunt: {line}");
+    }
+    for f in &stats.not_log_files {
+        let _ = writeln!(err, "svchunt: not an event log: {f}");
+    }
     let skipped: Vec<String> = stats
         .records_skipped
         .iter()
@@ -225,9 +233,10 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
         .collect();
     let _ = writeln!(
         err,
-        "svchunt: read {} input(s) ({} skipped), {:.1} MB, {} records ({} selected, {} duplicate(s) dropped); {} record(s) unreadable{}{}",
+        "svchunt: read {} input(s) ({} skipped, {} read in part), {:.1} MB, {} records ({} selected, {} duplicate(s) dropped); {} record(s) unreadable{}{}",
         stats.files,
         stats.files_skipped,
+        stats.incomplete_total(),
         stats.bytes as f64 / 1e6,
         stats.records,
         stats.records_selected,

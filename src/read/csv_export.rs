@@ -1,13 +1,16 @@
-//! CSV exports (the Sentinel / Log Analytics portal's "Export to CSV") of the `Event`,
-//! `SecurityEvent` and `WindowsEvent` tables. The header names the columns (`TimeGenerated
-//! [UTC]`, …), which say the table; each row is mapped like a JSON row of the same table (see
-//! `read::json::sentinel`) and located by the line it starts on (quoted fields may span lines).
+//! CSV exports: the Sentinel / Log Analytics portal's "Export to CSV" of the `Event`,
+//! `SecurityEvent` and `WindowsEvent` tables, and Splunk results exported as CSV (a `_raw`
+//! column holding the event). The header names the columns (`TimeGenerated [UTC]`, `_raw`, …),
+//! which say the kind; each Sentinel row is mapped like a JSON row of the same table (see
+//! `read::json::sentinel`), each Splunk row like a Splunk JSON result, and every row is located
+//! by the line it starts on (quoted fields may span lines).
 
 use std::io::BufRead;
 use std::sync::Arc;
 
 use super::json::problems::{Problems, RecordError};
 use super::json::sentinel::{self, Row, TableKind};
+use super::json::splunk;
 use super::{FileOutput, ReadOptions};
 use crate::event::Locator;
 
@@ -28,7 +31,16 @@ pub fn known_header(text: &[u8]) -> bool {
         return false;
     }
     let columns: Vec<&str> = record.iter().map(sentinel::column_name).collect();
-    sentinel::table_kind(columns.iter().copied()).is_some()
+    sentinel::table_kind(columns.iter().copied()).is_some() || columns.contains(&"_raw")
+}
+
+/// What the rows of a CSV export are.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Rows of a Sentinel table.
+    Sentinel(TableKind),
+    /// Splunk results: the event in column `raw`, its host in `host`.
+    Splunk { raw: usize, host: Option<usize> },
 }
 
 /// Read one CSV export.
@@ -50,17 +62,28 @@ pub fn read_csv(
             return;
         }
     };
-    let Some(kind) = sentinel::table_kind(columns.iter().map(String::as_str)) else {
-        out.warn(
-            name,
-            "line 1",
-            format!(
-                "CSV columns ({}) are not those of a Sentinel Event, SecurityEvent or WindowsEvent export",
-                columns.join(", ")
-            ),
-        );
-        out.stats.files_skipped += 1;
-        return;
+    let position = |c: &str| columns.iter().position(|x| x == c);
+    let kind = match (
+        sentinel::table_kind(columns.iter().map(String::as_str)),
+        position("_raw"),
+    ) {
+        (Some(kind), _) => Kind::Sentinel(kind),
+        (None, Some(raw)) => Kind::Splunk {
+            raw,
+            host: position("host"),
+        },
+        (None, None) => {
+            out.warn(
+                name,
+                "line 1",
+                format!(
+                    "CSV columns ({}) are not those of a Sentinel Event, SecurityEvent or WindowsEvent export, nor Splunk's",
+                    columns.join(", ")
+                ),
+            );
+            out.stats.files_skipped += 1;
+            return;
+        }
     };
     let table = CsvTable {
         name,
@@ -78,7 +101,7 @@ struct CsvTable<'a> {
     opts: &'a ReadOptions,
     columns: &'a [String],
     event_id_column: Option<usize>,
-    kind: TableKind,
+    kind: Kind,
 }
 
 impl CsvTable<'_> {
@@ -99,11 +122,14 @@ impl CsvTable<'_> {
                         problems.skip(out, self.name, Locator::Line(line), err);
                         continue;
                     }
-                    out.warn(
-                        self.name,
-                        format!("line {line}"),
-                        format!("read failed, rest of input lost: {e}"),
-                    );
+                    let err = match e.into_kind() {
+                        csv::ErrorKind::Io(io) => io,
+                        other => std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("{other:?}"),
+                        ),
+                    };
+                    out.lost_rest(self.name, format!("line {line}"), &err);
                     break;
                 }
             }
@@ -136,8 +162,19 @@ impl CsvTable<'_> {
             out.stats.records += 1;
             return;
         }
-        let row = Row::from_texts(self.columns, record.iter());
-        match sentinel::to_event(&row, self.kind, self.name, at) {
+        let mapped = match self.kind {
+            Kind::Sentinel(kind) => {
+                let row = Row::from_texts(self.columns, record.iter());
+                sentinel::to_event(&row, kind, self.name, at)
+            }
+            Kind::Splunk { raw, host } => splunk::to_event(
+                record.get(raw).unwrap_or_default(),
+                host.and_then(|h| record.get(h)).filter(|h| !h.is_empty()),
+                self.name,
+                at,
+            ),
+        };
+        match mapped {
             Ok(event) => out.offer(event, self.opts),
             Err(err) => problems.skip(out, self.name, at, err),
         }
@@ -211,6 +248,20 @@ mod tests {
         };
         let out = read(&text, &opts);
         assert_eq!((out.stats.records, out.stats.records_selected), (2, 1));
+    }
+
+    #[test]
+    fn splunk_csv_with_xml_raw() {
+        let raw = "<Event xmlns='x'><System><Provider Name='Service Control Manager'/><EventID Qualifiers='16384'>7045</EventID><TimeCreated SystemTime='2024-05-06T10:00:00.1234567Z'/><EventRecordID>9</EventRecordID><Channel>System</Channel><Computer>WKS-0001</Computer></System><EventData><Data Name='ServiceName'>PSEXESVC</Data></EventData></Event>";
+        let text = format!(
+            "\"_time\",host,\"_raw\"\n\"2024-05-06T10:00:00.123+0000\",WKS-0001,\"{}\"\n",
+            raw.replace('"', "\"\"")
+        );
+        assert!(known_header(text.as_bytes()));
+        let out = read(&text, &ReadOptions::default());
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        assert_eq!(out.events[0].field("ServiceName"), Some("PSEXESVC"));
+        assert_eq!(out.events[0].origin.locator, Locator::Line(2));
     }
 
     #[test]

@@ -235,6 +235,45 @@ impl ReadStats {
     }
 }
 
+/// The one line that says how many files were not event logs, by kind, largest first
+/// (`3,206 files are not event logs: 2,900 source files, 300 documents; --verbose lists them`).
+pub fn not_logs_line(stats: &ReadStats) -> Option<String> {
+    let total: u64 = stats.not_logs.values().sum();
+    if total == 0 {
+        return None;
+    }
+    let mut kinds: Vec<(&String, &u64)> = stats.not_logs.iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{} {k}", thousands(**n)))
+        .collect();
+    Some(format!(
+        "{} file{} not event log{}: {}{}",
+        thousands(total),
+        if total == 1 { " is" } else { "s are" },
+        if total == 1 { "" } else { "s" },
+        parts.join(", "),
+        if stats.not_log_files.is_empty() {
+            "; --verbose lists them"
+        } else {
+            ""
+        }
+    ))
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A short, stable reason for an error that stopped reading an input part-way, to count it by.
 pub fn read_error_reason(err: &std::io::Error) -> &'static str {
     if err
@@ -395,6 +434,18 @@ impl FileOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn not_logs_in_one_line() {
+        let mut stats = ReadStats::default();
+        assert_eq!(not_logs_line(&stats), None);
+        stats.not_logs.insert("source files".into(), 2900);
+        stats.not_logs.insert("documents".into(), 306);
+        assert_eq!(
+            not_logs_line(&stats).unwrap(),
+            "3,206 files are not event logs: 2,900 source files, 306 documents; --verbose lists them"
+        );
+    }
 
     #[test]
     fn selection_bitmap() {

@@ -142,6 +142,43 @@ pub fn read_xml(
     problems.finish(out, name);
 }
 
+/// One event held in a string (a SIEM's copy of the raw XML), located where its holder is.
+pub(crate) fn parse_one(
+    text: &str,
+    file: &Arc<str>,
+    locator: Locator,
+) -> Result<Event, RecordError> {
+    let mut out = FileOutput::default();
+    read_xml(
+        file,
+        &mut text.as_bytes(),
+        &ReadOptions::default(),
+        &mut out,
+    );
+    if let Some(w) = out.warnings.first() {
+        return Err(RecordError::new(
+            "unreadable record",
+            format!("XML event: {}", w.message),
+        ));
+    }
+    let mut events = out.events.into_iter();
+    match (events.next(), events.next()) {
+        (Some(mut event), None) => {
+            event.origin.locator = locator;
+            event.source_identity = None;
+            Ok(event)
+        }
+        (None, _) => Err(RecordError::new(
+            "unreadable record",
+            "no <Event> in the XML",
+        )),
+        (Some(_), Some(_)) => Err(RecordError::new(
+            "unreadable record",
+            "more than one <Event>",
+        )),
+    }
+}
+
 /// Counts bytes and lines as the XML parser consumes them, and stops one event from growing
 /// past the record limit (quick-xml would buffer a huge text node whole).
 struct Counted<'a> {
