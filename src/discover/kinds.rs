@@ -204,6 +204,35 @@ pub(super) fn unrecognised(
     not_a_log(name, kind, opts, out);
 }
 
+/// JSON files every source tree has, which are never event exports: counted, not read.
+const CONFIG_JSON: &[&str] = &[
+    "package.json",
+    "package-lock.json",
+    "tsconfig.json",
+    "jsconfig.json",
+    "composer.json",
+    "composer.lock",
+    "bower.json",
+    "lerna.json",
+    "deno.json",
+    ".eslintrc.json",
+    ".prettierrc.json",
+    ".babelrc",
+    "launch.json",
+    "settings.json",
+    "tasks.json",
+    "extensions.json",
+    "devcontainer.json",
+    "cargo-checksum.json",
+    ".cargo-ok",
+];
+
+/// True for a file name that is a tool's configuration, whatever it holds.
+pub(super) fn is_config_name(file_name: &str) -> bool {
+    let lower = file_name.to_ascii_lowercase();
+    CONFIG_JSON.contains(&lower.as_str()) || lower.ends_with(".schema.json")
+}
+
 /// Count a file that is not an event log (listing it when `--verbose` asked).
 pub(super) fn not_a_log(name: &Arc<str>, kind: &str, opts: &ReadOptions, out: &mut FileOutput) {
     *out.stats.not_logs.entry(kind.to_string()).or_default() += 1;

@@ -148,6 +148,13 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
         kinds::not_a_log(&name, "collector bookkeeping", opts, &mut out);
         return out;
     }
+    if path
+        .file_name()
+        .is_some_and(|n| kinds::is_config_name(&n.to_string_lossy()))
+    {
+        kinds::not_a_log(&name, "configuration and data files", opts, &mut out);
+        return out;
+    }
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {

@@ -81,13 +81,27 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     let start = text.trim_ascii_start();
     let first = start.first()?;
     // evtx_dump's default JSON output starts with a `Record 1` line before the first object.
-    if *first == b'{' || *first == b'[' || start.starts_with(b"Record ") {
+    if *first == b'{' || start.starts_with(b"Record ") || is_json_array(start) {
         return Some(Format::Json);
     }
     if *first == b'<' {
         return is_event_xml(start).then_some(Format::Xml);
     }
     csv_export::known_header(text).then_some(Format::Csv)
+}
+
+/// `[` followed by what a JSON value starts with (`[package]` and `[Section]` are TOML and INI).
+fn is_json_array(text: &[u8]) -> bool {
+    let Some(rest) = text.strip_prefix(b"[") else {
+        return false;
+    };
+    match rest.trim_ascii_start().first() {
+        None => true,
+        Some(b) => matches!(
+            b,
+            b'{' | b'[' | b']' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+        ),
+    }
 }
 
 /// `BZh`, a block size digit, then the magic of a first block or of the end of the stream.
@@ -150,6 +164,8 @@ mod tests {
         assert_eq!(sniff(b"\xff\xfe<\0"), Some(Format::Utf16));
         assert_eq!(sniff(b"\xef\xbb\xbf  {\"a\":1}"), Some(Format::Json));
         assert_eq!(sniff(b"\n[{}]"), Some(Format::Json));
+        assert_eq!(sniff(b"[\r\n  {\"Id\": 7045"), Some(Format::Json));
+        assert_eq!(sniff(b"[package]\nname = \"x\""), None, "TOML");
         assert_eq!(
             sniff(b"TimeGenerated [UTC],Computer,EventID,Activity\n1,2"),
             Some(Format::Csv)
