@@ -16,8 +16,10 @@ reported as located warnings on stderr and counted in the summary; the rest is s
 /// svchunt: find remote service execution (PsExec, PAExec, RemCom, Impacket psexec/smbexec,
 /// Metasploit, Cobalt Strike, NetExec, winexe…) in Windows event logs, offline.
 ///
-/// It reads folders of EVTX files and SIEM exports (evtx_dump JSON, NXLog/OTRF JSON lines,
-/// Sentinel/Log Analytics JSON and CSV, Winlogbeat/ECS NDJSON; inside .zip and .gz too),
+/// It reads folders of EVTX files, Windows' own exports (Event Viewer / wevtutil XML,
+/// PowerShell Get-WinEvent JSON) and SIEM exports (evtx_dump JSON, NXLog/OTRF JSON lines,
+/// Sentinel/Log Analytics JSON and CSV, Winlogbeat 6/7/ECS, Elastic _search, Splunk JSON and
+/// CSV), inside zip, 7z, tar, gzip, bzip2 and xz too, and Velociraptor and KAPE collections,
 /// recognising each file by its content, and tells the story of every service created:
 /// when, by whom, from where, how long it lived, when it was removed, on what evidence.
 #[derive(Debug, Parser)]

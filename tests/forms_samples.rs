@@ -219,17 +219,18 @@ fn read(name: &str) -> Collection {
     collect(&[samples_dir().join(name)], &ReadOptions::default())
 }
 
-/// What must survive every form: which record, of which log and host, with which data.
-fn key(
-    e: &Event,
-) -> (
+/// Record id, event id, computer, channel, non-empty data (sorted), header SID.
+type Key = (
     Option<u64>,
     u32,
     String,
     String,
     Vec<(String, String)>,
     Option<String>,
-) {
+);
+
+/// What must survive every form: which record, of which log and host, with which data.
+fn key(e: &Event) -> Key {
     let mut data: Vec<(String, String)> = e
         .data
         .iter()
@@ -247,14 +248,7 @@ fn key(
     )
 }
 
-fn expected() -> BTreeSet<(
-    Option<u64>,
-    u32,
-    String,
-    String,
-    Vec<(String, String)>,
-    Option<String>,
-)> {
+fn expected() -> BTreeSet<Key> {
     sample_events().iter().map(key).collect()
 }
 

@@ -137,8 +137,7 @@ pub(super) fn read_tar(
             return;
         }
     };
-    let mut members = 0u64;
-    for entry in entries {
+    for (members, entry) in entries.enumerate() {
         if ctx.budget.exhausted() {
             break;
         }
@@ -150,7 +149,6 @@ pub(super) fn read_tar(
                 break;
             }
         };
-        members += 1;
         let path = entry.path().map_or_else(
             |_| String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
             |p| p.to_string_lossy().into_owned(),

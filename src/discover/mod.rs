@@ -216,16 +216,15 @@ fn read_stream(input: &Input, reader: Box<dyn BufRead + '_>, ctx: &Ctx<'_>, out:
     let opts = ctx.opts;
     let mut head = Vec::with_capacity(sniff::SNIFF_LEN);
     let mut reader = reader;
+    // On an error, what was read is still sniffed: its reader meets the error and reports it.
     if let Err(e) = (&mut reader)
         .take(sniff::SNIFF_LEN as u64)
         .read_to_end(&mut head)
+        && head.is_empty()
     {
-        if head.is_empty() {
-            out.lost_rest(name, "offset 0x0", &e);
-            out.stats.files_skipped += 1;
-            return;
-        }
-        // What was read is still sniffed; the reader meets the error again and reports it.
+        out.lost_rest(name, "offset 0x0", &e);
+        out.stats.files_skipped += 1;
+        return;
     }
     let format = sniff(&head);
     let mut reader: Box<dyn BufRead + '_> = Box::new(BufReader::with_capacity(

@@ -134,7 +134,7 @@ fn event_data(map: &Map<String, Value>) -> Vec<(String, String)> {
     ];
     for nested in sections {
         let section = nested.trim_start_matches("winlog.");
-        if let Some(Value::Object(fields)) = get_path(map, &nested) {
+        if let Some(Value::Object(fields)) = get_path(map, nested) {
             data.extend(fields.iter().map(|(k, v)| (k.clone(), scalar_text(v))));
         }
         let dotted_prefix = format!("{nested}.");

@@ -423,7 +423,7 @@ mod tests {
 
     #[test]
     fn a_whole_export_on_one_line_is_a_stream() {
-        let one_line = format!("[{}]", vec![RECORD; 3].join(","));
+        let one_line = format!("[{}]", [RECORD; 3].join(","));
         let head = Head::read(&mut one_line.as_bytes()).unwrap();
         assert_eq!(head.shape(), Shape::Documents);
         assert!(starts_with_container_key(br#"{"tables":[{"name":"#));
