@@ -17,6 +17,13 @@ use crate::event::Locator;
 /// True when the first line of a text is the header of a CSV export svchunt reads: a
 /// Sentinel table's columns. (A comma alone says nothing: most source files have one.)
 pub fn known_header(text: &[u8]) -> bool {
+    // Windows PowerShell's Export-Csv writes a `#TYPE` line before the header.
+    let text = if text.starts_with(b"#TYPE ") {
+        let after = memchr::memchr(b'\n', text).map_or(text.len(), |i| i + 1);
+        &text[after..]
+    } else {
+        text
+    };
     let line_end = memchr::memchr(b'\n', text).unwrap_or(text.len());
     let line = &text[..line_end];
     if line.contains(&0) || std::str::from_utf8(line).is_err() || !line.contains(&b',') {
@@ -31,7 +38,15 @@ pub fn known_header(text: &[u8]) -> bool {
         return false;
     }
     let columns: Vec<&str> = record.iter().map(sentinel::column_name).collect();
-    sentinel::table_kind(columns.iter().copied()).is_some() || columns.contains(&"_raw")
+    sentinel::table_kind(columns.iter().copied()).is_some()
+        || columns.contains(&"_raw")
+        || is_powershell(&columns)
+}
+
+/// The columns of `Get-WinEvent | Export-Csv`.
+fn is_powershell<S: AsRef<str>>(columns: &[S]) -> bool {
+    let has = |c: &str| columns.iter().any(|x| x.as_ref() == c);
+    has("Id") && has("TimeCreated") && has("Properties") && (has("MachineName") || has("LogName"))
 }
 
 /// What the rows of a CSV export are.
@@ -41,6 +56,8 @@ enum Kind {
     Sentinel(TableKind),
     /// Splunk results: the event in column `raw`, its host in `host`.
     Splunk { raw: usize, host: Option<usize> },
+    /// PowerShell's `Export-Csv` of `Get-WinEvent`: recognised to say why it cannot be read.
+    PowerShell,
 }
 
 /// Read one CSV export.
@@ -50,7 +67,18 @@ pub fn read_csv(
     opts: &ReadOptions,
     out: &mut FileOutput,
 ) {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    // Windows PowerShell's `#TYPE …` line comes before the header.
+    let mut type_line = 0;
+    if reader.fill_buf().is_ok_and(|b| b.starts_with(b"#TYPE ")) {
+        let mut skipped = Vec::new();
+        if reader.read_until(b'\n', &mut skipped).is_ok() {
+            type_line = 1;
+            out.stats.bytes += skipped.len() as u64;
+        }
+    }
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(reader);
     let columns: Vec<String> = match csv.headers() {
         Ok(h) => h
             .iter()
@@ -72,6 +100,7 @@ pub fn read_csv(
             raw,
             host: position("host"),
         },
+        (None, None) if is_powershell(&columns) => Kind::PowerShell,
         (None, None) => {
             out.warn(
                 name,
@@ -91,6 +120,7 @@ pub fn read_csv(
         event_id_column: columns.iter().position(|c| c == "EventID"),
         columns: &columns,
         kind,
+        type_line,
     };
     table.read_rows(&mut csv, out);
 }
@@ -102,6 +132,8 @@ struct CsvTable<'a> {
     columns: &'a [String],
     event_id_column: Option<usize>,
     kind: Kind,
+    /// 1 when a `#TYPE` line came before the header (the csv reader counts from the header).
+    type_line: u64,
 }
 
 impl CsvTable<'_> {
@@ -112,7 +144,8 @@ impl CsvTable<'_> {
             match csv.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let at = Locator::Line(record.position().map_or(0, |p| p.line()));
+                    let line = record.position().map_or(0, |p| p.line()) + self.type_line;
+                    let at = Locator::Line(line);
                     self.row(&record, at, out, &mut problems);
                 }
                 Err(e) => {
@@ -167,6 +200,13 @@ impl CsvTable<'_> {
                 let row = Row::from_texts(self.columns, record.iter());
                 sentinel::to_event(&row, kind, self.name, at)
             }
+            // Export-Csv writes `Properties` as its type's name: the data survives only in the
+            // message Windows rendered for a person, in the host's language.
+            Kind::PowerShell => Err(RecordError::new(
+                "PowerShell Export-Csv row",
+                "Export-Csv keeps no event data (Properties is written as a type name); \
+                 export with `Get-WinEvent … | ConvertTo-Json` instead",
+            )),
             Kind::Splunk { raw, host } => splunk::to_event(
                 record.get(raw).unwrap_or_default(),
                 host.and_then(|h| record.get(h)).filter(|h| !h.is_empty()),
@@ -262,6 +302,17 @@ mod tests {
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
         assert_eq!(out.events[0].field("ServiceName"), Some("PSEXESVC"));
         assert_eq!(out.events[0].origin.locator, Locator::Line(2));
+    }
+
+    #[test]
+    fn powershell_export_csv_is_recognised_and_explained() {
+        let text = "#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\n\"Message\",\"Id\",\"RecordId\",\"ProviderName\",\"LogName\",\"MachineName\",\"UserId\",\"TimeCreated\",\"Properties\"\n\"A service was installed in the system.\",\"7045\",\"9\",\"Service Control Manager\",\"System\",\"WKS-0001\",\"S-1-5-18\",\"5/6/2024 10:00:00 AM\",\"System.Collections.Generic.List`1[System.Diagnostics.Eventing.Reader.EventProperty]\"\n";
+        assert!(known_header(text.as_bytes()));
+        let out = read(text, &ReadOptions::default());
+        assert!(out.events.is_empty());
+        assert_eq!(out.stats.records_skipped["PowerShell Export-Csv row"], 1);
+        assert_eq!(out.warnings[0].location, "line 3");
+        assert!(out.warnings[0].message.contains("ConvertTo-Json"));
     }
 
     #[test]
