@@ -37,6 +37,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use crate::accounts::AccountDirectory;
+use crate::event::SaturatingTime;
 use crate::event::{Event, Origin};
 use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
 
@@ -250,8 +251,8 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
         let Some(candidates) = rights.get(&(left.user.clone(), left.event.computer.clone())) else {
             continue;
         };
-        let lo = left.rounded + config.min_delta;
-        let hi = left.rounded + config.max_delta;
+        let lo = left.rounded.plus(config.min_delta);
+        let hi = left.rounded.plus(config.max_delta);
         let start = candidates.partition_point(|r| r.rounded < lo);
         let in_window = candidates[start..].iter().take_while(|r| r.rounded <= hi);
         let Some(right) = in_window.min_by(|a, b| tie_order(left, a, b)) else {
