@@ -9,7 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 /// The account an event is attributed to: a SID, a `DOMAIN\name`, or both.
@@ -188,6 +188,51 @@ impl Event {
     }
 }
 
+/// Time arithmetic on event times that never panics.
+///
+/// Event times come from the logs, that is from whoever set the host's clock: Windows accepts
+/// dates up to the year 30827, jiff represents instants between the years -9999 and 9999, and
+/// `Timestamp + SignedDuration` panics past either end. Every window computed from an event time
+/// goes through these, which stop at the representable ends instead: an event logged at the
+/// end of time is still correlated with what lies within its window.
+pub trait SaturatingTime {
+    /// `self + d`, or the latest (earliest) representable instant past it.
+    fn plus(self, d: SignedDuration) -> Timestamp;
+    /// `self - d`, likewise.
+    fn minus(self, d: SignedDuration) -> Timestamp;
+}
+
+impl SaturatingTime for Timestamp {
+    fn plus(self, d: SignedDuration) -> Timestamp {
+        self.checked_add(d).unwrap_or(if d.is_negative() {
+            Timestamp::MIN
+        } else {
+            Timestamp::MAX
+        })
+    }
+
+    fn minus(self, d: SignedDuration) -> Timestamp {
+        match d.checked_neg() {
+            Some(neg) => self.plus(neg),
+            None => Timestamp::MAX,
+        }
+    }
+}
+
+/// Put events in time order (ties by computer and origin) and keep each record once (see
+/// [`Event::identity`]); returns how many copies were dropped.
+pub fn order_and_dedup(events: &mut Vec<Event>) -> u64 {
+    // Unstable sort: no buffer of half the events; the key (ending with the record's origin) is
+    // unique, so the order is still fully determined.
+    events.sort_unstable_by(|a, b| {
+        (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin))
+    });
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    let before = events.len();
+    events.retain(|e| seen.insert(e.identity()));
+    (before - events.len()) as u64
+}
+
 /// Which event ids each (computer, channel) was seen to hold: what each host's logs could show,
 /// whether or not the records themselves were kept.
 pub type Census = std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u32>>;
@@ -261,6 +306,21 @@ mod tests {
         let e = event(&[("ServiceName", "PSEXESVC")]);
         assert_eq!(e.field("servicename"), Some("PSEXESVC"));
         assert_eq!(e.field("Missing"), None);
+    }
+
+    #[test]
+    fn time_arithmetic_stops_at_the_ends_of_time() {
+        let hour = SignedDuration::from_hours(1);
+        assert_eq!(Timestamp::MAX.plus(hour), Timestamp::MAX);
+        assert_eq!(Timestamp::MIN.minus(hour), Timestamp::MIN);
+        assert_eq!(Timestamp::MAX.minus(-hour), Timestamp::MAX);
+        assert_eq!(Timestamp::MIN.plus(SignedDuration::MIN), Timestamp::MIN);
+        assert_eq!(
+            Timestamp::UNIX_EPOCH.minus(SignedDuration::MIN),
+            Timestamp::MAX
+        );
+        let t = Timestamp::UNIX_EPOCH;
+        assert_eq!(t.plus(hour).minus(hour), t);
     }
 
     #[test]

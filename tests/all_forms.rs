@@ -24,8 +24,6 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use serde_json::Value;
-use svchunt::hunt::collect;
-use svchunt::read::ReadOptions;
 
 fn lab() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lab")
@@ -132,7 +130,7 @@ fn every_form_of_the_lab_finds_what_the_evtx_finds() {
         "the lab has one execution of every tool family"
     );
 
-    let lab_events = collect(&lab_hosts(), &ReadOptions::default());
+    let lab_events = common::read_paths(&lab_hosts(), None);
     assert!(lab_events.warnings.is_empty());
     let logs = forms::by_log(lab_events.events);
     let tmp = tempfile::tempdir().unwrap();

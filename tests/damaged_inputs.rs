@@ -6,14 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use svchunt::hunt::{Collection, collect};
-use svchunt::read::{ReadOptions, Selection};
+use svchunt::Collection;
 
 fn read(paths: &[PathBuf]) -> Collection {
-    collect(paths, &ReadOptions::default())
+    common::read_paths(paths, None)
 }
 
-fn warnings_for<'a>(c: &'a Collection, file: &str) -> Vec<&'a svchunt::read::Warning> {
+fn warnings_for<'a>(c: &'a Collection, file: &str) -> Vec<&'a svchunt::Warning> {
     c.warnings
         .iter()
         .filter(|w| w.file.contains(file))
@@ -65,13 +64,7 @@ fn the_three_7045s_behind_a_zero_size_record_still_come_out() {
         return;
     };
     let path = corpus.join("evtx-rs/samples/sample-with-zero-data-size-event.evtx");
-    let c = collect(
-        &[path],
-        &ReadOptions {
-            selection: Selection::only([7045]),
-            ..ReadOptions::default()
-        },
-    );
+    let c = common::read_paths(&[path], Some(&[7045]));
     assert_eq!(c.events.len(), 3);
     let w = &c.warnings[1];
     assert!(w.location.contains("file offset 0x1000"), "{w}");
@@ -305,7 +298,10 @@ fn pipes_and_devices_are_reported_never_opened() {
         "{:#?}",
         c.warnings
     );
-    let dev = svchunt::discover::read_file(Path::new("/dev/null"), &ReadOptions::default());
+    let dev = svchunt::discover::read_file(
+        Path::new("/dev/null"),
+        &svchunt::read::ReadOptions::default(),
+    );
     assert_eq!(dev.stats.files_skipped, 1);
     assert!(
         dev.warnings[0].message.starts_with("character device"),
@@ -356,13 +352,14 @@ fn one_huge_json_line_is_skipped_by_size() {
         stderr.contains("big.ndjson.gz!gunzip: line 1: record too large: longer than --max-record (1 MiB): skipped"),
         "{stderr}"
     );
-    let c = collect(
-        std::slice::from_ref(&p),
-        &ReadOptions {
+    let engine = svchunt::Engine::lifecycle(svchunt::LifecycleOptions::default())
+        .input_limits(svchunt::read::InputLimits {
             max_record: 1 << 20,
-            ..ReadOptions::default()
-        },
-    );
+            ..svchunt::read::InputLimits::default()
+        })
+        .build()
+        .unwrap();
+    let c = engine.read_events(std::slice::from_ref(&p), None);
     assert_eq!(c.stats.records_skipped["record too large"], 1);
     assert!(!c.events.is_empty(), "the lines after it are read");
 }

@@ -16,9 +16,7 @@ use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
 use evtx_writer::{DataValue, EvtxWriter, Record, Sid, SystemFields};
-use svchunt::Event;
-use svchunt::hunt::{Collection, collect};
-use svchunt::read::ReadOptions;
+use svchunt::{Collection, Event};
 
 /// The records of one execution in the lab.
 const RECORDS: &[u64] = &[
@@ -34,7 +32,7 @@ fn sample_events() -> Vec<Event> {
     let lab = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples/lab")
         .join(HOST);
-    let c = collect(&[lab], &ReadOptions::default());
+    let c = common::read_paths(&[lab], None);
     let events: Vec<Event> = c
         .events
         .into_iter()
@@ -216,7 +214,7 @@ fn samples_are_what_the_writers_write() {
 }
 
 fn read(name: &str) -> Collection {
-    collect(&[samples_dir().join(name)], &ReadOptions::default())
+    common::read_paths(&[samples_dir().join(name)], None)
 }
 
 /// Record id, event id, computer, channel, non-empty data (sorted), header SID.
@@ -356,16 +354,16 @@ fn a_collection_names_only_hosts_its_records_do_not() {
     let dir = tempfile::tempdir().unwrap();
     let zip = dir.path().join("Collection-X.zip");
     std::fs::write(&zip, forms::velociraptor_zip(HOST, &files)).unwrap();
-    let c = collect(&[zip], &ReadOptions::default());
+    let c = common::read_paths(&[zip], None);
     assert!(
         c.events.iter().all(|e| e.computer == HOST),
         "{:?}",
         c.events[0].computer
     );
     // Records that name their host keep it.
-    let named = collect(
+    let named = common::read_paths(
         &[samples_dir().join("Collection-WKS-0002-2024-05-06T12-00-00Z.zip")],
-        &ReadOptions::default(),
+        None,
     );
     assert!(named.events.iter().all(|e| e.computer == HOST));
 }

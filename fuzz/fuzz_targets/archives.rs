@@ -38,11 +38,11 @@ fuzz_target!(|data: &[u8]| {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(&bytes).unwrap();
     file.flush().unwrap();
-    let opts = ReadOptions {
-        max_record: 4096,
-        max_expansion: 64,
-        ..ReadOptions::default()
-    };
+    let opts = ReadOptions::default().with_limits(svchunt::read::InputLimits {
+            max_record: 4096,
+            max_expansion: 64,
+            ..svchunt::read::InputLimits::default()
+        });
     let out = read_file(file.path(), &opts);
     assert_eq!(out.stats.records_selected, out.events.len() as u64);
     assert!(out.stats.records_selected <= out.stats.records);

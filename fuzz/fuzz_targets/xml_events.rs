@@ -12,10 +12,10 @@ use svchunt::read::{FileOutput, ReadOptions};
 
 fuzz_target!(|data: &[u8]| {
     let name: Arc<str> = "fuzz.xml".into();
-    let small = ReadOptions {
-        max_record: 256,
-        ..ReadOptions::default()
-    };
+    let small = ReadOptions::default().with_limits(svchunt::read::InputLimits {
+            max_record: 256,
+            ..svchunt::read::InputLimits::default()
+        });
     for opts in [ReadOptions::default(), common::needle_options(), small] {
         let mut out = FileOutput::default();
         read_xml(&name, &mut &data[..], &opts, &mut out);

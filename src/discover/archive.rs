@@ -9,7 +9,7 @@ use std::io::{self, BufReader, Read, Seek};
 
 use super::inflate::Inflated;
 use super::{Ctx, Input, collection, kinds, read_stream};
-use crate::read::{FileOutput, ReadOptions};
+use crate::read::FileOutput;
 
 /// What a reader who meets an encrypted member is told.
 const ENCRYPTED: &str =
@@ -69,9 +69,10 @@ pub(super) fn read_zip<R: Read + Seek>(
     let with_host;
     let ctx = match host {
         Some(h) => {
-            with_host = ReadOptions {
-                collection_host: Some(h.into()),
-                ..ctx.opts.clone()
+            with_host = {
+                let mut o = ctx.opts.clone();
+                o.collection_host = Some(h.into());
+                o
             };
             &Ctx {
                 opts: &with_host,

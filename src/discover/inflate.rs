@@ -29,7 +29,7 @@ pub struct Budget {
 impl Budget {
     /// The budget of an input of `size` bytes under `opts`.
     pub fn for_input(size: u64, opts: &ReadOptions) -> Rc<Budget> {
-        let limit = match opts.max_expansion {
+        let limit = match opts.limits.max_expansion {
             0 => u64::MAX,
             ratio => size.saturating_mul(ratio).max(MIN_EXPANSION_BYTES),
         };
@@ -282,10 +282,10 @@ mod tests {
 
     #[test]
     fn the_budget_stops_a_bomb() {
-        let opts = ReadOptions {
+        let opts = ReadOptions::default().with_limits(crate::read::InputLimits {
             max_expansion: 2,
-            ..ReadOptions::default()
-        };
+            ..crate::read::InputLimits::default()
+        });
         let budget = Budget::for_input(1, &opts);
         assert_eq!(budget.limit, MIN_EXPANSION_BYTES);
         let mut zeros = Inflated::new(io::repeat(0).take(MIN_EXPANSION_BYTES + 10), budget.clone());
@@ -294,10 +294,10 @@ mod tests {
         assert!(budget.exhausted());
         let unlimited = Budget::for_input(
             1,
-            &ReadOptions {
+            &ReadOptions::default().with_limits(crate::read::InputLimits {
                 max_expansion: 0,
-                ..ReadOptions::default()
-            },
+                ..crate::read::InputLimits::default()
+            }),
         );
         assert_eq!(unlimited.limit, u64::MAX);
     }

@@ -236,7 +236,7 @@ pub(super) fn is_config_name(file_name: &str) -> bool {
 /// Count a file that is not an event log (listing it when `--verbose` asked).
 pub(super) fn not_a_log(name: &Arc<str>, kind: &str, opts: &ReadOptions, out: &mut FileOutput) {
     *out.stats.not_logs.entry(kind.to_string()).or_default() += 1;
-    if opts.verbose {
+    if opts.limits.list_not_logs {
         out.stats.not_log_files.push(format!("{name} ({kind})"));
     }
 }
@@ -292,10 +292,10 @@ mod tests {
 
     fn classify(name: &str, head: &[u8]) -> FileOutput {
         let mut out = FileOutput::default();
-        let opts = ReadOptions {
-            verbose: true,
-            ..ReadOptions::default()
-        };
+        let opts = ReadOptions::default().with_limits(crate::read::InputLimits {
+            list_not_logs: true,
+            ..crate::read::InputLimits::default()
+        });
         unrecognised(&name.into(), name, head, &opts, &mut out);
         out
     }

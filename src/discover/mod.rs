@@ -182,9 +182,10 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
     let with_host;
     let opts = match host {
         Some(h) if opts.collection_host.is_none() => {
-            with_host = ReadOptions {
-                collection_host: Some(h.into()),
-                ..opts.clone()
+            with_host = {
+                let mut o = opts.clone();
+                o.collection_host = Some(h.into());
+                o
             };
             &with_host
         }

@@ -8,9 +8,10 @@
 use jiff::Timestamp;
 
 use super::names::{is_scm, is_sysmon, same_name, service_key_in};
-use super::{Evidence, Finding, LifecycleConfig, Role, Verdict};
+use super::{Evidence, Lifecycle, LifecycleConfig, Role, Verdict};
 use crate::accounts::AccountDirectory;
 use crate::event::Event;
+use crate::event::SaturatingTime;
 
 /// One installation, from one or both of its creation events.
 #[derive(Debug, Clone)]
@@ -77,8 +78,9 @@ impl<'a> Creation<'a> {
             .map(str::to_string)
     }
 
-    /// Build the finding, with the account resolved and the evidence attached.
-    pub fn into_finding(self, accounts: &AccountDirectory, evidence: Vec<Evidence>) -> Finding {
+    /// Build the lifecycle, with the account resolved and the evidence attached (not yet dated
+    /// or judged).
+    pub fn into_lifecycle(self, accounts: &AccountDirectory, evidence: Vec<Evidence>) -> Lifecycle {
         let user = match (self.security, self.system) {
             (Some(sec), _) if !sec.user.is_empty() => accounts.resolve(&sec.user),
             (_, Some(sys)) => accounts.resolve(&sys.user),
@@ -87,7 +89,7 @@ impl<'a> Creation<'a> {
         };
         let display_name = self.display_name().map(str::to_string);
         let service_name = self.key_name().to_string();
-        Finding {
+        Lifecycle {
             computer: self
                 .system
                 .or(self.security)
@@ -105,13 +107,8 @@ impl<'a> Creation<'a> {
             lifetime_ms: None,
             verdict: Verdict::Benign,
             verdict_reasons: Vec::new(),
-            tool: None,
-            tool_reasons: Vec::new(),
-            tool_confidence: None,
-            command: None,
-            campaign: None,
             user,
-            source: None,
+            logon: None,
             evidence,
         }
     }
@@ -156,12 +153,12 @@ pub fn merge<'a>(host_events: &[&'a Event], config: &LifecycleConfig) -> Vec<Cre
         let name = sys.field("ServiceName").unwrap_or("");
         let image = sys.field("ImagePath").unwrap_or("");
         // Securities are in time order: look only at those within the merge window.
-        let from = securities.partition_point(|sec| sec.time < sys.time - config.merge_window);
+        let from = securities.partition_point(|sec| sec.time < sys.time.minus(config.merge_window));
         let best = securities
             .iter()
             .enumerate()
             .skip(from)
-            .take_while(|(_, sec)| sec.time <= sys.time + config.merge_window)
+            .take_while(|(_, sec)| sec.time <= sys.time.plus(config.merge_window))
             .filter(|(i, _)| !used[*i])
             .filter(|(_, sec)| sec.time.duration_since(sys.time).abs() <= config.merge_window)
             .filter(|(_, sec)| {

@@ -16,7 +16,8 @@ use super::creation::Creation;
 use super::names::{
     access_includes_delete, is_scm, is_scm_service_object, is_sysmon, service_key_in,
 };
-use super::{Finding, LifecycleConfig};
+use super::{Lifecycle, LifecycleConfig};
+use crate::event::SaturatingTime;
 use crate::event::{Event, Locator};
 
 /// What a piece of evidence is.
@@ -217,9 +218,9 @@ pub fn assign(
             // follows. Only events of another log get the clock tolerance.
             let earliest = match c.system {
                 Some(sys) if sys.channel.eq_ignore_ascii_case(&m.event.channel) => sys.time,
-                _ => created - config.tolerance,
+                _ => created.minus(config.tolerance),
             };
-            m.event.time >= earliest && m.event.time <= created + config.window
+            m.event.time >= earliest && m.event.time <= created.plus(config.window)
         });
         let Some(owner) = owner else { continue };
         let mut role = m.role;
@@ -242,7 +243,7 @@ pub fn assign(
 /// after the creation with nothing about the service after it (a client opening it to delete it
 /// and the service never heard of again); then the first stop (the service ended; its removal
 /// is not logged, but PsExec-family tools remove it right after).
-pub fn date_removal(finding: &mut Finding) {
+pub fn date_removal(finding: &mut Lifecycle) {
     let ev = &finding.evidence;
     // The key gone is the removal itself; DeleteFlag only marks the service for deletion
     // (it goes once the last handle to it closes).

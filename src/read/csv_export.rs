@@ -76,9 +76,7 @@ pub fn read_csv(
             out.stats.bytes += skipped.len() as u64;
         }
     }
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(reader);
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let columns: Vec<String> = match csv.headers() {
         Ok(h) => h
             .iter()
@@ -225,14 +223,14 @@ impl CsvTable<'_> {
         self.event_id_column
             .and_then(|i| record.get(i))
             .and_then(|id| id.trim().parse::<u32>().ok())
-            .is_some_and(|id| !self.opts.selection.wants(id))
+            .is_some_and(|id| !self.opts.filter().wants(id))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::Selection;
+    use crate::select::Filter;
 
     fn read(text: &str, opts: &ReadOptions) -> FileOutput {
         let mut out = FileOutput::default();
@@ -282,10 +280,7 @@ mod tests {
         let text = format!(
             "{HEADER}2023-10-18T03:00:17Z,DC1,4624,,,,,,\n2023-10-18T03:00:17Z,DC1,4697,,,,,X,\n"
         );
-        let opts = ReadOptions {
-            selection: Selection::only([4697]),
-            ..ReadOptions::default()
-        };
+        let opts = ReadOptions::default().with_filter(Filter::ids([4697]));
         let out = read(&text, &opts);
         assert_eq!((out.stats.records, out.stats.records_selected), (2, 1));
     }

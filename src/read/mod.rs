@@ -1,88 +1,56 @@
 //! Readers: one per input format, all yielding [`Event`]s.
 //!
-//! A reader knows its format and nothing of detection. It is handed a [`ReadOptions`] that says
-//! which event ids are wanted (so it can skip the rest before paying for a full decode) and how to
-//! read naive local times, and it fills a [`FileOutput`]: the selected events, located warnings
+//! A reader knows its format and nothing of detection. It is handed a [`ReadOptions`] whose
+//! [`Filter`] says which records are wanted (so it can skip the rest before paying for a full
+//! decode) and how to read naive local times, and it fills a [`FileOutput`]: the selected events, located warnings
 //! for anything it could not read, and counts. A bad record never ends the file; a bad file never
 //! ends the run.
 
 pub mod csv_export;
 pub mod evtx;
 pub mod evtx_json;
+pub mod evtx_needles;
 pub mod evtx_scan;
 pub mod evtx_stream;
-pub mod interest;
 pub mod json;
 pub mod windows_fields;
 pub mod xml_events;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::event::{Census, Event};
-pub use interest::{Needles, NeedlesBuilder};
+use crate::select::Filter;
 
-/// The set of event ids a run wants; everything else is counted and dropped in the reader.
-#[derive(Debug, Clone)]
-pub struct Selection {
-    /// Bitmap over u16 event ids (event ids never exceed 65535); `None` wants everything.
-    wanted: Option<Box<[u64; 1024]>>,
-}
-
-impl Selection {
-    /// Every event.
-    pub fn all() -> Self {
-        Selection { wanted: None }
-    }
-
-    /// Only these event ids.
-    pub fn only(ids: impl IntoIterator<Item = u32>) -> Self {
-        let mut bits = Box::new([0u64; 1024]);
-        for id in ids {
-            if id < 65536 {
-                bits[(id / 64) as usize] |= 1 << (id % 64);
-            }
-        }
-        Selection { wanted: Some(bits) }
-    }
-
-    /// Whether events with this id are wanted.
-    #[inline]
-    pub fn wants(&self, id: u32) -> bool {
-        match &self.wanted {
-            None => true,
-            Some(bits) => id < 65536 && bits[(id / 64) as usize] & (1 << (id % 64)) != 0,
-        }
-    }
-
-    /// True when every event is wanted.
-    pub fn is_all(&self) -> bool {
-        self.wanted.is_none()
-    }
-}
-
-/// How readers should behave.
+/// How readers should behave: which records to keep (the pass's [`Filter`], set by the engine
+/// from its read plan) and how to read what the formats leave open.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
-    /// Which event ids to keep.
-    pub selection: Selection,
+    /// Which records to keep.
+    filter: Arc<Filter>,
     /// The zone to read timestamps that carry none (NXLog `EventTime`); UTC by default.
     pub naive_time_zone: TimeZone,
-    /// Worker threads for chunk-parallel EVTX parsing inside one file (0 = rayon's default).
-    pub evtx_threads: usize,
-    /// Parse every selected EVTX record by full rendering instead of the template fast path
+    /// Parse every selected EVTX record by full rendering instead of the lean walk's decision
     /// (the oracle the fast path is checked against).
     pub evtx_render_only: bool,
-    /// Values a record must hold to be kept, by event id (ids without an entry are kept on
-    /// their id alone).
-    pub needles: Option<Arc<NeedleMap>>,
-    /// The event-data fields to keep, by event id (ids without an entry keep all): what the
-    /// later stages read, so that a kept event costs no more memory than it must.
-    pub fields: Option<Arc<FieldMap>>,
+    /// The filter's needles as they look in binary EVTX records, encoded once per pass on
+    /// first use.
+    evtx_needles: Arc<OnceLock<evtx_needles::EvtxNeedleMap>>,
+    /// Bounds on what one input may cost (see [`InputLimits`]).
+    pub limits: InputLimits,
+    /// The host a collection says it was taken from (a Velociraptor collection's
+    /// `client_info.json`, a KAPE tree's machine folder): given to the records that name no
+    /// computer themselves, and only to those.
+    pub collection_host: Option<Arc<str>>,
+}
+
+/// Bounds on reading one input, and how much to say about what is not a log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLimits {
     /// The largest one text record (a JSON line or document, an XML event) may be; a larger
     /// one is skipped with a located warning, so that one hostile line cannot take the memory.
     pub max_record: usize,
@@ -91,57 +59,70 @@ pub struct ReadOptions {
     /// allowed); 0 for no limit. What lies past the limit is not read, with a warning.
     pub max_expansion: u64,
     /// List every file that is not an event log (by default they are only counted by kind).
-    pub verbose: bool,
-    /// The host a collection says it was taken from (a Velociraptor collection's
-    /// `client_info.json`, a KAPE tree's machine folder): given to the records that name no
-    /// computer themselves, and only to those.
-    pub collection_host: Option<Arc<str>>,
+    pub list_not_logs: bool,
 }
 
-/// [`ReadOptions::max_record`]'s default: 16 MiB, far above any real event (Windows caps an
+impl ReadOptions {
+    /// These options with other input limits.
+    pub fn with_limits(mut self, limits: InputLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits {
+            max_record: DEFAULT_MAX_RECORD,
+            max_expansion: DEFAULT_MAX_EXPANSION,
+            list_not_logs: false,
+        }
+    }
+}
+
+/// [`InputLimits::max_record`]'s default: 16 MiB, far above any real event (Windows caps an
 /// event's data at 64 KiB) and far below the memory a run may use.
 pub const DEFAULT_MAX_RECORD: usize = 16 << 20;
 
-/// [`ReadOptions::max_expansion`]'s default ratio. Zipped EVTX inflates 5 to 30 times; a log
+/// [`InputLimits::max_expansion`]'s default ratio. Zipped EVTX inflates 5 to 30 times; a log
 /// of mostly empty chunks more, which the floor below absorbs.
 pub const DEFAULT_MAX_EXPANSION: u64 = 100;
 
 /// Inflated bytes every input may reach whatever its size and the ratio.
 pub const MIN_EXPANSION_BYTES: u64 = 1 << 30;
 
-/// Field names to keep, by event id.
-pub type FieldMap = std::collections::HashMap<u32, &'static [&'static str]>;
-
-/// Needles by event id.
-pub type NeedleMap = std::collections::HashMap<u32, Needles>;
-
 impl ReadOptions {
-    /// The needles that decide whether a record of `event_id` is kept, if any.
-    pub fn needles_for(&self, event_id: u32) -> Option<&Needles> {
-        self.needles.as_deref().and_then(|m| m.get(&event_id))
+    /// These options reading with `filter` instead.
+    pub fn with_filter(&self, filter: Filter) -> ReadOptions {
+        ReadOptions {
+            filter: Arc::new(filter),
+            evtx_needles: Arc::default(),
+            ..self.clone()
+        }
     }
 
-    /// Whether an event is kept: its id is wanted and, where needles apply, it holds one.
-    pub fn keeps(&self, event: &Event) -> bool {
-        self.selection.wants(event.event_id)
-            && self
-                .needles_for(event.event_id)
-                .is_none_or(|n| n.event_matches(event))
+    /// Which records to keep.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    /// The filter's needles for EVTX records of `event_id`, if any.
+    pub(crate) fn evtx_needles_for(&self, event_id: u32) -> Option<&evtx_needles::EvtxNeedles> {
+        let needles = self.filter.needles.as_deref()?;
+        self.evtx_needles
+            .get_or_init(|| evtx_needles::encode(needles))
+            .get(&event_id)
     }
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            selection: Selection::all(),
+            filter: Arc::new(Filter::all()),
             naive_time_zone: TimeZone::UTC,
-            evtx_threads: 1,
             evtx_render_only: false,
-            needles: None,
-            fields: None,
-            max_record: DEFAULT_MAX_RECORD,
-            max_expansion: DEFAULT_MAX_EXPANSION,
-            verbose: false,
+            evtx_needles: Arc::default(),
+            limits: InputLimits::default(),
             collection_host: None,
         }
     }
@@ -336,7 +317,7 @@ impl std::error::Error for RecordTooLarge {}
 /// What one input gave: its selected events, its warnings and its counts.
 #[derive(Debug, Default)]
 pub struct FileOutput {
-    /// Events whose id the [`Selection`] wants, in file order.
+    /// Events the [`Filter`] keeps, in file order.
     pub events: Vec<Event>,
     /// Located problems.
     pub warnings: Vec<Warning>,
@@ -401,21 +382,19 @@ impl FileOutput {
         {
             event.computer = host.to_string();
         }
-        if !opts.selection.wants(event.event_id) {
+        let filter = opts.filter();
+        if !filter.wants(event.event_id) {
             return;
         }
         self.census
             .entry((event.computer.clone(), event.channel.clone()))
             .or_default()
             .insert(event.event_id);
-        if opts.keeps(&event) {
+        if filter.keeps(&event) {
             self.stats.records_selected += 1;
+            // Which record this is is fixed before the projection drops any field.
             event.seal_identity();
-            if let Some(fields) = opts.fields.as_deref().and_then(|f| f.get(&event.event_id)) {
-                event.data.retain(|(k, _)| fields.contains(&k.as_str()));
-                event.data.shrink_to_fit();
-            }
-            self.events.push(event);
+            self.events.push(filter.project(event));
         }
     }
 
@@ -445,13 +424,5 @@ mod tests {
             not_logs_line(&stats).unwrap(),
             "3,206 files are not event logs: 2,900 source files, 306 documents; --verbose lists them"
         );
-    }
-
-    #[test]
-    fn selection_bitmap() {
-        let s = Selection::only([7045, 4674, 12, 65535]);
-        assert!(s.wants(7045) && s.wants(4674) && s.wants(12) && s.wants(65535));
-        assert!(!s.wants(7046) && !s.wants(0) && !s.wants(70000));
-        assert!(Selection::all().wants(1));
     }
 }

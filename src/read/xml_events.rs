@@ -30,7 +30,7 @@ pub fn read_xml(
         bytes: 0,
         lines: 0,
         since_mark: 0,
-        cap: opts.max_record as u64,
+        cap: opts.limits.max_record as u64,
     };
     let mut problems = Problems::default();
     let mut xml = quick_xml::Reader::from_reader(&mut counted);
@@ -49,7 +49,7 @@ pub fn read_xml(
                         // The reader's own error, shared: rebuild it for the count and message.
                         let err = match io_err.get_ref() {
                             Some(inner) if inner.is::<RecordTooLarge>() => {
-                                io::Error::other(RecordTooLarge(opts.max_record))
+                                io::Error::other(RecordTooLarge(opts.limits.max_record))
                             }
                             Some(inner) if inner.is::<crate::read::ExpansionLimit>() => {
                                 let limit = inner.downcast_ref::<crate::read::ExpansionLimit>();
@@ -403,10 +403,10 @@ mod tests {
         assert_eq!(out.events.len(), 1);
         assert_eq!(out.stats.records_skipped["no event id"], 1);
         assert_eq!(out.stats.incomplete_total(), 1, "{:?}", out.warnings);
-        let opts = ReadOptions {
+        let opts = ReadOptions::default().with_limits(crate::read::InputLimits {
             max_record: 100,
-            ..ReadOptions::default()
-        };
+            ..crate::read::InputLimits::default()
+        });
         let mut out = FileOutput::default();
         read_xml(&"big.xml".into(), &mut EVENT.as_bytes(), &opts, &mut out);
         assert!(out.events.is_empty());

@@ -3,18 +3,18 @@
 //!
 //! Reading is split in two independent decisions, both made from the content:
 //!
-//! - the **shape** of the file ([`Shape`]): one record per line (NDJSON), evtx_dump's
+//! - the **shape** of the file (`Shape`): one record per line (NDJSON), evtx_dump's
 //!   `Record N` headers each followed by a pretty-printed record, or a stream of JSON documents
 //!   (a top-level array, the Log Analytics API's `{"tables": …}`, Elastic's
 //!   `{"hits":{"hits":[…]}}`, Splunk's `{"results":[…]}`, concatenated objects);
-//! - the **flavour** of its records ([`sink::Flavour`]), from the first record that is an
+//! - the **flavour** of its records (`sink::Flavour`), from the first record that is an
 //!   event: evtx-crate JSON, NXLog, Winlogbeat/ECS, rows of a Sentinel table, PowerShell
 //!   `EventLogRecord`s, Splunk results.
 //!
 //! No record may take more than `--max-record` bytes: a longer line is skipped with a located
 //! warning; a longer document (which a stream cannot skip) ends the input, counted as lost.
 //!
-//! Every shape feeds records to one [`sink::Sink`], which maps them with the flavour's module and
+//! Every shape feeds records to one `sink::Sink`, which maps them with the flavour's module and
 //! turns whatever it cannot read into located, capped warnings.
 
 mod ecs;
@@ -66,7 +66,7 @@ pub fn read_json(
                 let capped = Capped {
                     inner: replay.chain(&mut counted),
                     since_mark: mark,
-                    cap: opts.max_record as u64,
+                    cap: opts.limits.max_record as u64,
                 };
                 stream::read_documents(capped, &mut sink);
             }
@@ -434,10 +434,10 @@ mod tests {
     fn lines_past_the_record_limit_are_skipped_not_held() {
         let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(300));
         let text = format!("{RECORD}\n{big}\n{RECORD}\n");
-        let opts = ReadOptions {
+        let opts = ReadOptions::default().with_limits(crate::read::InputLimits {
             max_record: 200,
-            ..ReadOptions::default()
-        };
+            ..crate::read::InputLimits::default()
+        });
         let mut out = FileOutput::default();
         read_json(&"t.json".into(), &mut text.as_bytes(), &opts, &mut out);
         assert_eq!(out.events.len(), 2);
