@@ -392,8 +392,7 @@ impl FileOutput {
             .insert(event.event_id);
         if filter.keeps(&event) {
             self.stats.records_selected += 1;
-            // Which record this is is fixed before the projection drops any field.
-            event.seal_identity();
+            // The projection fixes which record this is before it drops any field.
             self.events.push(filter.project(event));
         }
     }

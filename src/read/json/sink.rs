@@ -201,7 +201,7 @@ impl<'a> Sink<'a> {
                 .map_err(|e| not_json(&e))
                 .and_then(|v| self.map(flavour, &v, at)),
         };
-        self.accept(mapped, at);
+        self.accept(with_identity(mapped, || line.to_vec()), at);
     }
 
     /// Decide the flavour from a first line; the line is then decoded again like any other, so
@@ -242,7 +242,10 @@ impl<'a> Sink<'a> {
             },
         };
         let mapped = self.map(flavour, record, at);
-        self.accept(mapped, at);
+        self.accept(
+            with_identity(mapped, || serde_json::to_vec(record).unwrap_or_default()),
+            at,
+        );
     }
 
     /// One row of a Log Analytics API table.
@@ -365,6 +368,21 @@ impl<'a> Sink<'a> {
             ),
         );
     }
+}
+
+/// A record without a record number is known by everything in it, the fields no stage keeps
+/// and those its reader skipped unread included (NXLog's `Message`): two records are one only
+/// if they are the same record.
+fn with_identity(
+    mapped: Result<Event, RecordError>,
+    raw: impl FnOnce() -> Vec<u8>,
+) -> Result<Event, RecordError> {
+    mapped.map(|mut event| {
+        if event.record_id.is_none() {
+            event.seal_identity_raw(&raw());
+        }
+        event
+    })
 }
 
 fn json_type(v: &Value) -> &'static str {
