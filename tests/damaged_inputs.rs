@@ -388,3 +388,14 @@ fn an_archive_bomb_stops_at_the_expansion_limit() {
     let (code, stderr) = strict_hunt(&[bomb], &["--max-expansion", "0"]);
     assert_ne!(code, Some(2), "{stderr}");
 }
+
+#[test]
+fn a_crafted_7z_block_is_a_counted_loss_not_a_hang() {
+    // Found by the archives fuzz target: with sevenz-rust2 0.20 (lzma-rust2 0.16) the LZMA2
+    // decoder spun forever on it; each of its three members is now one skipped input.
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/forms/crafted-lzma2.7z");
+    let c = read(&[p]);
+    assert_eq!(c.stats.files_skipped, 3, "{:#?}", c.warnings);
+    assert_eq!(c.stats.incomplete_total(), 0, "each loss counted once");
+    assert_eq!(c.warnings.len(), 3);
+}

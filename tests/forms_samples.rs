@@ -295,7 +295,7 @@ fn archives_and_collections() {
     }
     let c = read("Collection-WKS-0002-2024-05-06T12-00-00Z.zip");
     assert_eq!(
-        c.stats.not_logs["collector bookkeeping"], 5,
+        c.stats.not_logs["collector bookkeeping files"], 5,
         "{:?}",
         c.stats.not_logs
     );
@@ -306,7 +306,7 @@ fn archives_and_collections() {
             .contains("!uploads/auto/C%3A/Windows/System32/winevt/Logs/")
     );
     let c = read("kape");
-    assert_eq!(c.stats.not_logs["collector bookkeeping"], 1);
+    assert_eq!(c.stats.not_logs["collector bookkeeping files"], 1);
     // One log compressed alone.
     for name in ["Security.evtx.bz2", "Security.evtx.xz"] {
         let c = read(name);

@@ -103,7 +103,7 @@ pub(super) fn read_zip<R: Read + Seek>(
         }
         if velociraptor && collection::velociraptor_bookkeeping(path) {
             let name = format!("{}!{path}", input.name).into();
-            kinds::not_a_log(&name, "collector bookkeeping", ctx.opts, out);
+            kinds::not_a_log(&name, "collector bookkeeping files", ctx.opts, out);
             continue;
         }
         if encrypted {
@@ -214,30 +214,45 @@ pub(super) fn read_7z<R: Read + Seek>(
             .iter()
             .map(|e| e.name().to_string())
             .collect();
+        let losses = |out: &FileOutput| out.stats.files_skipped + out.stats.incomplete_total();
         let mut done = 0usize;
+        let mut last_reported = false;
         let result = decoder.for_each_entries(&mut |entry, reader| {
             done += 1;
+            let before = losses(out);
             if !entry.is_directory() {
                 member(input, entry.name(), reader, ctx, out);
             }
+            last_reported = losses(out) > before;
             Ok(!ctx.budget.exhausted())
         });
         if let Err(e) = result {
-            let lost = names.len().saturating_sub(done.saturating_sub(1));
-            out.warn(
-                &input.name,
-                format!("block {block_index}"),
-                format!(
-                    "unreadable 7z block ({e}): its {lost} member(s) from {} on are lost",
-                    names
-                        .get(done.saturating_sub(1))
-                        .map_or("?", String::as_str)
-                ),
-            );
-            *out.stats
-                .inputs_incomplete
-                .entry("corrupt compressed data".into())
-                .or_default() += 1;
+            // The member being decoded when the block failed said so itself if it was reading;
+            // the ones after it were never reached: each an input not read.
+            let unreached = names.len().saturating_sub(done);
+            let in_progress = names
+                .get(done.saturating_sub(1))
+                .map_or("?", String::as_str);
+            if !last_reported && done > 0 {
+                *out.stats
+                    .inputs_incomplete
+                    .entry("corrupt compressed data".into())
+                    .or_default() += 1;
+                let name = format!("{}!{in_progress}", input.name).into();
+                out.warn(
+                    &name,
+                    "",
+                    format!("corrupt compressed data, the rest of the input is lost: {e}"),
+                );
+            }
+            if unreached > 0 {
+                out.stats.files_skipped += unreached as u64;
+                out.warn(
+                    &input.name,
+                    format!("block {block_index}"),
+                    format!("unreadable 7z block ({e}): its {unreached} member(s) after {in_progress} are not read"),
+                );
+            }
         }
     }
     // Empty files belong to no block.

@@ -56,6 +56,9 @@ impl Budget {
     }
 }
 
+/// What one read call is charged at least (see [`Inflated`]).
+const MIN_CHARGE: usize = 4096;
+
 /// A decompressor's output, charged to the input's [`Budget`].
 pub struct Inflated<R> {
     inner: R,
@@ -77,7 +80,10 @@ impl<R: Read> Read for Inflated<R> {
             }));
         }
         let n = self.inner.read(buf)?;
-        self.budget.charge(n)?;
+        // Every call costs at least a page: a damaged stream whose decoder yields a few bytes
+        // per call (or errors it swallows) would otherwise spin through a billion calls before
+        // the limit is reached. A healthy decoder fills the caller's buffer (8 KiB or more).
+        self.budget.charge(n.max(MIN_CHARGE))?;
         Ok(n)
     }
 }

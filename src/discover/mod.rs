@@ -145,7 +145,7 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
         return out;
     }
     if collection::bookkeeping_file(path) {
-        kinds::not_a_log(&name, "collector bookkeeping", opts, &mut out);
+        kinds::not_a_log(&name, "collector bookkeeping files", opts, &mut out);
         return out;
     }
     if path
@@ -223,7 +223,8 @@ fn read_stream(input: &Input, reader: Box<dyn BufRead + '_>, ctx: &Ctx<'_>, out:
         .read_to_end(&mut head)
         && head.is_empty()
     {
-        out.lost_rest(name, "offset 0x0", &e);
+        // Nothing of it could be read: a skipped input, counted once as such.
+        out.warn(name, "offset 0x0", format!("cannot read: {e}"));
         out.stats.files_skipped += 1;
         return;
     }
