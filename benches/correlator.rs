@@ -33,6 +33,7 @@ fn event(
             file: "bench".into(),
             locator: Locator::Record(0),
         },
+        table: None,
     }
 }
 

@@ -95,6 +95,7 @@ pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
             (lifecycle::interest::CREATION_EVENT_IDS, None),
             lifecycle::interest::EVIDENCE_EVENT_IDS,
             lifecycle::interest::evidence_needles,
+            lifecycle::interest::fields(),
         ),
         Semantics::Kql => two_passes(
             paths,
@@ -103,8 +104,10 @@ pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
             (kql::SEED_EVENT_IDS, None),
             kql::ACCOUNT_EVENT_IDS,
             kql::account_needles,
+            kql::fields(),
         ),
     };
+    let mut warnings = collection.warnings;
     let answer = match config.semantics {
         Semantics::Lifecycle => {
             let mut report = lifecycle::correlate(&collection.events, &config.lifecycle);
@@ -124,11 +127,22 @@ pub fn hunt(paths: &[PathBuf], config: &HuntConfig) -> HuntOutcome {
             }
             Answer::Lifecycle(report)
         }
-        Semantics::Kql => Answer::Kql(kql::run(&collection.events, &config.kql)),
+        Semantics::Kql => {
+            warnings.extend(
+                kql::unread_notes(&collection.events)
+                    .into_iter()
+                    .map(|message| Warning {
+                        file: "(run)".into(),
+                        location: String::new(),
+                        message,
+                    }),
+            );
+            Answer::Kql(kql::run(&collection.events, &config.kql))
+        }
     };
     HuntOutcome {
         answer,
-        warnings: collection.warnings,
+        warnings,
         stats: collection.stats,
     }
 }
@@ -145,9 +159,10 @@ fn two_passes(
     first: FirstPass<'_>,
     second_ids: &[u32],
     needles_from: impl Fn(&[Event]) -> Arc<NeedleMap>,
+    fields: Arc<crate::read::FieldMap>,
 ) -> Collection {
     let (first_ids, first_needles) = first;
-    let fields = Some(lifecycle::interest::fields());
+    let fields = Some(fields);
     let pass1 = ReadOptions {
         selection: Selection::only(first_ids.iter().copied()),
         needles: first_needles,
