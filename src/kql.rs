@@ -23,7 +23,7 @@
 //! ranks equal) it returns one of the answers Kusto may give, chosen by the rules below. The
 //! rows are the table rows as exported: a Sentinel row is read from its own columns' text
 //! ([`crate::event::TableRow`]); an event from any other format is read as the row the legacy
-//! agent would have written for it (the mapping is in [`agent`]).
+//! agent would have written for it (the mapping is in `src/kql/agent.rs`).
 //!
 //! Operator by operator (Kusto documentation, learn.microsoft.com/kusto/query):
 //!
@@ -35,7 +35,7 @@
 //! - **`==`** on strings is case-sensitive and byte for byte (`Source`, and the join keys).
 //! - **`parse`** (simple mode) is text matching on the raw `EventData` string, translated to a
 //!   regex as the documentation says (`*` and a string column are `.*?`); see
-//!   [`text::simple_pattern`] for the two measured points (end anchor, `.` not crossing a
+//!   `src/kql/text.rs` for the two measured points (end anchor, `.` not crossing a
 //!   newline). No XML decoding: `&amp;`, `&#x41;`, CDATA stay as written; other elements or
 //!   whitespace between the two `Data` elements make the match run on or fail exactly as the
 //!   regex does; `<Data Name="ImagePath" />` is not `</Data>`. A row that does not match is
