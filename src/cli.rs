@@ -122,14 +122,15 @@ pub struct HuntArgs {
     #[arg(long, help_heading = "Detection")]
     pub all: bool,
 
-    /// How long after a creation its removal may come (e.g. `24h`, `90m`).
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration, help_heading = "Detection")]
-    pub window: jiff::SignedDuration,
+    /// How long after a creation its removal may come (e.g. `24h`, `90m`) [default: 24h].
+    /// Lifecycle semantics only: the seed query has its own fixed window.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Detection")]
+    pub window: Option<jiff::SignedDuration>,
 
     /// How long before a creation its evidence may be logged (clocks of the System, Security
-    /// and Sysmon logs do not order events exactly).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration, help_heading = "Detection")]
-    pub tolerance: jiff::SignedDuration,
+    /// and Sysmon logs do not order events exactly) [default: 2s]. Lifecycle semantics only.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, help_heading = "Detection")]
+    pub tolerance: Option<jiff::SignedDuration>,
 
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(short, long, value_enum, help_heading = "Output")]

@@ -13,8 +13,10 @@ use jiff::tz::TimeZone;
 
 use cli::{Cli, Command, EventsArgs, FormatArg, HuntArgs, InputArgs, SemanticsArg};
 use svchunt::emit::{self, Format};
-use svchunt::hunt::{self, Answer, HuntConfig, Semantics};
-use svchunt::read::{ReadOptions, ReadStats, Selection, Warning};
+use svchunt::{
+    AllowList, Answer, Engine, EngineBuilder, KqlConfig, LifecycleOptions, ReadStats, Report,
+    Warning,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -40,60 +42,23 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Thread pool and reader options from the shared input flags.
-fn prepare(input: &InputArgs) -> Result<ReadOptions> {
-    if let Some(n) = input.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("cannot start the worker threads")?;
-    }
+/// The engine for `builder` with the shared input flags applied.
+fn build_engine(builder: EngineBuilder, input: &InputArgs) -> Result<Engine> {
     let zone = parse_zone(&input.local_tz)?;
-    Ok(ReadOptions {
-        naive_time_zone: zone,
-        ..ReadOptions::default()
-    })
+    let mut builder = builder.local_time_zone(zone);
+    if let Some(n) = input.threads {
+        builder = builder.threads(n);
+    }
+    Ok(builder.build()?)
 }
 
+/// An IANA zone name (`Europe/Berlin`, `UTC`), a fixed offset (`+02:00`) or a POSIX TZ string,
+/// as jiff reads them.
 fn parse_zone(name: &str) -> Result<TimeZone> {
-    if name.eq_ignore_ascii_case("utc") {
-        return Ok(TimeZone::UTC);
-    }
-    if let Some(offset) = parse_offset(name) {
-        return Ok(TimeZone::fixed(offset));
-    }
-    TimeZone::get(name).with_context(|| {
+    static PARSER: jiff::fmt::temporal::DateTimeParser = jiff::fmt::temporal::DateTimeParser::new();
+    PARSER.parse_time_zone(name).with_context(|| {
         format!("--local-tz {name:?} is neither an IANA zone name (Europe/Berlin) nor an offset (+02:00)")
     })
-}
-
-/// `+02:00`, `-0530`, `+2`: a fixed UTC offset.
-fn parse_offset(s: &str) -> Option<jiff::tz::Offset> {
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m) = if digits.len() <= 2 {
-        (digits.parse::<i32>().ok()?, 0)
-    } else {
-        let split = digits.len() - 2;
-        (
-            digits[..split].parse::<i32>().ok()?,
-            digits[split..].parse::<i32>().ok()?,
-        )
-    };
-    if h > 18 || m > 59 {
-        return None;
-    }
-    jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
 }
 
 fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
@@ -105,28 +70,49 @@ fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
     })
 }
 
-fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
-    let read = prepare(&args.input)?;
-    let allow = match &args.allow {
-        Some(path) => Some(svchunt::attribute::AllowList::load(path)?),
-        None => None,
+/// The engine a hunt's flags ask for; flags of the other semantics are refused, not ignored.
+fn hunt_engine(args: &HuntArgs) -> Result<Engine> {
+    let builder = match args.semantics {
+        SemanticsArg::Lifecycle => {
+            let mut options = LifecycleOptions::default().include_benign(args.all);
+            if let Some(window) = args.window {
+                options = options.window(window);
+            }
+            if let Some(tolerance) = args.tolerance {
+                options = options.tolerance(tolerance);
+            }
+            if let Some(path) = &args.allow {
+                options = options.allow(AllowList::load(path)?);
+            }
+            Engine::lifecycle(options)
+        }
+        SemanticsArg::Kql => {
+            let lifecycle_only = [
+                ("--window", args.window.is_some()),
+                ("--tolerance", args.tolerance.is_some()),
+                ("--all", args.all),
+                ("--allow", args.allow.is_some()),
+            ];
+            if let Some((flag, _)) = lifecycle_only.iter().find(|(_, given)| *given) {
+                bail!(
+                    "{flag} does not apply to --semantics kql: the seed query has its own fixed \
+                     windows (0s..24h after flooring both times to 1s) and returns every row it \
+                     joins; drop {flag}, or hunt with the default semantics"
+                );
+            }
+            Engine::kql(KqlConfig::default())
+        }
     };
-    let mut config = HuntConfig {
-        allow,
-        semantics: match args.semantics {
-            SemanticsArg::Lifecycle => Semantics::Lifecycle,
-            SemanticsArg::Kql => Semantics::Kql,
-        },
-        read,
-        include_benign: args.all,
-        ..HuntConfig::default()
-    };
-    config.lifecycle.window = args.window;
-    config.lifecycle.tolerance = args.tolerance;
+    build_engine(builder, &args.input)
+}
 
+fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
+    let engine = hunt_engine(&args)?;
     let bar = progress::Bar::for_terminal(args.input.quiet);
-    config.progress = bar.clone().map(|b| b as std::sync::Arc<dyn hunt::Progress>);
-    let outcome = hunt::hunt(&args.input.paths, &config);
+    let outcome = engine.hunt_paths_with(
+        &args.input.paths,
+        bar.as_deref().map(|b| b as &dyn svchunt::Progress),
+    );
     if let Some(bar) = &bar {
         bar.finish();
     }
@@ -173,7 +159,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     })
 }
 
-fn verdict_summary(report: &svchunt::lifecycle::LifecycleReport) -> String {
+fn verdict_summary(report: &Report) -> String {
     let mut counts = std::collections::BTreeMap::new();
     for f in &report.findings {
         *counts.entry(f.verdict.as_str()).or_insert(0usize) += 1;
@@ -189,11 +175,9 @@ fn verdict_summary(report: &svchunt::lifecycle::LifecycleReport) -> String {
 }
 
 fn run_events(args: EventsArgs) -> Result<ExitCode> {
-    let mut read = prepare(&args.input)?;
-    if !args.ids.is_empty() {
-        read.selection = Selection::only(args.ids.iter().copied());
-    }
-    let collection = hunt::collect(&args.input.paths, &read);
+    let engine = build_engine(Engine::lifecycle(LifecycleOptions::default()), &args.input)?;
+    let ids = (!args.ids.is_empty()).then_some(args.ids.as_slice());
+    let collection = engine.read_events(&args.input.paths, ids);
     report_reading(&collection.warnings, &collection.stats, args.input.quiet);
     let mut out = open_output(None)?;
     for e in &collection.events {

@@ -15,13 +15,14 @@
 //! display_name=Acme Agent*
 //! ```
 //!
-//! A finding matching a rule becomes `benign`, with the rule's file and line as its reason.
+//! A finding matching a rule becomes `benign`, with the rule's file and line as its reason (the
+//! engine applies it when it assembles the report).
 
 use std::path::Path;
 
 use regex::Regex;
 
-use crate::lifecycle::{Finding, Verdict};
+use crate::report::Finding;
 
 /// The fields a rule may test.
 const FIELDS: &[&str] = &[
@@ -117,14 +118,12 @@ impl AllowList {
         Ok(AllowList { rules })
     }
 
-    /// Make allow-listed findings benign, saying which rule matched.
-    pub fn apply(&self, findings: &mut [Finding]) {
-        for f in findings {
-            if let Some(rule) = self.rules.iter().find(|r| r.matches(f)) {
-                f.verdict = Verdict::Benign;
-                f.verdict_reasons = vec![format!("allow-listed by {}", rule.origin)];
-            }
-        }
+    /// Where the first rule matching `finding` stands (`file:line`), if one does.
+    pub fn rule_for(&self, finding: &Finding) -> Option<&str> {
+        self.rules
+            .iter()
+            .find(|r| r.matches(finding))
+            .map(|r| r.origin.as_str())
     }
 }
 
@@ -146,7 +145,7 @@ impl Rule {
                     .and_then(|s| s.ip.as_deref())
                     .into_iter()
                     .collect(),
-                "tool" => f.tool.as_deref().into_iter().collect(),
+                "tool" => vec![f.tool.as_str()],
                 _ => vec![],
             };
             values.iter().any(|v| re.is_match(v))

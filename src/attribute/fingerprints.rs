@@ -15,13 +15,14 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Tool;
 use super::observe::Observed;
 use crate::lifecycle::Role;
 
 /// One signal: if `test` says so, `tool` gains `weight` and the returned sentence is a reason.
 pub struct Rule {
-    /// Stable tool id.
-    pub tool: &'static str,
+    /// The tool this row speaks for.
+    pub tool: Tool,
     /// 3 = decisive alone, 2 = strong, 1 = supporting.
     pub weight: u8,
     /// The check; returns the reason when it holds.
@@ -84,7 +85,7 @@ fn pipe_starting(o: &Observed<'_>, prefix: &str) -> Option<String> {
 pub static RULES: &[Rule] = &[
     // Sysinternals PsExec (also renamed with -r: service, binary and pipes take the new name).
     Rule {
-        tool: "psexec",
+        tool: Tool::Psexec,
         weight: 3,
         test: |o| {
             name_is(o, &["PSEXESVC", "PsExec"])
@@ -92,7 +93,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "psexec",
+        tool: Tool::Psexec,
         weight: 3,
         test: |o| {
             o.pipes.iter().find_map(|p| {
@@ -111,7 +112,7 @@ pub static RULES: &[Rule] = &[
     },
     // PAExec
     Rule {
-        tool: "paexec",
+        tool: Tool::Paexec,
         weight: 3,
         test: |o| {
             o.name
@@ -121,7 +122,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "paexec",
+        tool: Tool::Paexec,
         weight: 2,
         test: |o| {
             o.image
@@ -131,41 +132,41 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "paexec",
+        tool: Tool::Paexec,
         weight: 2,
         test: |o| pipe_starting(o, "paexec"),
     },
     // RemCom (standalone)
     Rule {
-        tool: "remcom",
+        tool: Tool::Remcom,
         weight: 3,
         test: |o| name_is(o, &["RemComSvc"]).then(|| "service RemComSvc: RemCom's service".into()),
     },
     // CSExec
     Rule {
-        tool: "csexec",
+        tool: Tool::Csexec,
         weight: 3,
         test: |o| name_is(o, &["csexecsvc"]).then(|| "service csexecsvc: CSExec's service".into()),
     },
     Rule {
-        tool: "csexec",
+        tool: Tool::Csexec,
         weight: 2,
         test: |o| pipe_starting(o, "csexecsvc"),
     },
     // winexe
     Rule {
-        tool: "winexe",
+        tool: Tool::Winexe,
         weight: 3,
         test: |o| name_is(o, &["winexesvc"]).then(|| "service winexesvc: winexe's service".into()),
     },
     Rule {
-        tool: "winexe",
+        tool: Tool::Winexe,
         weight: 2,
         test: |o| pipe_starting(o, "ahexec"),
     },
     // Impacket smbexec
     Rule {
-        tool: "impacket-smbexec",
+        tool: Tool::ImpacketSmbexec,
         weight: 3,
         test: |o| {
             image_match(
@@ -176,7 +177,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "impacket-smbexec",
+        tool: Tool::ImpacketSmbexec,
         weight: 2,
         test: |o| {
             name_is(o, &["BTOBTO"])
@@ -185,7 +186,7 @@ pub static RULES: &[Rule] = &[
     },
     // NetExec / CrackMapExec smbexec
     Rule {
-        tool: "netexec-smbexec",
+        tool: Tool::NetexecSmbexec,
         weight: 3,
         test: |o| {
             image_match(
@@ -196,7 +197,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "netexec-smbexec",
+        tool: Tool::NetexecSmbexec,
         weight: 1,
         test: |o| {
             (letters(o.name, 10) && o.image.contains("%COMSPEC% /Q /c"))
@@ -205,7 +206,7 @@ pub static RULES: &[Rule] = &[
     },
     // Impacket psexec.py
     Rule {
-        tool: "impacket-psexec",
+        tool: Tool::ImpacketPsexec,
         weight: 2,
         test: |o| {
             (IMPACKET_BINARY.is_match(o.image.trim()) && !o.image_stem.eq_ignore_ascii_case(o.name))
@@ -216,7 +217,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "impacket-psexec",
+        tool: Tool::ImpacketPsexec,
         weight: 1,
         test: |o| {
             letters(o.name, 4).then(|| {
@@ -228,12 +229,12 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "impacket-psexec",
+        tool: Tool::ImpacketPsexec,
         weight: 2,
         test: |o| pipe_starting(o, "remcom_"),
     },
     Rule {
-        tool: "impacket-psexec",
+        tool: Tool::ImpacketPsexec,
         weight: 1,
         test: |o| {
             (o.removed_by == Some(Role::DeleteCapableOpenLater))
@@ -242,7 +243,7 @@ pub static RULES: &[Rule] = &[
     },
     // Impacket services.py
     Rule {
-        tool: "impacket-services",
+        tool: Tool::ImpacketServices,
         weight: 2,
         test: |o| {
             (o.auto_start && o.network_logon && !o.command_line).then(|| "auto-start service created over a network logon (services.py create defaults to auto start)".into())
@@ -250,7 +251,7 @@ pub static RULES: &[Rule] = &[
     },
     // Metasploit
     Rule {
-        tool: "metasploit-psexec",
+        tool: Tool::MetasploitPsexec,
         weight: 2,
         test: |o| {
             image_match(
@@ -261,7 +262,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "metasploit-psexec",
+        tool: Tool::MetasploitPsexec,
         weight: 2,
         test: |o| {
             (letters(o.display, 16) && letters(o.name, 8)).then(|| {
@@ -271,7 +272,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "metasploit-psexec",
+        tool: Tool::MetasploitPsexec,
         weight: 2,
         test: |o| {
             (o.display.len() > 1
@@ -285,7 +286,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "metasploit-psexec-psh",
+        tool: Tool::MetasploitPsexecPsh,
         weight: 3,
         test: |o| {
             image_match(
@@ -297,7 +298,7 @@ pub static RULES: &[Rule] = &[
     },
     // Cobalt Strike
     Rule {
-        tool: "cobaltstrike-psexec",
+        tool: Tool::CobaltstrikePsexec,
         weight: 3,
         test: |o| {
             image_match(
@@ -308,7 +309,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "cobaltstrike-psexec-psh",
+        tool: Tool::CobaltstrikePsexecPsh,
         weight: 3,
         test: |o| {
             image_match(
@@ -320,7 +321,7 @@ pub static RULES: &[Rule] = &[
     },
     // PowerShell Empire
     Rule {
-        tool: "empire",
+        tool: Tool::Empire,
         weight: 3,
         test: |o| {
             image_match(
@@ -332,7 +333,7 @@ pub static RULES: &[Rule] = &[
     },
     // getsystem (privilege escalation, not movement)
     Rule {
-        tool: "getsystem",
+        tool: Tool::Getsystem,
         weight: 3,
         test: |o| {
             crate::lifecycle::is_getsystem(o.image)

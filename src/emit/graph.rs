@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::lifecycle::{Finding, Verdict};
+use crate::report::{Finding, Verdict};
 
 /// One movement edge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,8 +63,7 @@ pub fn edges(findings: &[Finding]) -> Vec<Edge> {
         a.hosts.extend(client);
         a.accounts
             .extend(f.user.name.clone().or_else(|| f.user.sid.clone()));
-        a.tools
-            .insert(f.tool.clone().unwrap_or_else(|| "unknown".into()));
+        a.tools.insert(f.tool.to_string());
         a.first = Some(a.first.map_or(f.created, |t| t.min(f.created)));
         a.last = Some(a.last.map_or(f.created, |t| t.max(f.created)));
         a.count += 1;

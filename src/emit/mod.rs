@@ -40,9 +40,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::kql::KqlRow;
-use crate::lifecycle::{Finding, LifecycleReport};
+use crate::report::{Finding, Report};
 
-pub use table::{finding_table, kql_table};
+use table::{finding_table, kql_table};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,11 +64,7 @@ pub enum Format {
 }
 
 /// Write lifecycle findings.
-pub fn write_findings(
-    out: &mut dyn Write,
-    format: Format,
-    report: &LifecycleReport,
-) -> io::Result<()> {
+pub fn write_findings(out: &mut dyn Write, format: Format, report: &Report) -> io::Result<()> {
     let findings = &report.findings;
     match format {
         Format::Table => {
@@ -178,7 +174,7 @@ impl<'a> From<&'a Finding> for FindingCsv<'a> {
             display_name: f.display_name.as_deref().unwrap_or(""),
             image_path: &f.image_path,
             verdict: f.verdict.as_str(),
-            tool: f.tool.as_deref().unwrap_or(""),
+            tool: f.tool.as_str(),
             user_sid: f.user.sid.as_deref().unwrap_or(""),
             user_name: f.user.name.as_deref().unwrap_or(""),
             source_ip: src.and_then(|s| s.ip.as_deref()).unwrap_or(""),

@@ -5,7 +5,8 @@
 use comfy_table::{ContentArrangement, Table, presets};
 
 use crate::kql::KqlRow;
-use crate::lifecycle::{Campaign, Finding, human_ms};
+use crate::lifecycle::human_ms;
+use crate::report::{Campaign, Finding};
 
 /// Longest image path shown in a table cell; the JSON output has it whole.
 const IMAGE_WIDTH: usize = 60;
@@ -29,7 +30,7 @@ fn new_table(header: &[&str]) -> Table {
 }
 
 /// The findings table; a campaign's members collapse into one row with their count.
-pub fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
+pub(super) fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
     let mut t = new_table(&[
         "created (UTC)",
         "computer",
@@ -92,7 +93,7 @@ pub fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
             f.deletion_evidence
                 .map(|r| r.label().to_string())
                 .unwrap_or_else(|| "not seen".into()),
-            f.tool.clone().unwrap_or_default(),
+            f.tool.to_string(),
             source,
         ]);
     }
@@ -100,7 +101,7 @@ pub fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
 }
 
 /// The seed query's columns.
-pub fn kql_table(rows: &[KqlRow]) -> Table {
+pub(super) fn kql_table(rows: &[KqlRow]) -> Table {
     let mut t = new_table(&[
         "SourceTime",
         "SourceEventID",

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use regex::Regex;
 use serde::Serialize;
 
-use super::Finding;
+use super::Lifecycle;
 use super::evidence::Role;
 use super::names::is_sysmon;
 use crate::event::Event;
@@ -115,7 +115,7 @@ struct Signals {
 }
 
 /// Set `verdict` and `verdict_reasons`.
-pub fn judge(finding: &mut Finding, client_runs: &[Timestamp]) {
+pub fn judge(finding: &mut Lifecycle, client_runs: &[Timestamp]) {
     let image = finding.image_path.clone();
     if GETSYSTEM.is_match(&image) {
         finding.verdict = Verdict::PrivilegeEscalation;
@@ -162,7 +162,7 @@ pub fn judge(finding: &mut Finding, client_runs: &[Timestamp]) {
     finding.verdict_reasons = reasons;
 }
 
-fn signals(f: &Finding, client_runs: &[Timestamp]) -> Signals {
+fn signals(f: &Lifecycle, client_runs: &[Timestamp]) -> Signals {
     let mut s = Signals::default();
     let image = f.image_path.as_str();
     let demand_start = f
@@ -227,7 +227,7 @@ fn signals(f: &Finding, client_runs: &[Timestamp]) -> Signals {
     if let Some(why) = random_name(&f.service_name) {
         s.medium.push(why);
     }
-    if let Some(src) = &f.source {
+    if let Some(src) = &f.logon {
         match src.logon_type {
             Some(3) if src.ip.as_deref().is_some_and(is_loopback) => {
                 s.local
@@ -264,7 +264,7 @@ fn signals(f: &Finding, client_runs: &[Timestamp]) -> Signals {
 
 /// The image's file name, when a 5145 in the evidence shows it written (WriteData, `%%4417`)
 /// to an admin share.
-fn binary_written_over_share(f: &Finding) -> Option<String> {
+fn binary_written_over_share(f: &Lifecycle) -> Option<String> {
     let file = super::names::file_name(&f.image_path).to_ascii_lowercase();
     if !file.ends_with(".exe") {
         return None;
@@ -279,7 +279,7 @@ fn binary_written_over_share(f: &Finding) -> Option<String> {
         .map(|_| file)
 }
 
-fn is_driver(f: &Finding) -> bool {
+fn is_driver(f: &Lifecycle) -> bool {
     f.service_type.as_deref().is_some_and(|t| {
         let t = t.trim().to_ascii_lowercase();
         t.contains("driver") || t == "0x1" || t == "0x2" || t == "1" || t == "2"
@@ -293,7 +293,7 @@ fn is_loopback(ip: &str) -> bool {
 
 /// Sysmon 13 on `…\Software\Sysinternals\PsExec\EulaAccepted` (PsExec's first run as a user) on
 /// this host shortly before the creation: the client ran here.
-fn local_client_ran(f: &Finding, client_runs: &[Timestamp]) -> bool {
+fn local_client_ran(f: &Lifecycle, client_runs: &[Timestamp]) -> bool {
     client_runs
         .iter()
         .any(|t| *t <= f.created && f.created.duration_since(*t) <= LOCAL_CLIENT_SPAN)

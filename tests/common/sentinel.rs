@@ -7,8 +7,7 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
-use svchunt::hunt::{self, Answer, HuntConfig, Semantics};
-use svchunt::kql::KqlRow;
+use svchunt::{Answer, Engine, KqlConfig, KqlRow};
 
 /// The seed's `Event` row: the columns it reads, the rest as the agent fills them.
 #[derive(Debug, Clone)]
@@ -337,11 +336,10 @@ impl Workspace {
     pub fn hunt(&self, export: Export) -> (Vec<KqlRow>, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
         self.write(dir.path(), export);
-        let config = HuntConfig {
-            semantics: Semantics::Kql,
-            ..HuntConfig::default()
-        };
-        let outcome = hunt::hunt(&[dir.path().to_path_buf()], &config);
+        let outcome = Engine::kql(KqlConfig::default())
+            .build()
+            .unwrap()
+            .hunt_paths(&[dir.path().to_path_buf()]);
         let Answer::Kql(rows) = outcome.answer else {
             unreachable!()
         };
