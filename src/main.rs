@@ -1,10 +1,11 @@
 //! The `svchunt` command: parses flags, runs the library's pipeline, prints, sets the exit code.
 
 mod cli;
+mod limits;
+mod output;
 mod progress;
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -12,7 +13,8 @@ use clap::Parser;
 use jiff::tz::TimeZone;
 
 use cli::{Cli, Command, EventsArgs, FormatArg, HuntArgs, InputArgs, SemanticsArg};
-use svchunt::emit::{self, Format};
+use output::{Output, say};
+use svchunt::emit::{self, Format, escape};
 use svchunt::{
     AllowList, Answer, Engine, EngineBuilder, KqlConfig, LifecycleOptions, ReadStats, Report,
     Warning,
@@ -27,26 +29,23 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("svchunt: error: {err:#}");
+            say(&format!("svchunt: error: {err:#}"));
             ExitCode::from(2)
         }
     }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
 }
 
 /// The engine for `builder` with the shared input flags applied.
 fn build_engine(builder: EngineBuilder, input: &InputArgs) -> Result<Engine> {
     let zone = parse_zone(&input.local_tz)?;
     let mut builder = builder.local_time_zone(zone);
-    if let Some(n) = input.threads {
+    if let Some(requested) = input.threads {
+        let (n, capped) = limits::threads(requested).map_err(anyhow::Error::msg)?;
+        if let Some(message) = capped.filter(|_| !input.quiet) {
+            say(&message);
+        }
         builder = builder.threads(n);
     }
     Ok(builder.build()?)
@@ -58,15 +57,6 @@ fn parse_zone(name: &str) -> Result<TimeZone> {
     static PARSER: jiff::fmt::temporal::DateTimeParser = jiff::fmt::temporal::DateTimeParser::new();
     PARSER.parse_time_zone(name).with_context(|| {
         format!("--local-tz {name:?} is neither an IANA zone name (Europe/Berlin) nor an offset (+02:00)")
-    })
-}
-
-fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
     })
 }
 
@@ -108,6 +98,8 @@ fn hunt_engine(args: &HuntArgs) -> Result<Engine> {
 
 fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     let engine = hunt_engine(&args)?;
+    // Before anything is read: refuse to overwrite an input, fail now if unwritable.
+    let mut out = Output::prepare(args.output.as_deref(), &args.input.paths)?;
     let bar = progress::Bar::for_terminal(args.input.quiet);
     let outcome = engine.hunt_paths_with(
         &args.input.paths,
@@ -130,24 +122,29 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
         None if to_terminal => Format::Table,
         None => Format::Json,
     };
-    let mut out = open_output(args.output.as_deref())?;
+    let options = emit::Options {
+        csv_raw: args.csv_raw,
+    };
     let reported = match &outcome.answer {
         Answer::Lifecycle(report) => {
-            emit::write_findings(&mut out, format, report)?;
+            emit::write_findings_with(&mut out, format, report, options)?;
             if !args.input.quiet {
-                eprintln!("{}", verdict_summary(report));
+                say(&verdict_summary(report));
             }
             report.findings.len()
         }
         Answer::Kql(rows) => {
-            emit::write_kql_rows(&mut out, format, rows)?;
+            emit::write_kql_rows_with(&mut out, format, rows, options)?;
             if !args.input.quiet {
-                eprintln!("svchunt: {} row(s) from the seed query", rows.len());
+                say(&format!(
+                    "svchunt: {} row(s) from the seed query",
+                    rows.len()
+                ));
             }
             rows.len()
         }
     };
-    out.flush().context("cannot write the output")?;
+    out.commit()?;
 
     let incomplete = outcome.stats.files_skipped > 0 || outcome.stats.skipped_total() > 0;
     Ok(if args.strict && incomplete {
@@ -179,12 +176,9 @@ fn run_events(args: EventsArgs) -> Result<ExitCode> {
     let ids = (!args.ids.is_empty()).then_some(args.ids.as_slice());
     let collection = engine.read_events(&args.input.paths, ids);
     report_reading(&collection.warnings, &collection.stats, args.input.quiet);
-    let mut out = open_output(None)?;
-    for e in &collection.events {
-        serde_json::to_writer(&mut out, e)?;
-        writeln!(out)?;
-    }
-    out.flush()?;
+    let mut out = Output::stdout();
+    emit::write_jsonl(&mut out, &collection.events)?;
+    out.commit()?;
     Ok(if collection.events.is_empty() {
         ExitCode::from(1)
     } else {
@@ -192,7 +186,8 @@ fn run_events(args: EventsArgs) -> Result<ExitCode> {
     })
 }
 
-/// Warnings, then one summary line of what was read and skipped.
+/// Warnings, then one summary line of what was read and skipped. File names and messages
+/// carry log-derived text (a name inside an archive, a value quoted from a record): escaped.
 fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
     if quiet {
         return;
@@ -200,15 +195,18 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
     let stderr = io::stderr();
     let mut err = stderr.lock();
     for w in warnings {
-        let _ = writeln!(err, "svchunt: warning: {w}");
+        let _ = writeln!(
+            err,
+            "svchunt: warning: {}",
+            escape::terminal(&w.to_string())
+        );
     }
     let skipped: Vec<String> = stats
         .records_skipped
         .iter()
         .map(|(why, n)| format!("{n} {why}"))
         .collect();
-    let _ = writeln!(
-        err,
+    let summary = format!(
         "svchunt: read {} input(s) ({} skipped), {:.1} MB, {} records ({} selected, {} duplicate(s) dropped); {} record(s) unreadable{}{}",
         stats.files,
         stats.files_skipped,
@@ -220,6 +218,7 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
         if skipped.is_empty() { "" } else { ": " },
         skipped.join(", ")
     );
+    let _ = writeln!(err, "{}", escape::terminal(&summary));
 }
 
 fn run_export(args: cli::ExportArgs) -> Result<ExitCode> {
@@ -241,11 +240,9 @@ fn run_export(args: cli::ExportArgs) -> Result<ExitCode> {
         },
         ..ExportOptions::default()
     };
-    if args.rounding <= jiff::SignedDuration::ZERO || args.window < jiff::SignedDuration::ZERO {
-        bail!("--rounding must be positive and --window not negative");
-    }
-    let mut out = open_output(args.output.as_deref())?;
+    // --window, --tolerance and --rounding are bounded by their parsers (`limits`).
+    let mut out = Output::prepare(args.output.as_deref(), &[])?;
     out.write_all(export::render(target, &options).as_bytes())?;
-    out.flush().context("cannot write the output")?;
+    out.commit()?;
     Ok(ExitCode::SUCCESS)
 }

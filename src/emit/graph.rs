@@ -88,8 +88,9 @@ pub fn write_json(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
     struct Doc {
         edges: Vec<Edge>,
     }
-    serde_json::to_writer_pretty(
+    super::escape::write_json(
         &mut *out,
+        super::escape::JsonFormatter::pretty(),
         &Doc {
             edges: edges(findings),
         },
@@ -97,14 +98,19 @@ pub fn write_json(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
     writeln!(out)
 }
 
-/// A DOT string literal (quotes and backslashes escaped).
+/// A DOT string literal (quotes and backslashes escaped). Each line is first escaped for the
+/// terminal, as `dot` output is often read there: a log's control characters are shown as
+/// `\x1b`, and the label's own line breaks stay line breaks.
 fn dot_str(s: &str) -> String {
-    format!(
-        "\"{}\"",
-        s.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    )
+    let lines: Vec<String> = s
+        .split('\n')
+        .map(|line| {
+            super::escape::terminal(line)
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+        })
+        .collect();
+    format!("\"{}\"", lines.join("\\n"))
 }
 
 /// Edges as a Graphviz digraph.
@@ -145,5 +151,6 @@ mod tests {
     fn dot_strings_are_escaped() {
         assert_eq!(dot_str(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(dot_str("a\nb"), r#""a\nb""#);
+        assert_eq!(dot_str("a\x1b[2Jb"), r#""a\\x1b[2Jb""#);
     }
 }
