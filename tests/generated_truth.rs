@@ -23,8 +23,9 @@ fn acceptance() -> Config {
 #[test]
 fn the_acceptance_scenario_gives_exactly_its_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let summary = generate(&acceptance(), dir.path()).unwrap();
-    let outcome = Engine::default().hunt_paths(&[dir.path().to_path_buf()]);
+    let logs = dir.path().join("logs");
+    let summary = generate(&acceptance(), &logs).unwrap();
+    let outcome = Engine::default().hunt_paths(&[logs]);
     let Answer::Lifecycle(report) = outcome.answer else {
         unreachable!()
     };

@@ -24,7 +24,8 @@ enum Preset {
 /// Generate EVTX scenarios for testing and benchmarking svchunt.
 ///
 /// Writes OUT/<host FQDN>/System.evtx, OUT/<host FQDN>/Security.evtx, with --sysmon also
-/// OUT/<host FQDN>/Microsoft-Windows-Sysmon%4Operational.evtx, and OUT/truth.json, which lists
+/// OUT/<host FQDN>/Microsoft-Windows-Sysmon%4Operational.evtx, and OUT.truth.json beside OUT
+/// (not among the logs, so hunting OUT reads logs only), which lists
 /// every injected execution: host, service_name, display_name, image_path, tool, created,
 /// deleted (or null), source_ip, source_workstation, account.
 ///
@@ -107,7 +108,7 @@ fn main() -> ExitCode {
                 s.records,
                 s.bytes as f64 / (1024.0 * 1024.0),
                 s.truth.len(),
-                a.out.join("truth.json").display()
+                evtx_writer::scenario::truth_path(&a.out).display()
             );
             ExitCode::SUCCESS
         }

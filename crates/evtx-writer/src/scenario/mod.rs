@@ -300,7 +300,22 @@ fn write_host(
     Ok(summary)
 }
 
-/// Generate the scenario into `out`: `out/<host fqdn>/*.evtx` and `out/truth.json`.
+/// Where the truth of a scenario written to `out` goes: beside the logs, not among them, so
+/// that hunting `out` reads logs only (`examples/lab` → `examples/lab.truth.json`).
+pub fn truth_path(out: &Path) -> std::path::PathBuf {
+    let mut name = out.file_name().map_or_else(
+        || std::ffi::OsString::from("scenario"),
+        |n| n.to_os_string(),
+    );
+    name.push(".truth.json");
+    match out.parent() {
+        Some(parent) => parent.join(name),
+        None => std::path::PathBuf::from(name),
+    }
+}
+
+/// Generate the scenario into `out` (`out/<host fqdn>/*.evtx`) and its truth into
+/// [`truth_path`]`(out)`.
 pub fn generate(cfg: &Config, out: &Path) -> Result<Summary, WriteError> {
     let root = Rng::new(cfg.seed);
     let mut setup = root.fork(0x5e70);
@@ -381,7 +396,7 @@ pub fn generate(cfg: &Config, out: &Path) -> Result<Summary, WriteError> {
     let mut json =
         serde_json::to_string_pretty(&file).map_err(|e| WriteError::InvalidValue(e.to_string()))?;
     json.push('\n');
-    fs::write(out.join("truth.json"), json)?;
+    fs::write(truth_path(out), json)?;
     summary.truth = truth;
     Ok(summary)
 }
