@@ -120,6 +120,24 @@ pub struct Report {
 }
 
 impl Finding {
+    /// A stable id for this finding: the same creation gives the same id in every run and every
+    /// output (Timesketch events, follow-mode updates), so that a SIEM or a case timeline can
+    /// update its record. 16 hex digits of the SHA-256 of the host (as hosts are matched: first
+    /// label, lower case), the service name (lower case) and the creation time in nanoseconds.
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(crate::lifecycle::host_key(&self.computer).as_bytes());
+        h.update([0]);
+        h.update(self.service_name.to_lowercase().as_bytes());
+        h.update([0]);
+        h.update(self.created.as_nanosecond().to_le_bytes());
+        h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The finding told by a lifecycle and its attribution (in no campaign yet).
     pub fn assemble(lifecycle: Lifecycle, attribution: Attribution) -> Finding {
         let Lifecycle {

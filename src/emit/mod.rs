@@ -43,6 +43,7 @@ pub mod escape;
 pub mod graph;
 pub mod html;
 mod table;
+mod timesketch;
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -71,6 +72,8 @@ pub enum Format {
     Dot,
     /// A self-contained HTML report (findings only; see [`html`]).
     Html,
+    /// JSON lines for a Timesketch timeline: one event per moment of each finding.
+    Timesketch,
 }
 
 /// How a format is written, beyond which format it is.
@@ -133,6 +136,7 @@ pub fn write_findings_with(
         Format::Graph => graph::write_json(out, findings),
         Format::Dot => graph::write_dot(out, findings),
         Format::Html => html::write_report(out, report),
+        Format::Timesketch => timesketch::write(out, findings),
     }
 }
 
@@ -156,9 +160,10 @@ pub fn write_kql_rows_with(
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, rows),
-        Format::Graph | Format::Dot => Err(io::Error::new(
+        Format::Graph | Format::Dot | Format::Timesketch => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "the graph formats need the lifecycle semantics (the seed query has no source)",
+            "the graph and Timesketch formats need the lifecycle semantics (the seed query's rows \
+             are not lifecycles)",
         )),
         Format::Html => Err(io::Error::new(
             io::ErrorKind::InvalidInput,

@@ -3,6 +3,8 @@
 //! generated set of findings for the load-time test.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
