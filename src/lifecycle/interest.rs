@@ -19,7 +19,10 @@ use crate::read::{NeedleMap, NeedlesBuilder};
 pub const CREATION_EVENT_IDS: &[u32] = &[7045, 4697];
 
 /// Event ids of the second pass, each kept only when it names something the first pass found.
-pub const EVIDENCE_EVENT_IDS: &[u32] = &[4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18];
+/// The last three are the verdict's ([`super::verdict::plan`]).
+pub const EVIDENCE_EVENT_IDS: &[u32] = &[
+    4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18, 1, 4688, 4648,
+];
 
 /// The event-data fields the lifecycle, attribution, the seed query and the report read, by
 /// event id; readers drop the rest of a kept event. (A Security event's subject account is
@@ -62,7 +65,7 @@ pub fn fields() -> Arc<crate::read::FieldMap> {
     const FPARAMS: &[&str] = &["param1", "param2"];
     const FREGISTRY: &[&str] = &["EventType", "TargetObject", "Details"];
     const FPIPE: &[&str] = &["PipeName", "Image"];
-    Arc::new(crate::read::FieldMap::from([
+    let mut map = crate::read::FieldMap::from([
         (4697, F4697),
         (4674, F4674),
         (4624, F4624),
@@ -75,7 +78,9 @@ pub fn fields() -> Arc<crate::read::FieldMap> {
         (13, FREGISTRY),
         (17, FPIPE),
         (18, FPIPE),
-    ]))
+    ]);
+    super::verdict::plan::add_fields(&mut map);
+    Arc::new(map)
 }
 
 /// Logon sessions every machine has: they would match half the log.
@@ -128,6 +133,7 @@ pub fn evidence_needles(creations: &[Event]) -> Arc<NeedleMap> {
     found.binaries.iter().for_each(|b| {
         pipes.string(b);
     });
+    super::verdict::plan::add_pipe_needles(&mut pipes, creations);
     let pipes = pipes.build();
     map.insert(17, pipes.clone());
     map.insert(18, pipes);
@@ -153,6 +159,7 @@ pub fn evidence_needles(creations: &[Event]) -> Arc<NeedleMap> {
     });
     map.insert(13, flags.build());
     map.insert(12, deletes.build());
+    super::verdict::plan::add_needles(&mut map, creations);
     Arc::new(map)
 }
 

@@ -159,7 +159,7 @@ pub fn correlate(events: &[Event], config: &LifecycleConfig) -> LifecycleReport 
         let creations = creation::merge(host_events, config);
         let logons = logon::LogonIndex::build(host_events);
         let assigned = evidence::assign(&creations, host_events, config);
-        let client_runs = verdict::client_runs(host_events);
+        let context = verdict::HostContext::build(host_events);
         for (creation, evidence) in creations.into_iter().zip(assigned) {
             let names: Vec<String> = creation.names().iter().map(|n| n.to_string()).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -178,7 +178,7 @@ pub fn correlate(events: &[Event], config: &LifecycleConfig) -> LifecycleReport 
                 finding.source = Some(source);
             }
             evidence::date_removal(&mut finding);
-            verdict::judge(&mut finding, &client_runs);
+            verdict::judge(&mut finding, &context);
             report.findings.push(finding);
         }
     }
