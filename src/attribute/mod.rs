@@ -71,9 +71,11 @@ fn identify(f: &Finding, o: &observe::Observed<'_>) -> (String, Option<String>, 
         .into_iter()
         .max_by(|a, b| (a.1.1, std::cmp::Reverse(a.1.0)).cmp(&(b.1.1, std::cmp::Reverse(b.1.0))));
     match best {
-        // A benign install that merely shares a shape (an auto-start service over the network)
-        // is not a tool's work.
-        Some((tool, (_, score, reasons))) if f.verdict != Verdict::Benign || score >= 3 => {
+        // An install that merely shares a shape (an auto-start service over the network) is
+        // not a tool's work unless it executed, or the shape alone is decisive.
+        Some((tool, (_, score, reasons)))
+            if !matches!(f.verdict, Verdict::Benign | Verdict::Suspicious) || score >= 3 =>
+        {
             let confidence = match score {
                 5.. => "high",
                 3..=4 => "medium",

@@ -125,6 +125,11 @@ pub struct Observed<'a> {
     pub network_logon: bool,
     /// The image path is a command line.
     pub command_line: bool,
+    /// The installing logon's authentication package, lower case (`ntlm`, `kerberos`, or
+    /// empty).
+    pub auth: String,
+    /// Sysmon showed the new service's process connect to a pipe a user process created.
+    pub pipe_impersonation: bool,
 }
 
 impl<'a> Observed<'a> {
@@ -163,6 +168,14 @@ impl<'a> Observed<'a> {
             auto_start: start == "auto start" || start == "2",
             network_logon: f.source.as_ref().is_some_and(|s| s.logon_type == Some(3)),
             command_line: is_command_line(&f.image_path),
+            auth: f
+                .source
+                .as_ref()
+                .and_then(|s| s.auth.as_deref())
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase(),
+            pipe_impersonation: f.evidence.iter().any(|e| e.role == Role::PipeConnected),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use evtx_writer::scenario::{Config, generate, tools::TOOLS};
+use evtx_writer::scenario::{Config, generate, tools::TOOLS, variants};
 
 /// Ready-made sizes.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -19,6 +19,10 @@ enum Preset {
     Bench1g,
     /// About 10 GiB: 100 hosts, 14 days, 11500 events per host per day, 2000 executions.
     Bench10g,
+    /// The judgement table: one host per behaviour variant (every tool version, getsystem
+    /// spellings, local runs, reconfigured services, thin evidence, odd ordinary installs),
+    /// 300 benign events each; truth.json lists what each should be judged.
+    Variants,
 }
 
 /// Generate EVTX scenarios for testing and benchmarking svchunt.
@@ -74,12 +78,31 @@ struct Args {
 
 fn main() -> ExitCode {
     let a = Args::parse();
+    if matches!(a.preset, Some(Preset::Variants)) {
+        return match variants::write(&a.out, 300, a.seed.unwrap_or(11)) {
+            Ok(s) => {
+                println!(
+                    "wrote {} files, {} records, {} variants; truth in {}",
+                    s.files.len(),
+                    s.records,
+                    variants::VARIANTS.len(),
+                    a.out.join("truth.json").display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("svchunt-gen: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // (hosts, days, events per host-day, executions, seed, sysmon)
     let base = match a.preset {
         Some(Preset::Examples) => (4, 1, 600, TOOLS.len(), 20240506, true),
         Some(Preset::Acceptance) => (20, 2, 3000, 3 * TOOLS.len(), 7, true),
         Some(Preset::Bench1g) => (20, 7, 11500, 200, 1, true),
         Some(Preset::Bench10g) => (100, 14, 11500, 2000, 1, true),
+        Some(Preset::Variants) => unreachable!("handled above"),
         None => (3, 1, 1000, TOOLS.len(), 1, false),
     };
     let start = a.start.unwrap_or(jiff::civil::date(2024, 5, 6));

@@ -1044,14 +1044,13 @@ fn thin_mimidrv(_: &Target, _: &mut Rng) -> Plan {
 }
 
 fn thin_wce(_: &Target, _: &mut Rng) -> Plan {
-    let mut p = thin_driver(own(
+    // As the shared corpus shows it: a binary off a second drive, left installed.
+    thin_driver(own(
         "WCESERVICE",
         "WCESERVICE",
-        r"C:\Windows\Temp\wce.exe".into(),
+        r"D:\Service\test.exe".into(),
         3,
-    ));
-    p.removal = Removal::OnExit(ms(3_000));
-    p
+    ))
 }
 
 fn thin_poortry(_: &Target, _: &mut Rng) -> Plan {
@@ -1125,9 +1124,9 @@ fn benign_vendor_timeout(_: &Target, _: &mut Rng) -> Plan {
 
 fn benign_vbox(_: &Target, _: &mut Rng) -> Plan {
     benign(driver(
-        "VBoxSup",
+        "VBoxDrv",
         "VirtualBox Service",
-        r"\SystemRoot\System32\drivers\VBoxSup.sys",
+        r"\SystemRoot\System32\drivers\VBoxDrv.sys",
         1,
     ))
 }
@@ -1226,6 +1225,38 @@ pub fn generate(
         truths.push(VariantTruth { index: i, truth });
     }
     Ok((summary, truths))
+}
+
+/// [`generate`], plus `truth.json` listing each variant's id, expected verdict and tool.
+pub fn write(out: &Path, events_per_day: usize, seed: u64) -> Result<Summary, WriteError> {
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        variant: &'a str,
+        source: &'a str,
+        #[serde(flatten)]
+        truth: &'a Truth,
+    }
+    let (summary, truths) = generate(out, events_per_day, seed)?;
+    let rows: Vec<Row<'_>> = truths
+        .iter()
+        .flat_map(|vt| {
+            let v = &VARIANTS[vt.index];
+            vt.truth.iter().map(move |truth| Row {
+                variant: v.id,
+                source: v.source,
+                truth,
+            })
+        })
+        .collect();
+    let mut json = serde_json::to_string_pretty(&serde_json::json!({
+        "generator": "svchunt-gen --preset variants",
+        "seed": seed,
+        "variants": rows,
+    }))
+    .map_err(|e| WriteError::InvalidValue(e.to_string()))?;
+    json.push('\n');
+    std::fs::write(out.join("truth.json"), json)?;
+    Ok(summary)
 }
 
 fn inject(
