@@ -68,7 +68,7 @@ pub enum SemanticsArg {
 pub enum FormatArg {
     /// Aligned table (default on a terminal).
     Table,
-    /// CSV with a header line.
+    /// CSV with a header line (formula-safe for spreadsheets; see --csv-raw).
     Csv,
     /// One JSON document (default when output is not a terminal).
     Json,
@@ -99,7 +99,7 @@ pub struct InputArgs {
     )]
     pub local_tz: String,
 
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores; at most 4 per core).
     #[arg(short = 'j', long, value_name = "N", help_heading = "Input")]
     pub threads: Option<usize>,
 
@@ -122,27 +122,37 @@ pub struct HuntArgs {
     #[arg(long, help_heading = "Detection")]
     pub all: bool,
 
-    /// How long after a creation its removal may come (e.g. `24h`, `90m`).
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration, help_heading = "Detection")]
-    pub window: jiff::SignedDuration,
+    /// How long after a creation its removal may come (e.g. `24h`, `90m`; 0 to 100 years) [default: 24h].
+    /// Lifecycle semantics only: the seed query has its own fixed window.
+    #[arg(long, value_name = "DURATION", value_parser = crate::limits::parse_span, help_heading = "Detection")]
+    pub window: Option<jiff::SignedDuration>,
 
     /// How long before a creation its evidence may be logged (clocks of the System, Security
-    /// and Sysmon logs do not order events exactly).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration, help_heading = "Detection")]
-    pub tolerance: jiff::SignedDuration,
+    /// and Sysmon logs do not order events exactly) [default: 2s]. Lifecycle semantics only.
+    #[arg(long, value_name = "DURATION", value_parser = crate::limits::parse_span, help_heading = "Detection")]
+    pub tolerance: Option<jiff::SignedDuration>,
 
     /// Output format (default: table on a terminal, json otherwise).
     #[arg(short, long, value_enum, help_heading = "Output")]
     pub format: Option<FormatArg>,
 
-    /// Write the output to FILE instead of stdout.
+    /// Write the output to FILE instead of stdout. FILE is replaced only when the report is
+    /// complete (a failed run leaves the old one), and may not be one of the inputs.
     #[arg(short, long, value_name = "FILE", help_heading = "Output")]
     pub output: Option<PathBuf>,
+
+    /// CSV fields exactly as logged. By default a field that a spreadsheet would run as a
+    /// formula (starting with `=`, `+`, `-`, `@`, tab, CR, LF or NUL, and not a plain number
+    /// such as `-3`) is written with a leading `'`, as OWASP advises against CSV injection:
+    /// log text is the attacker's. Use this when a program, not a person, reads the CSV.
+    #[arg(long, help_heading = "Output")]
+    pub csv_raw: bool,
 
     /// Silence your own admin tooling: a file of rules, one per line, each one or more
     /// `field=glob` conditions separated by `;` (fields: service_name, display_name, image_path,
     /// computer, user, source_ip, tool; `*` and `?` wildcards, case-insensitive; `#` comments).
-    /// Matching findings become benign, citing the rule's line.
+    /// Matching findings become benign, citing the rule's line. FILE must be a regular text
+    /// file of at most 16 MiB.
     #[arg(long, value_name = "FILE", help_heading = "Detection")]
     pub allow: Option<PathBuf>,
 
@@ -159,22 +169,22 @@ pub struct ExportArgs {
     pub to: ExportTargetArg,
 
     /// How long after a creation its removal may come.
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = crate::limits::parse_span)]
     pub window: jiff::SignedDuration,
 
     /// How long before a creation its evidence may be logged.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = crate::limits::parse_span)]
     pub tolerance: jiff::SignedDuration,
 
-    /// The seed query's `bin()` size (kql-seed only).
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    /// The seed query's `bin()` size (kql-seed only; at least 1s).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = crate::limits::parse_rounding)]
     pub rounding: jiff::SignedDuration,
 
     /// Which Log Analytics tables the KQL reads (kql only).
     #[arg(long, value_enum, default_value_t = SchemaArg::Legacy)]
     pub schema: SchemaArg,
 
-    /// Write to FILE instead of stdout.
+    /// Write to FILE instead of stdout (replaced only when complete).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

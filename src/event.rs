@@ -150,6 +150,20 @@ impl Event {
     }
 }
 
+/// Put events in time order (ties by computer and origin) and keep each record once (see
+/// [`Event::identity`]); returns how many copies were dropped.
+pub fn order_and_dedup(events: &mut Vec<Event>) -> u64 {
+    // Unstable sort: no buffer of half the events; the key (ending with the record's origin) is
+    // unique, so the order is still fully determined.
+    events.sort_unstable_by(|a, b| {
+        (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin))
+    });
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    let before = events.len();
+    events.retain(|e| seen.insert(e.identity()));
+    (before - events.len()) as u64
+}
+
 /// Which event ids each (computer, channel) was seen to hold: what each host's logs could show,
 /// whether or not the records themselves were kept.
 pub type Census = std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u32>>;

@@ -38,29 +38,46 @@ use serde::Serialize;
 
 use crate::accounts::AccountDirectory;
 use crate::event::{Event, Origin};
+use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids the seed query reads.
-pub const SEED_EVENT_IDS: &[u32] = &[7045, 4674];
+const SEED_EVENT_IDS: &[u32] = &[7045, 4674];
 
 /// Security events whose Subject/Target pairs resolve the 7045s' SIDs to names, as Sentinel's
 /// agent does; read only where they hold one of those SIDs.
-pub const ACCOUNT_EVENT_IDS: &[u32] = &[4624, 4634, 4648, 4672, 4688, 4697, 5140, 5145];
+const ACCOUNT_EVENT_IDS: &[u32] = &[4624, 4634, 4648, 4672, 4688, 4697, 5140, 5145];
+
+/// How the seed semantics reads: its 7045s and 4674s, then the account events that name the
+/// 7045s' installers.
+pub fn plan() -> ReadPlan {
+    // The 7045 is read whole (its ServiceName and ImagePath as `parse` sees them); a 4674 needs
+    // its access list and object; account events only their Target account (the Subject
+    // account is the event's user already).
+    const F4674: &[&str] = &["AccessMask", "ObjectName"];
+    const TARGET: &[&str] = &["TargetUserSid", "TargetUserName", "TargetDomainName"];
+    let mut fields = FieldMap::from([(4674, F4674)]);
+    fields.extend(ACCOUNT_EVENT_IDS.iter().map(|id| (*id, TARGET)));
+    ReadPlan::new(
+        SEED_EVENT_IDS,
+        ACCOUNT_EVENT_IDS,
+        std::sync::Arc::new(fields),
+        account_needles,
+    )
+}
 
 /// The SIDs of the 7045s: the only accounts the seed query needs names for.
-pub fn account_needles(seed_events: &[Event]) -> std::sync::Arc<crate::read::NeedleMap> {
-    let mut b = crate::read::NeedlesBuilder::default();
+fn account_needles(seed_events: &[Event]) -> NeedleMap {
+    let mut b = NeedlesBuilder::default();
     for e in seed_events.iter().filter(|e| e.event_id == 7045) {
         if let Some(sid) = &e.user.sid {
             b.sid(sid);
         }
     }
     let needles = b.build();
-    std::sync::Arc::new(
-        ACCOUNT_EVENT_IDS
-            .iter()
-            .map(|id| (*id, needles.clone()))
-            .collect(),
-    )
+    ACCOUNT_EVENT_IDS
+        .iter()
+        .map(|id| (*id, needles.clone()))
+        .collect()
 }
 
 /// One output row, with the seed's column names.

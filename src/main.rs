@@ -1,10 +1,11 @@
 //! The `svchunt` command: parses flags, runs the library's pipeline, prints, sets the exit code.
 
 mod cli;
+mod limits;
+mod output;
 mod progress;
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -12,9 +13,12 @@ use clap::Parser;
 use jiff::tz::TimeZone;
 
 use cli::{Cli, Command, EventsArgs, FormatArg, HuntArgs, InputArgs, SemanticsArg};
-use svchunt::emit::{self, Format};
-use svchunt::hunt::{self, Answer, HuntConfig, Semantics};
-use svchunt::read::{ReadOptions, ReadStats, Selection, Warning};
+use output::{Output, say};
+use svchunt::emit::{self, Format, escape};
+use svchunt::{
+    AllowList, Answer, Engine, EngineBuilder, KqlConfig, LifecycleOptions, ReadStats, Report,
+    Warning,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -25,108 +29,82 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("svchunt: error: {err:#}");
+            say(&format!("svchunt: error: {err:#}"));
             ExitCode::from(2)
         }
     }
 }
 
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// Thread pool and reader options from the shared input flags.
-fn prepare(input: &InputArgs) -> Result<ReadOptions> {
-    if let Some(n) = input.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("cannot start the worker threads")?;
-    }
+/// The engine for `builder` with the shared input flags applied.
+fn build_engine(builder: EngineBuilder, input: &InputArgs) -> Result<Engine> {
     let zone = parse_zone(&input.local_tz)?;
-    Ok(ReadOptions {
-        naive_time_zone: zone,
-        ..ReadOptions::default()
-    })
+    let mut builder = builder.local_time_zone(zone);
+    if let Some(requested) = input.threads {
+        let (n, capped) = limits::threads(requested).map_err(anyhow::Error::msg)?;
+        if let Some(message) = capped.filter(|_| !input.quiet) {
+            say(&message);
+        }
+        builder = builder.threads(n);
+    }
+    Ok(builder.build()?)
 }
 
+/// An IANA zone name (`Europe/Berlin`, `UTC`), a fixed offset (`+02:00`) or a POSIX TZ string,
+/// as jiff reads them.
 fn parse_zone(name: &str) -> Result<TimeZone> {
-    if name.eq_ignore_ascii_case("utc") {
-        return Ok(TimeZone::UTC);
-    }
-    if let Some(offset) = parse_offset(name) {
-        return Ok(TimeZone::fixed(offset));
-    }
-    TimeZone::get(name).with_context(|| {
+    static PARSER: jiff::fmt::temporal::DateTimeParser = jiff::fmt::temporal::DateTimeParser::new();
+    PARSER.parse_time_zone(name).with_context(|| {
         format!("--local-tz {name:?} is neither an IANA zone name (Europe/Berlin) nor an offset (+02:00)")
     })
 }
 
-/// `+02:00`, `-0530`, `+2`: a fixed UTC offset.
-fn parse_offset(s: &str) -> Option<jiff::tz::Offset> {
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
+/// The engine a hunt's flags ask for; flags of the other semantics are refused, not ignored.
+fn hunt_engine(args: &HuntArgs) -> Result<Engine> {
+    let builder = match args.semantics {
+        SemanticsArg::Lifecycle => {
+            let mut options = LifecycleOptions::default().include_benign(args.all);
+            if let Some(window) = args.window {
+                options = options.window(window);
+            }
+            if let Some(tolerance) = args.tolerance {
+                options = options.tolerance(tolerance);
+            }
+            if let Some(path) = &args.allow {
+                options = options.allow(AllowList::load(path)?);
+            }
+            Engine::lifecycle(options)
+        }
+        SemanticsArg::Kql => {
+            let lifecycle_only = [
+                ("--window", args.window.is_some()),
+                ("--tolerance", args.tolerance.is_some()),
+                ("--all", args.all),
+                ("--allow", args.allow.is_some()),
+            ];
+            if let Some((flag, _)) = lifecycle_only.iter().find(|(_, given)| *given) {
+                bail!(
+                    "{flag} does not apply to --semantics kql: the seed query has its own fixed \
+                     windows (0s..24h after flooring both times to 1s) and returns every row it \
+                     joins; drop {flag}, or hunt with the default semantics"
+                );
+            }
+            Engine::kql(KqlConfig::default())
+        }
     };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m) = if digits.len() <= 2 {
-        (digits.parse::<i32>().ok()?, 0)
-    } else {
-        let split = digits.len() - 2;
-        (
-            digits[..split].parse::<i32>().ok()?,
-            digits[split..].parse::<i32>().ok()?,
-        )
-    };
-    if h > 18 || m > 59 {
-        return None;
-    }
-    jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).ok()
-}
-
-fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
-    Ok(match path {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    })
+    build_engine(builder, &args.input)
 }
 
 fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
-    let read = prepare(&args.input)?;
-    let allow = match &args.allow {
-        Some(path) => Some(svchunt::attribute::AllowList::load(path)?),
-        None => None,
-    };
-    let mut config = HuntConfig {
-        allow,
-        semantics: match args.semantics {
-            SemanticsArg::Lifecycle => Semantics::Lifecycle,
-            SemanticsArg::Kql => Semantics::Kql,
-        },
-        read,
-        include_benign: args.all,
-        ..HuntConfig::default()
-    };
-    config.lifecycle.window = args.window;
-    config.lifecycle.tolerance = args.tolerance;
-
+    let engine = hunt_engine(&args)?;
+    // Before anything is read: refuse to overwrite an input, fail now if unwritable.
+    let mut out = Output::prepare(args.output.as_deref(), &args.input.paths)?;
     let bar = progress::Bar::for_terminal(args.input.quiet);
-    config.progress = bar.clone().map(|b| b as std::sync::Arc<dyn hunt::Progress>);
-    let outcome = hunt::hunt(&args.input.paths, &config);
+    let outcome = engine.hunt_paths_with(
+        &args.input.paths,
+        bar.as_deref().map(|b| b as &dyn svchunt::Progress),
+    );
     if let Some(bar) = &bar {
         bar.finish();
     }
@@ -144,24 +122,29 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
         None if to_terminal => Format::Table,
         None => Format::Json,
     };
-    let mut out = open_output(args.output.as_deref())?;
+    let options = emit::Options {
+        csv_raw: args.csv_raw,
+    };
     let reported = match &outcome.answer {
         Answer::Lifecycle(report) => {
-            emit::write_findings(&mut out, format, report)?;
+            emit::write_findings_with(&mut out, format, report, options)?;
             if !args.input.quiet {
-                eprintln!("{}", verdict_summary(report));
+                say(&verdict_summary(report));
             }
             report.findings.len()
         }
         Answer::Kql(rows) => {
-            emit::write_kql_rows(&mut out, format, rows)?;
+            emit::write_kql_rows_with(&mut out, format, rows, options)?;
             if !args.input.quiet {
-                eprintln!("svchunt: {} row(s) from the seed query", rows.len());
+                say(&format!(
+                    "svchunt: {} row(s) from the seed query",
+                    rows.len()
+                ));
             }
             rows.len()
         }
     };
-    out.flush().context("cannot write the output")?;
+    out.commit()?;
 
     let incomplete = outcome.stats.files_skipped > 0 || outcome.stats.skipped_total() > 0;
     Ok(if args.strict && incomplete {
@@ -173,7 +156,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     })
 }
 
-fn verdict_summary(report: &svchunt::lifecycle::LifecycleReport) -> String {
+fn verdict_summary(report: &Report) -> String {
     let mut counts = std::collections::BTreeMap::new();
     for f in &report.findings {
         *counts.entry(f.verdict.as_str()).or_insert(0usize) += 1;
@@ -189,18 +172,13 @@ fn verdict_summary(report: &svchunt::lifecycle::LifecycleReport) -> String {
 }
 
 fn run_events(args: EventsArgs) -> Result<ExitCode> {
-    let mut read = prepare(&args.input)?;
-    if !args.ids.is_empty() {
-        read.selection = Selection::only(args.ids.iter().copied());
-    }
-    let collection = hunt::collect(&args.input.paths, &read);
+    let engine = build_engine(Engine::lifecycle(LifecycleOptions::default()), &args.input)?;
+    let ids = (!args.ids.is_empty()).then_some(args.ids.as_slice());
+    let collection = engine.read_events(&args.input.paths, ids);
     report_reading(&collection.warnings, &collection.stats, args.input.quiet);
-    let mut out = open_output(None)?;
-    for e in &collection.events {
-        serde_json::to_writer(&mut out, e)?;
-        writeln!(out)?;
-    }
-    out.flush()?;
+    let mut out = Output::stdout();
+    emit::write_jsonl(&mut out, &collection.events)?;
+    out.commit()?;
     Ok(if collection.events.is_empty() {
         ExitCode::from(1)
     } else {
@@ -208,7 +186,8 @@ fn run_events(args: EventsArgs) -> Result<ExitCode> {
     })
 }
 
-/// Warnings, then one summary line of what was read and skipped.
+/// Warnings, then one summary line of what was read and skipped. File names and messages
+/// carry log-derived text (a name inside an archive, a value quoted from a record): escaped.
 fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
     if quiet {
         return;
@@ -216,15 +195,18 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
     let stderr = io::stderr();
     let mut err = stderr.lock();
     for w in warnings {
-        let _ = writeln!(err, "svchunt: warning: {w}");
+        let _ = writeln!(
+            err,
+            "svchunt: warning: {}",
+            escape::terminal(&w.to_string())
+        );
     }
     let skipped: Vec<String> = stats
         .records_skipped
         .iter()
         .map(|(why, n)| format!("{n} {why}"))
         .collect();
-    let _ = writeln!(
-        err,
+    let summary = format!(
         "svchunt: read {} input(s) ({} skipped), {:.1} MB, {} records ({} selected, {} duplicate(s) dropped); {} record(s) unreadable{}{}",
         stats.files,
         stats.files_skipped,
@@ -236,6 +218,7 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
         if skipped.is_empty() { "" } else { ": " },
         skipped.join(", ")
     );
+    let _ = writeln!(err, "{}", escape::terminal(&summary));
 }
 
 fn run_export(args: cli::ExportArgs) -> Result<ExitCode> {
@@ -257,11 +240,9 @@ fn run_export(args: cli::ExportArgs) -> Result<ExitCode> {
         },
         ..ExportOptions::default()
     };
-    if args.rounding <= jiff::SignedDuration::ZERO || args.window < jiff::SignedDuration::ZERO {
-        bail!("--rounding must be positive and --window not negative");
-    }
-    let mut out = open_output(args.output.as_deref())?;
+    // --window, --tolerance and --rounding are bounded by their parsers (`limits`).
+    let mut out = Output::prepare(args.output.as_deref(), &[])?;
     out.write_all(export::render(target, &options).as_bytes())?;
-    out.flush().context("cannot write the output")?;
+    out.commit()?;
     Ok(ExitCode::SUCCESS)
 }

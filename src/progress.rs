@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use svchunt::hunt::Progress;
+use svchunt::Progress;
 
 /// How long a run goes before the bar appears.
 const SHOW_AFTER: Duration = Duration::from_secs(2);

@@ -4,20 +4,15 @@
 mod common;
 
 use common::*;
-use svchunt::Event;
-use svchunt::attribute::{self, AllowList};
-use svchunt::lifecycle::{self, Finding, LifecycleConfig, LifecycleReport, Verdict};
+use svchunt::{AllowList, Event, Finding, LifecycleOptions, Report, Verdict};
 
 const SID: &str = "S-1-5-21-1-2-3-500";
 const ACCOUNT: &str = "CORP\\admin";
 const HOST: &str = "TARGET01.corp.local";
 const AT: &str = "2024-05-01T08:00:00.000Z";
 
-fn report(events: Vec<Event>) -> LifecycleReport {
-    let events = sorted(events);
-    let mut r = lifecycle::correlate(&events, &LifecycleConfig::default());
-    attribute::attribute(&mut r, &events);
-    r
+fn report(events: Vec<Event>) -> Report {
+    hunt(events)
 }
 
 fn one(events: Vec<Event>) -> Finding {
@@ -59,7 +54,7 @@ fn pipe(time: &str, name: &str) -> Event {
 }
 
 fn tool(f: &Finding) -> &str {
-    f.tool.as_deref().unwrap_or("")
+    f.tool.as_str()
 }
 
 #[test]
@@ -71,7 +66,7 @@ fn sysinternals_psexec_and_its_client_host() {
     ));
     let f = one(ev);
     assert_eq!(tool(&f), "psexec");
-    assert_eq!(f.tool_confidence.as_deref(), Some("high"));
+    assert_eq!(f.tool_confidence, Some(svchunt::Confidence::High));
     let src = f.source.unwrap();
     assert_eq!(src.client_host.as_deref(), Some("ADMINPC"));
     assert_eq!(src.ip.as_deref(), Some("10.1.1.9"));
@@ -109,7 +104,7 @@ fn impacket_psexec_with_remcom_pipes_and_removal_at_exit() {
     ));
     let f = one(ev);
     assert_eq!(tool(&f), "impacket-psexec", "{:?}", f.tool_reasons);
-    assert_eq!(f.tool_confidence.as_deref(), Some("high"));
+    assert_eq!(f.tool_confidence, Some(svchunt::Confidence::High));
 }
 
 #[test]
@@ -221,17 +216,18 @@ fn a_burst_is_one_campaign_and_its_names_carry_the_payload() {
 
 #[test]
 fn the_allow_list_silences_matching_findings_with_its_reason() {
-    let mut r = report(install(
-        "PSEXESVC",
-        "PSEXESVC",
-        "%SystemRoot%\\PSEXESVC.exe",
-    ));
     let allow = AllowList::parse(
         "site.allow",
         "# admin jump host\nsource_ip=10.1.1.*; tool=psexec\n",
     )
     .unwrap();
-    allow.apply(&mut r.findings);
+    let options = LifecycleOptions::default()
+        .include_benign(true)
+        .allow(allow.clone());
+    let r = hunt_with(
+        options,
+        install("PSEXESVC", "PSEXESVC", "%SystemRoot%\\PSEXESVC.exe"),
+    );
     assert_eq!(r.findings[0].verdict, Verdict::Benign);
     assert_eq!(
         r.findings[0].verdict_reasons,
@@ -252,4 +248,48 @@ fn benign_installs_get_no_tool() {
     let f = one(vec![e]);
     assert_eq!(f.verdict, Verdict::Benign);
     assert_eq!(tool(&f), "unknown");
+}
+
+/// Seven tchopper-style services in one burst, two of them allow-listed: the campaign counts
+/// the five reported (before the engine assembled the report from values, the allow-list ran
+/// after grouping and the table said 7).
+#[test]
+fn a_campaign_counts_only_the_findings_reported() {
+    let ev: Vec<Event> = (0..7)
+        .map(|i| {
+            let time = format!("2024-05-01T08:00:{:02}.000Z", 10 + i);
+            let image = format!(
+                "cmd.exe /c powershell -command \"Get-Service \"seg{i}\" | select -Expand DisplayName\""
+            );
+            s7045(&time, HOST, SID, &format!("Q2h1bmt{i}"), &image)
+        })
+        .collect();
+    let allow = AllowList::parse(
+        "site.allow",
+        "service_name=Q2h1bmt5\nservice_name=Q2h1bmt6\n",
+    )
+    .unwrap();
+    let r = hunt_with(LifecycleOptions::default().allow(allow.clone()), ev.clone());
+    assert_eq!(
+        r.findings.len(),
+        5,
+        "allow-listed findings are benign, not reported"
+    );
+    assert_eq!(r.campaigns.len(), 1);
+    assert_eq!(r.campaigns[0].size, 5);
+    assert!(r.findings.iter().all(|f| f.campaign.is_some()));
+
+    let everything = hunt_with(
+        LifecycleOptions::default()
+            .include_benign(true)
+            .allow(allow),
+        ev,
+    );
+    assert_eq!(everything.findings.len(), 7);
+    let benign = everything
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Benign)
+        .count();
+    assert_eq!(benign, 2);
 }

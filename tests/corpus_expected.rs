@@ -5,23 +5,28 @@ mod common;
 
 use std::path::PathBuf;
 
-use svchunt::hunt::{self, Answer, HuntConfig, HuntOutcome, Semantics};
-use svchunt::kql::KqlRow;
-use svchunt::lifecycle::{Finding, Role, Verdict};
+use svchunt::lifecycle::Role;
+use svchunt::{Answer, Engine, Finding, Hunt, KqlConfig, KqlRow, LifecycleOptions, Verdict};
+
+/// Which semantics a test hunts with.
+#[derive(Clone, Copy)]
+enum Semantics {
+    Lifecycle,
+    Kql,
+}
 
 const SERVICE_DIR: &str = "EVTX-to-MITRE-Attack/TA0003-Persistence/T1543.003-Create or Modify System Process-Windows Service";
 const LATERAL: &str = "Security-Datasets/datasets/atomic/windows/lateral_movement/host";
 
-fn run(rel: &str, semantics: Semantics, all: bool) -> Option<HuntOutcome> {
+fn run(rel: &str, semantics: Semantics, all: bool) -> Option<Hunt> {
     let dir = common::corpus()?;
     let path: PathBuf = dir.join(rel);
     assert!(path.exists(), "corpus file missing: {}", path.display());
-    let config = HuntConfig {
-        semantics,
-        include_benign: all,
-        ..HuntConfig::default()
+    let engine = match semantics {
+        Semantics::Lifecycle => Engine::lifecycle(LifecycleOptions::default().include_benign(all)),
+        Semantics::Kql => Engine::kql(KqlConfig::default()),
     };
-    Some(hunt::hunt(&[path], &config))
+    Some(engine.build().unwrap().hunt_paths(&[path]))
 }
 
 fn findings(rel: &str) -> Option<Vec<Finding>> {
@@ -83,7 +88,7 @@ fn python_evtx_system_has_four_psexec_runs_with_lifetimes() {
             "7036 gives each lifetime"
         );
         assert!(p.lifetime_ms.is_some());
-        assert_eq!(p.tool.as_deref(), Some("psexec"));
+        assert_eq!(p.tool.as_str(), "psexec");
         assert!(!p.tool_reasons.is_empty());
     }
 }
@@ -143,7 +148,7 @@ fn smbexec_btobto_7045_and_4697_are_one_finding() {
             .count(),
         2
     );
-    assert_eq!(b.tool.as_deref(), Some("impacket-smbexec"));
+    assert_eq!(b.tool.as_str(), "impacket-smbexec");
     assert_eq!(b.command.as_deref(), Some("echoed command: cd"));
 }
 
@@ -168,8 +173,8 @@ fn psexec_over_admin_share_comes_from_10_23_42_22() {
     );
     assert_eq!(src.client_host.as_deref(), Some("WEC01"));
     assert_eq!(src.files_written, ["PSEXESVC.exe"]);
-    assert_eq!(p.tool.as_deref(), Some("psexec"));
-    assert_eq!(p.tool_confidence.as_deref(), Some("high"));
+    assert_eq!(p.tool.as_str(), "psexec");
+    assert_eq!(p.tool_confidence, Some(svchunt::Confidence::High));
 }
 
 #[test]
@@ -222,7 +227,7 @@ fn empire_psexec_updater_has_the_whole_story() {
     assert_eq!(src.ip.as_deref(), Some("172.18.39.5"));
     assert_eq!(src.logon_id.as_deref(), Some("0x2990d17"));
     assert_eq!(u.verdict, Verdict::RemoteExecution);
-    assert_eq!(u.tool.as_deref(), Some("empire"));
+    assert_eq!(u.tool.as_str(), "empire");
     assert!(
         u.command
             .as_deref()
@@ -243,7 +248,7 @@ fn empire_smbexec_is_removed_a_second_later() {
     assert_eq!(s.deletion_evidence, Some(Role::DeleteFlagSet));
     assert!(s.lifetime_ms.unwrap() <= 2_000);
     assert_eq!(s.verdict, Verdict::RemoteExecution);
-    assert_eq!(s.tool.as_deref(), Some("empire"));
+    assert_eq!(s.tool.as_str(), "empire");
 }
 
 #[test]
@@ -264,7 +269,7 @@ fn local_psexec_is_local_execution_removed_in_a_third_of_a_second() {
         "{:?}",
         p.verdict_reasons
     );
-    assert_eq!(p.tool.as_deref(), Some("psexec"));
+    assert_eq!(p.tool.as_str(), "psexec");
 }
 
 #[test]

@@ -6,14 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use svchunt::hunt::{Collection, collect};
-use svchunt::read::{ReadOptions, Selection};
+use svchunt::Collection;
 
 fn read(paths: &[PathBuf]) -> Collection {
-    collect(paths, &ReadOptions::default())
+    common::read_paths(paths, None)
 }
 
-fn warnings_for<'a>(c: &'a Collection, file: &str) -> Vec<&'a svchunt::read::Warning> {
+fn warnings_for<'a>(c: &'a Collection, file: &str) -> Vec<&'a svchunt::Warning> {
     c.warnings
         .iter()
         .filter(|w| w.file.contains(file))
@@ -65,13 +64,7 @@ fn the_three_7045s_behind_a_zero_size_record_still_come_out() {
         return;
     };
     let path = corpus.join("evtx-rs/samples/sample-with-zero-data-size-event.evtx");
-    let c = collect(
-        &[path],
-        &ReadOptions {
-            selection: Selection::only([7045]),
-            ..ReadOptions::default()
-        },
-    );
+    let c = common::read_paths(&[path], Some(&[7045]));
     assert_eq!(c.events.len(), 3);
     let w = &c.warnings[1];
     assert!(w.location.contains("file offset 0x1000"), "{w}");

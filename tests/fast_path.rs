@@ -7,17 +7,15 @@ mod common;
 use std::path::PathBuf;
 
 use evtx_writer::scenario::{Config, generate};
-use svchunt::hunt::{self, Answer, HuntConfig, Semantics};
+use svchunt::{Answer, Engine, KqlConfig, LifecycleOptions, Semantics};
 
 fn both_ways(paths: &[PathBuf], semantics: Semantics) -> (String, String) {
     let run = |render_only: bool| {
-        let mut config = HuntConfig {
-            semantics,
-            include_benign: true,
-            ..HuntConfig::default()
-        };
-        config.read.evtx_render_only = render_only;
-        let outcome = hunt::hunt(paths, &config);
+        let engine = Engine::builder(semantics.clone())
+            .evtx_render_only(render_only)
+            .build()
+            .unwrap();
+        let outcome = engine.hunt_paths(paths);
         let answer = match outcome.answer {
             Answer::Lifecycle(r) => serde_json::to_string_pretty(&r).unwrap(),
             Answer::Kql(rows) => serde_json::to_string_pretty(&rows).unwrap(),
@@ -32,11 +30,15 @@ fn fast_path_equals_rendering_over_the_shared_corpus() {
     let Some(corpus) = common::corpus() else {
         return;
     };
-    for semantics in [Semantics::Lifecycle, Semantics::Kql] {
+    for semantics in [
+        Semantics::Lifecycle(LifecycleOptions::default().include_benign(true)),
+        Semantics::Kql(KqlConfig::default()),
+    ] {
+        let name = format!("{semantics:?}");
         let (fast, rendered) = both_ways(std::slice::from_ref(&corpus), semantics);
         assert!(
             fast == rendered,
-            "{semantics:?}: the fast path differs from rendering"
+            "{name}: the fast path differs from rendering"
         );
     }
 }
@@ -54,7 +56,10 @@ fn fast_path_equals_rendering_on_a_generated_scenario() {
         start: "2024-05-06T00:00:00Z".parse().unwrap(),
     };
     generate(&config, dir.path()).unwrap();
-    let (fast, rendered) = both_ways(&[dir.path().to_path_buf()], Semantics::Lifecycle);
+    let (fast, rendered) = both_ways(
+        &[dir.path().to_path_buf()],
+        Semantics::Lifecycle(LifecycleOptions::default().include_benign(true)),
+    );
     assert!(fast.contains("remote-execution"));
     assert!(fast == rendered, "the fast path differs from rendering");
 }

@@ -5,8 +5,7 @@
 use std::collections::BTreeMap;
 
 use evtx_writer::scenario::{Config, generate, tools::TOOLS};
-use svchunt::hunt::{self, Answer, HuntConfig};
-use svchunt::lifecycle::{Finding, Verdict};
+use svchunt::{Answer, Engine, Finding, Verdict};
 
 /// The `--preset acceptance` scenario: 20 hosts, 2 days, every tool family three times.
 fn acceptance() -> Config {
@@ -25,7 +24,7 @@ fn acceptance() -> Config {
 fn the_acceptance_scenario_gives_exactly_its_truth() {
     let dir = tempfile::tempdir().unwrap();
     let summary = generate(&acceptance(), dir.path()).unwrap();
-    let outcome = hunt::hunt(&[dir.path().to_path_buf()], &HuntConfig::default());
+    let outcome = Engine::default().hunt_paths(&[dir.path().to_path_buf()]);
     let Answer::Lifecycle(report) = outcome.answer else {
         unreachable!()
     };
@@ -54,16 +53,11 @@ fn the_acceptance_scenario_gives_exactly_its_truth() {
             missed.push(format!("{} {} {}", t.tool, t.host, t.service_name));
             continue;
         };
-        assert_eq!(
-            f.tool.as_deref(),
-            Some(t.tool.as_str()),
-            "{t:?}\n{:?}",
-            f.tool_reasons
-        );
-        let want = if t.tool == "getsystem" {
-            Verdict::PrivilegeEscalation
-        } else {
-            Verdict::RemoteExecution
+        assert_eq!(f.tool.as_str(), t.tool, "{t:?}\n{:?}", f.tool_reasons);
+        let want = match t.verdict.as_str() {
+            "privilege-escalation" => Verdict::PrivilegeEscalation,
+            "local-execution" => Verdict::LocalExecution,
+            _ => Verdict::RemoteExecution,
         };
         assert_eq!(f.verdict, want, "{t:?}: {:?}", f.verdict_reasons);
         let ip = f.source.as_ref().and_then(|s| s.ip.clone());

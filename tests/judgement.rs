@@ -4,8 +4,7 @@
 //! hunted and checked for the right verdict and the right tool.
 
 use evtx_writer::scenario::variants::{self, VARIANTS};
-use svchunt::hunt::{self, Answer, HuntConfig};
-use svchunt::lifecycle::Finding;
+use svchunt::{Answer, Engine, Finding, LifecycleOptions};
 
 fn same_time(f: &Finding, created: &str) -> bool {
     let want: jiff::Timestamp = created.parse().unwrap();
@@ -16,11 +15,10 @@ fn same_time(f: &Finding, created: &str) -> bool {
 fn every_behaviour_variant_gets_its_verdict_and_tool() {
     let dir = tempfile::tempdir().unwrap();
     let (_, truths) = variants::generate(dir.path(), 300, 11).unwrap();
-    let config = HuntConfig {
-        include_benign: true,
-        ..HuntConfig::default()
-    };
-    let outcome = hunt::hunt(&[dir.path().to_path_buf()], &config);
+    let engine = Engine::lifecycle(LifecycleOptions::default().include_benign(true))
+        .build()
+        .unwrap();
+    let outcome = engine.hunt_paths(&[dir.path().to_path_buf()]);
     let Answer::Lifecycle(report) = outcome.answer else {
         unreachable!()
     };
@@ -40,7 +38,7 @@ fn every_behaviour_variant_gets_its_verdict_and_tool() {
                 wrong.push(format!("{:<40} not found ({})", v.id, t.service_name));
                 continue;
             };
-            let tool = f.tool.as_deref().unwrap_or("");
+            let tool = f.tool.as_str();
             if f.verdict.as_str() != v.verdict || tool != v.tool {
                 wrong.push(format!(
                     "{:<40} got {} / {tool}, want {} / {}\n    verdict: {:?}\n    tool: {:?}",

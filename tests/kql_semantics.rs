@@ -3,14 +3,14 @@
 mod common;
 
 use common::*;
-use svchunt::kql::{self, KqlConfig, KqlRow, bin, has};
+use svchunt::kql::{KqlConfig, KqlRow, bin, has};
 
 const SID: &str = "S-1-5-21-1-2-3-1104";
 const ACCOUNT: &str = "THESHIRE\\pgustavo";
 const DELETE_MASK: &str = "%%1537\r\n\t\t\t\t%%1538\r\n\t\t\t\t";
 
 fn run(events: Vec<svchunt::Event>) -> Vec<KqlRow> {
-    kql::run(&sorted(events), &KqlConfig::default())
+    hunt_kql(KqlConfig::default(), events)
 }
 
 /// A 7045 and a 4674 by the same account on `host`; the 4674 also teaches the SID's name.

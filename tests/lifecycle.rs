@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use svchunt::Event;
-use svchunt::lifecycle::{self, Finding, LifecycleConfig, Role, Verdict};
+use svchunt::lifecycle::Role;
+use svchunt::{Event, Finding, Verdict};
 
 const SID: &str = "S-1-5-21-1-2-3-1104";
 const ACCOUNT: &str = "THESHIRE\\pgustavo";
@@ -12,7 +12,7 @@ const ALL_ACCESS: &str = "%%1537\r\n\t%%1538\r\n\t%%1539\r\n\t%%7184\r\n\t%%7188
 const HOST: &str = "WKS6.theshire.local";
 
 fn correlate(events: Vec<Event>) -> Vec<Finding> {
-    lifecycle::correlate(&sorted(events), &LifecycleConfig::default()).findings
+    hunt(events).findings
 }
 
 fn only(events: Vec<Event>) -> Finding {
@@ -325,16 +325,13 @@ fn drivers_updaters_and_per_user_services_are_benign() {
 
 #[test]
 fn coverage_says_what_each_host_could_show() {
-    let report = lifecycle::correlate(
-        &sorted(vec![s7045(
-            "2024-03-01T10:00:00Z",
-            "ONLYSYSTEM",
-            SID,
-            "x",
-            "x.exe",
-        )]),
-        &LifecycleConfig::default(),
-    );
+    let report = hunt(vec![s7045(
+        "2024-03-01T10:00:00Z",
+        "ONLYSYSTEM",
+        SID,
+        "x",
+        "x.exe",
+    )]);
     let c = &report.coverage[0];
     assert!(c.system_log && c.installs_7045);
     assert!(!c.security_log && !c.sysmon && !c.installs_4697);

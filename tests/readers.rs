@@ -1,4 +1,4 @@
-//! The JSON and CSV export readers, run end to end through `svchunt::hunt::collect` over one
+//! The JSON and CSV export readers, run end to end through `Engine::read_events` over one
 //! fixture per format and container shape (tests/fixtures/exports/), and over the real OTRF
 //! Security-Datasets archives of the shared corpus when it is present.
 
@@ -6,10 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::read_paths;
 use jiff::tz::TimeZone;
-use svchunt::hunt::{Collection, collect};
-use svchunt::read::{ReadOptions, Selection};
-use svchunt::{Event, Locator};
+use svchunt::{Collection, Engine, Event, LifecycleOptions, Locator};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,11 +17,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn read(name: &str) -> Collection {
-    read_with(name, &ReadOptions::default())
-}
-
-fn read_with(name: &str, opts: &ReadOptions) -> Collection {
-    collect(&[fixture(name)], opts)
+    read_paths(&[fixture(name)], None)
 }
 
 /// The one event with this id (panics when there is not exactly one).
@@ -151,11 +146,11 @@ fn nxlog_security_datasets_lines() {
 
 #[test]
 fn nxlog_times_follow_the_local_zone_option() {
-    let opts = ReadOptions {
-        naive_time_zone: TimeZone::get("America/New_York").unwrap(),
-        ..ReadOptions::default()
-    };
-    let c = read_with("nxlog_security_datasets.jsonl", &opts);
+    let engine = Engine::lifecycle(LifecycleOptions::default())
+        .local_time_zone(TimeZone::get("America/New_York").unwrap())
+        .build()
+        .unwrap();
+    let c = engine.read_events(&[fixture("nxlog_security_datasets.jsonl")], None);
     assert_eq!(only(&c, 7045).time.to_string(), "2020-09-20T16:16:56Z");
 }
 
@@ -352,10 +347,6 @@ fn winlogbeat_ndjson() {
 
 #[test]
 fn selection_drops_unwanted_records_but_counts_them() {
-    let opts = ReadOptions {
-        selection: Selection::only([7045, 4697]),
-        ..ReadOptions::default()
-    };
     for (name, seen) in [
         ("nxlog_security_datasets.jsonl", 5),
         ("winlogbeat.ndjson", 3),
@@ -363,7 +354,7 @@ fn selection_drops_unwanted_records_but_counts_them() {
         ("sentinel_api_securityevent.json", 4),
         ("sentinel_portal_event.csv", 2),
     ] {
-        let c = read_with(name, &opts);
+        let c = read_paths(&[fixture(name)], Some(&[7045, 4697]));
         assert!(
             c.events.iter().all(|e| [7045, 4697].contains(&e.event_id)),
             "{name}"
@@ -392,7 +383,7 @@ fn security_datasets_archives_read_without_loss() {
     let Some(corpus) = common::corpus() else {
         return;
     };
-    let c = collect(&[corpus.join("Security-Datasets")], &ReadOptions::default());
+    let c = read_paths(&[corpus.join("Security-Datasets")], None);
     assert_eq!(c.stats.files_skipped, 0, "{:#?}", c.warnings);
     assert_eq!(c.stats.skipped_total(), 0, "{:#?}", c.stats.records_skipped);
     assert!(
@@ -412,7 +403,7 @@ fn empire_psexec_archive_yields_the_install_and_its_traces() {
     let zip = corpus.join(
         "Security-Datasets/datasets/atomic/windows/lateral_movement/host/empire_psexec_dcerpc_tcp_svcctl.zip",
     );
-    let c = collect(&[zip], &ReadOptions::default());
+    let c = read_paths(&[zip], None);
     assert_eq!(c.stats.skipped_total(), 0);
     let install = only(&c, 7045);
     assert_eq!(install.field("ServiceName"), Some("Updater"));

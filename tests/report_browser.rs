@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use report_scenario::*;
 use svchunt::emit::graph;
-use svchunt::hunt::{self, Answer, HuntConfig};
-use svchunt::lifecycle::LifecycleReport;
+use svchunt::{Answer, Engine, Report as LifecycleReport};
 
 /// Longest a browser run may take before the test gives up on it.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
@@ -263,7 +262,7 @@ fn ten_thousand_findings_open_in_under_two_seconds() {
 }
 
 fn hunt_dir(dir: &Path) -> LifecycleReport {
-    let outcome = hunt::hunt(&[dir.to_path_buf()], &HuntConfig::default());
+    let outcome = Engine::default().hunt_paths(&[dir.to_path_buf()]);
     match outcome.answer {
         Answer::Lifecycle(r) => r,
         Answer::Kql(_) => unreachable!("lifecycle semantics asked"),

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use svchunt::read::{FileOutput, NeedlesBuilder, ReadOptions, Selection};
+use svchunt::read::{FileOutput, ReadOptions};
+use svchunt::select::{Filter, NeedleMap, NeedlesBuilder, Selection};
 
 /// The options a hunt's evidence pass uses: a few wanted ids, needles on some of them (the EVTX
 /// fast path's lean walk and raw-byte search only run when the selection is not "all").
@@ -15,12 +16,12 @@ pub fn needle_options() -> ReadOptions {
         .sid("S-1-5-18");
     let mut sysmon = NeedlesBuilder::default();
     sysmon.gate("\\imagepath").phrase("\\imagepath");
-    let map = svchunt::read::NeedleMap::from([(7036, names.build()), (13, sysmon.build())]);
-    ReadOptions {
+    let map = NeedleMap::from([(7036, names.build()), (13, sysmon.build())]);
+    ReadOptions::default().with_filter(Filter {
         selection: Selection::only([7045, 4697, 7036, 13, 4624]),
         needles: Some(Arc::new(map)),
-        ..ReadOptions::default()
-    }
+        fields: None,
+    })
 }
 
 /// Invariants of one reader call over one input.
@@ -36,7 +37,7 @@ pub fn check(out: &FileOutput, opts: &ReadOptions, name: &Arc<str>) {
         out.stats
     );
     for e in &out.events {
-        assert!(opts.keeps(e), "kept an event the options drop: {e:?}");
+        assert!(opts.filter().keeps(e), "kept an event the options drop: {e:?}");
     }
     for w in &out.warnings {
         assert!(
@@ -45,6 +46,6 @@ pub fn check(out: &FileOutput, opts: &ReadOptions, name: &Arc<str>) {
         );
     }
     for ids in out.census.values() {
-        assert!(ids.iter().all(|id| opts.selection.wants(*id)));
+        assert!(ids.iter().all(|id| opts.filter().wants(*id)));
     }
 }

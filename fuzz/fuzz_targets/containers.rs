@@ -1,19 +1,17 @@
-//! Bytes written to a file → `hunt::collect`: sniffing, then zip and gzip unwrapping (nested up
-//! to the limit) into every reader.
+//! Bytes written to a file → `Engine::read_events`: sniffing, then zip and gzip unwrapping
+//! (nested up to the limit) into every reader.
 #![no_main]
 
 use std::io::Write;
 
 use libfuzzer_sys::fuzz_target;
-use svchunt::hunt::collect;
-use svchunt::read::ReadOptions;
+use svchunt::Engine;
 
 fuzz_target!(|data: &[u8]| {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(data).unwrap();
     file.flush().unwrap();
-    let opts = ReadOptions::default();
-    let c = collect(&[file.path().to_path_buf()], &opts);
+    let c = Engine::default().read_events(&[file.path().to_path_buf()], None);
     assert_eq!(
         c.stats.records_selected,
         c.events.len() as u64 + c.stats.duplicates,

@@ -15,13 +15,15 @@
 //! display_name=Acme Agent*
 //! ```
 //!
-//! A finding matching a rule becomes `benign`, with the rule's file and line as its reason.
+//! A finding matching a rule becomes `benign`, with the rule's file and line as its reason (the
+//! engine applies it when it assembles the report).
 
+use std::io::Read;
 use std::path::Path;
 
 use regex::Regex;
 
-use crate::lifecycle::{Finding, Verdict};
+use crate::report::Finding;
 
 /// The fields a rule may test.
 const FIELDS: &[&str] = &[
@@ -33,6 +35,9 @@ const FIELDS: &[&str] = &[
     "source_ip",
     "tool",
 ];
+
+/// The largest allow-list file read (16 MiB): thousands of rules fit in a few hundred KiB.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
 
 /// A parsed allow-list.
 #[derive(Debug, Clone, Default)]
@@ -48,11 +53,11 @@ struct Rule {
 
 /// A line of the allow-list that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}{}: {message}", if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct AllowError {
     /// The file.
     pub file: String,
-    /// The 1-based line.
+    /// The 1-based line; 0 when the whole file could not be read.
     pub line: usize,
     /// What is wrong.
     pub message: String,
@@ -72,14 +77,42 @@ fn glob(pattern: &str) -> Regex {
 }
 
 impl AllowList {
-    /// Read an allow-list file.
+    /// Read an allow-list file: a regular file of at most [`MAX_FILE_BYTES`] of UTF-8 text.
+    /// Anything else (`/dev/zero`, a FIFO that would block the run until someone writes to
+    /// it, a folder, a file of gigabytes) is refused with a message before it is read.
     pub fn load(path: &Path) -> Result<Self, AllowError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AllowError {
-            file: path.display().to_string(),
+        let name = path.display().to_string();
+        let fail = |message: String| AllowError {
+            file: name.clone(),
             line: 0,
-            message: format!("cannot read: {e}"),
+            message,
+        };
+        // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        if !meta.is_file() {
+            return Err(fail(
+                "not a regular file (an allow-list is a text file of rules)".into(),
+            ));
+        }
+        let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        // Read one byte past the cap, so a file that grew since `metadata` is still caught.
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| fail(format!("cannot read: {e}")))?;
+        if meta.len() > MAX_FILE_BYTES || bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(fail(format!(
+                "larger than {} MiB; an allow-list is a short list of rules",
+                MAX_FILE_BYTES >> 20
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            fail(format!(
+                "not UTF-8 text (byte {})",
+                e.utf8_error().valid_up_to()
+            ))
         })?;
-        Self::parse(&path.display().to_string(), &text)
+        Self::parse(&name, &text)
     }
 
     /// Parse allow-list text; `name` is used in reasons and errors.
@@ -117,14 +150,12 @@ impl AllowList {
         Ok(AllowList { rules })
     }
 
-    /// Make allow-listed findings benign, saying which rule matched.
-    pub fn apply(&self, findings: &mut [Finding]) {
-        for f in findings {
-            if let Some(rule) = self.rules.iter().find(|r| r.matches(f)) {
-                f.verdict = Verdict::Benign;
-                f.verdict_reasons = vec![format!("allow-listed by {}", rule.origin)];
-            }
-        }
+    /// Where the first rule matching `finding` stands (`file:line`), if one does.
+    pub fn rule_for(&self, finding: &Finding) -> Option<&str> {
+        self.rules
+            .iter()
+            .find(|r| r.matches(finding))
+            .map(|r| r.origin.as_str())
     }
 }
 
@@ -146,7 +177,7 @@ impl Rule {
                     .and_then(|s| s.ip.as_deref())
                     .into_iter()
                     .collect(),
-                "tool" => f.tool.as_deref().into_iter().collect(),
+                "tool" => vec![f.tool.as_str()],
                 _ => vec![],
             };
             values.iter().any(|v| re.is_match(v))
@@ -164,6 +195,43 @@ mod tests {
         assert_eq!(e.line, 3);
         assert!(e.to_string().starts_with("allow.txt:3: unknown field"));
         assert!(AllowList::parse("a", "service_name").is_err());
+    }
+
+    #[test]
+    fn only_bounded_regular_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("site.allow");
+        std::fs::write(&ok, "service_name=ccmsetup\n").unwrap();
+        assert!(AllowList::load(&ok).is_ok());
+
+        let e = AllowList::load(dir.path()).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!("{}: {}", dir.path().display(), e.message)
+        );
+        #[cfg(unix)]
+        {
+            let e = AllowList::load(Path::new("/dev/zero")).unwrap_err();
+            assert!(e.message.contains("not a regular file"), "{e}");
+        }
+
+        let big = dir.path().join("big.allow");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap(); // sparse: no 16 MiB written
+        let e = AllowList::load(&big).unwrap_err();
+        assert!(e.message.contains("larger than 16 MiB"), "{e}");
+
+        let binary = dir.path().join("binary.allow");
+        std::fs::write(&binary, b"service_name=\xff\n").unwrap();
+        assert!(
+            AllowList::load(&binary)
+                .unwrap_err()
+                .message
+                .contains("UTF-8")
+        );
+        let e = AllowList::load(&dir.path().join("missing")).unwrap_err();
+        assert!(e.message.starts_with("cannot read"), "{e}");
     }
 
     #[test]

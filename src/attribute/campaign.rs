@@ -2,13 +2,18 @@
 //! seconds apart, are one campaign (Tchopper's 244 services smuggling a script through their
 //! names). The table shows a campaign as one row; the payload is reassembled where the names
 //! carry one.
+//!
+//! Grouping runs on the report's final findings (after the allow-list and the benign filter),
+//! so a campaign's size is the number of its members the analyst sees.
 
 use std::sync::LazyLock;
 
 use base64::Engine;
 use regex::Regex;
 
-use crate::lifecycle::{Campaign, Finding, host_key};
+use super::Tool;
+use crate::lifecycle::host_key;
+use crate::report::{Campaign, Finding};
 
 /// Largest gap between two creations of one burst.
 const MAX_GAP_MS: i64 = 60_000;
@@ -22,11 +27,11 @@ static DIGITS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d+").expect("val
 /// The kind of command a finding runs: its tool where known, else its image path with numbers
 /// blanked (the segment number changes from service to service, the command does not).
 fn shape(f: &Finding) -> String {
-    match f.tool.as_deref() {
-        Some(t) if t != "unknown" => t.to_string(),
-        _ => DIGITS
+    match f.tool {
+        Tool::Unknown => DIGITS
             .replace_all(&f.image_path.to_ascii_lowercase(), "#")
             .into_owned(),
+        tool => tool.as_str().to_string(),
     }
 }
 
@@ -39,8 +44,8 @@ fn account(f: &Finding) -> String {
         .to_ascii_lowercase()
 }
 
-/// Group `findings` (in creation order) into campaigns, mark each member, and return them.
-pub fn group(findings: &mut [Finding]) -> Vec<Campaign> {
+/// Group `findings` (in creation order) into campaigns, each with the indices of its members.
+pub fn group(findings: &[Finding]) -> Vec<(Campaign, Vec<usize>)> {
     let mut order: Vec<usize> = (0..findings.len()).collect();
     order.sort_by(|&a, &b| {
         let (fa, fb) = (&findings[a], &findings[b]);
@@ -79,19 +84,16 @@ pub fn group(findings: &mut [Finding]) -> Vec<Campaign> {
         let id = format!("{}#{}", first.computer, n);
         let members: Vec<&Finding> = run.iter().map(|&i| &findings[i]).collect();
         let campaign = Campaign {
-            id: id.clone(),
+            id,
             computer: first.computer.clone(),
             size: run.len(),
             first: first.created,
             last: members.last().map_or(first.created, |f| f.created),
-            tool: first.tool.clone(),
+            tool: first.tool,
             user: first.user.clone(),
             payload: reassemble(&members),
         };
-        for &i in &run {
-            findings[i].campaign = Some(id.clone());
-        }
-        campaigns.push(campaign);
+        campaigns.push((campaign, run));
     }
     campaigns
 }

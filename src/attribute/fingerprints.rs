@@ -16,13 +16,14 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::Tool;
 use super::observe::Observed;
 use crate::lifecycle::Role;
 
 /// One signal: if `test` says so, `tool` gains `weight` and the returned sentence is a reason.
 pub struct Rule {
-    /// Stable tool id.
-    pub tool: &'static str,
+    /// The tool this row speaks for.
+    pub tool: Tool,
     /// 3 = decisive alone, 2 = strong, 1 = supporting; 5 = names the framework that drove
     /// another tool (Empire's launcher inside Invoke-SMBExec).
     pub weight: u8,
@@ -92,7 +93,7 @@ pub static RULES: &[Rule] = &[
     // `%SystemRoot%\PSEXESVC.exe`; `-r` renames service, binary and pipes (2.1+); pipes
     // `<service>-<client>-<pid>-stdin/stdout/stderr` (2.x, as the shared corpus shows).
     Rule {
-        tool: "psexec",
+        tool: Tool::Psexec,
         weight: 3,
         test: |o| {
             name_is(o, &["PSEXESVC", "PsExec"])
@@ -100,7 +101,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "psexec",
+        tool: Tool::Psexec,
         weight: 3,
         test: |o| {
             // `<service>-<client>-<pid>-stdin`: the client's name may hold hyphens itself
@@ -133,7 +134,7 @@ pub static RULES: &[Rule] = &[
     // `PAExec-<pid>-<client>` (or `PAExec` with -noname), `<root>\<name>.exe -service`, pipes
     // `PAExecIn/Out/Err<client><pid>` and `<name>.exe`.
     Rule {
-        tool: "paexec",
+        tool: Tool::Paexec,
         weight: 3,
         test: |o| {
             (o.name.to_ascii_lowercase().starts_with("paexec-")
@@ -142,7 +143,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "paexec",
+        tool: Tool::Paexec,
         weight: 2,
         test: |o| {
             let lower = o.image.to_ascii_lowercase();
@@ -151,14 +152,14 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "paexec",
+        tool: Tool::Paexec,
         weight: 2,
         test: |o| pipe_starting(o, "paexec"),
     },
     // RemCom (kavika13/RemCom RemCom.h): RemComSvc, "RemCom Service",
     // `%SystemRoot%\system32\RemComSvc.exe`.
     Rule {
-        tool: "remcom",
+        tool: Tool::Remcom,
         weight: 3,
         test: |o| {
             name_is(o, &["RemComSvc", "RemCom Service"])
@@ -168,7 +169,7 @@ pub static RULES: &[Rule] = &[
     // CSExec (malcomvetter/CSExec GlobalVars.cs): csexecsvc, "CSExec Service", the bare
     // `csexecsvc.exe`, pipe `csexecsvc`.
     Rule {
-        tool: "csexec",
+        tool: Tool::Csexec,
         weight: 3,
         test: |o| {
             name_is(o, &["csexecsvc", "CSExec Service"])
@@ -176,25 +177,25 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "csexec",
+        tool: Tool::Csexec,
         weight: 2,
         test: |o| pipe_starting(o, "csexecsvc"),
     },
     // winexe 1.x (2009–2013): winexesvc, pipe `ahexec`.
     Rule {
-        tool: "winexe",
+        tool: Tool::Winexe,
         weight: 3,
         test: |o| name_is(o, &["winexesvc"]).then(|| "service winexesvc: winexe's service".into()),
     },
     Rule {
-        tool: "winexe",
+        tool: Tool::Winexe,
         weight: 2,
         test: |o| pipe_starting(o, "ahexec"),
     },
     // SharpExec (anthemtotheego/SharpExec ManageService.cs, 2018–2022): `Legit` / `Totes
     // Legit`; its smbexec mode writes to `\\<target>\C$\__LegitFile`.
     Rule {
-        tool: "sharpexec",
+        tool: Tool::Sharpexec,
         weight: 3,
         test: |o| {
             (o.name.eq_ignore_ascii_case("Legit")
@@ -203,7 +204,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "sharpexec",
+        tool: Tool::Sharpexec,
         weight: 3,
         test: |o| {
             o.image
@@ -216,7 +217,7 @@ pub static RULES: &[Rule] = &[
     // `\\127.0.0.1\<share>\__output`, `\\%COMPUTERNAME%\…` from 2023-03, `__output_<8>` from
     // 2025-05; batch `%TEMP%\execute.bat`, then `%SYSTEMROOT%\<8>.bat` from 2023-02).
     Rule {
-        tool: "impacket-smbexec",
+        tool: Tool::ImpacketSmbexec,
         weight: 3,
         test: |o| {
             let e = shapes::echo_batch(o.image)?;
@@ -229,7 +230,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "impacket-smbexec",
+        tool: Tool::ImpacketSmbexec,
         weight: 1,
         test: |o| {
             let e = shapes::echo_batch(o.image)?;
@@ -239,7 +240,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "impacket-smbexec",
+        tool: Tool::ImpacketSmbexec,
         weight: 2,
         test: |o| {
             name_is(o, &["BTOBTO"])
@@ -251,7 +252,7 @@ pub static RULES: &[Rule] = &[
     // output and batch; CME 4's hosted batch `%COMSPEC% /Q /c \\<ip>\<share>\<6>.bat`; services
     // of 10 distinct letters (`random.sample`).
     Rule {
-        tool: "netexec-smbexec",
+        tool: Tool::NetexecSmbexec,
         weight: 3,
         test: |o| {
             let e = shapes::echo_batch(o.image)?;
@@ -261,7 +262,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "netexec-smbexec",
+        tool: Tool::NetexecSmbexec,
         weight: 3,
         test: |o| {
             CME_HOSTED_BATCH
@@ -270,7 +271,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "netexec-smbexec",
+        tool: Tool::NetexecSmbexec,
         weight: 2,
         test: |o| {
             (distinct_letters(o.name, 10) && o.image.trim_start().starts_with("%COMSPEC% /Q /c "))
@@ -284,7 +285,7 @@ pub static RULES: &[Rule] = &[
     // letters, `%systemroot%\<8 letters>.exe` (lower case; any name with -remote-binary-name,
     // 2019+; `\\<server>\<share>\…` for other shares), RemCom's pipes, removed at shell exit.
     Rule {
-        tool: "impacket-psexec",
+        tool: Tool::ImpacketPsexec,
         weight: 2,
         test: |o| {
             (IMPACKET_BINARY.is_match(o.image.trim())
@@ -297,7 +298,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "impacket-psexec",
+        tool: Tool::ImpacketPsexec,
         weight: 1,
         test: |o| {
             letters(o.name, 4).then(|| {
@@ -309,12 +310,12 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "impacket-psexec",
+        tool: Tool::ImpacketPsexec,
         weight: 2,
         test: |o| pipe_starting(o, "remcom_"),
     },
     Rule {
-        tool: "impacket-psexec",
+        tool: Tool::ImpacketPsexec,
         weight: 1,
         test: |o| {
             (o.removed_by == Some(Role::DeleteCapableOpenLater))
@@ -324,7 +325,7 @@ pub static RULES: &[Rule] = &[
     // Impacket services.py `create` (2014–): hRCreateServiceW's default start type is auto; a
     // Linux client (NTLM).
     Rule {
-        tool: "impacket-services",
+        tool: Tool::ImpacketServices,
         weight: 2,
         test: |o| {
             (o.auto_start && o.network_logon && !o.command_line && o.auth == "ntlm").then(|| "auto-start service created over an NTLM network logon (services.py create defaults to auto start)".into())
@@ -333,7 +334,7 @@ pub static RULES: &[Rule] = &[
     // SharpSC (djhohnstein/SharpSC, Covenant's SharpSC task, 2019): CreateService with
     // SERVICE_AUTO_START from a Windows host (Kerberos), started by a later `action=start`.
     Rule {
-        tool: "sharpsc",
+        tool: Tool::Sharpsc,
         weight: 2,
         test: |o| {
             (o.auto_start && o.network_logon && !o.command_line && o.auth == "kerberos").then(|| "auto-start service created over a Kerberos network logon (SharpSC's create uses SERVICE_AUTO_START)".into())
@@ -344,7 +345,7 @@ pub static RULES: &[Rule] = &[
     // or `X:\<8>.exe` (X$); the 2011 module's `M…` display and type 0x110; the command target's
     // echo into `%SYSTEMDRIVE%\Windows\Temp\<8–16>.txt` started through `start`.
     Rule {
-        tool: "metasploit-psexec",
+        tool: Tool::MetasploitPsexec,
         weight: 2,
         test: |o| {
             MSF_BINARY.is_match(o.image.trim()).then(|| {
@@ -353,7 +354,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "metasploit-psexec",
+        tool: Tool::MetasploitPsexec,
         weight: 2,
         test: |o| {
             (letters(o.display, 16) && letters(o.name, 8)).then(|| {
@@ -363,7 +364,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "metasploit-psexec",
+        tool: Tool::MetasploitPsexec,
         weight: 2,
         test: |o| {
             (o.display.len() > 1
@@ -377,7 +378,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "metasploit-psexec",
+        tool: Tool::MetasploitPsexec,
         weight: 3,
         test: |o| {
             let e = shapes::echo_start(o.image)?;
@@ -392,7 +393,7 @@ pub static RULES: &[Rule] = &[
     // powershell.exe` with `-nop -w hidden` and `-noni -c`/`-c`/`-e` in whatever order, often an
     // `[IntPtr]::Size` check.
     Rule {
-        tool: "metasploit-psexec-psh",
+        tool: Tool::MetasploitPsexecPsh,
         weight: 3,
         test: |o| {
             let p = shapes::ps_launch(o.image)?;
@@ -401,7 +402,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "metasploit-psexec-psh",
+        tool: Tool::MetasploitPsexecPsh,
         weight: 1,
         test: |o| {
             let p = shapes::ps_launch(o.image)?;
@@ -413,7 +414,7 @@ pub static RULES: &[Rule] = &[
     // psexec/psexec64's `\\127.0.0.1\ADMIN$\<random>.exe`; psexec_psh's `%COMSPEC% /b /c start
     // /b /min powershell -nop -w hidden -encodedcommand` (no `.exe`, the long switch).
     Rule {
-        tool: "cobaltstrike-psexec",
+        tool: Tool::CobaltstrikePsexec,
         weight: 3,
         test: |o| {
             CS_BINARY
@@ -422,7 +423,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "cobaltstrike-psexec-psh",
+        tool: Tool::CobaltstrikePsexecPsh,
         weight: 3,
         test: |o| {
             let p = shapes::ps_launch(o.image)?;
@@ -434,7 +435,7 @@ pub static RULES: &[Rule] = &[
     // default launcher): `powershell -noP -sta -w 1 -enc`, whichever module carries it
     // (invoke_psexec through Invoke-PsExec, invoke_smbexec through Invoke-SMBExec).
     Rule {
-        tool: "empire",
+        tool: Tool::Empire,
         weight: 5,
         test: |o| {
             let p = shapes::ps_launch(o.image)?;
@@ -449,7 +450,7 @@ pub static RULES: &[Rule] = &[
     // Invoke-SMBExec (Kevin-Robertson/Invoke-TheHash Invoke-SMBExec.ps1, 2017–2018): 20 letters
     // A–Y (Get-Random's maximum is exclusive), display = name, `%COMSPEC% /C "<command>"`.
     Rule {
-        tool: "invoke-smbexec",
+        tool: Tool::InvokeSmbexec,
         weight: 2,
         test: |o| {
             (INVOKE_SMBEXEC_NAME.is_match(o.name) && (o.display.is_empty() || o.display == o.name))
@@ -457,7 +458,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "invoke-smbexec",
+        tool: Tool::InvokeSmbexec,
         weight: 2,
         test: |o| {
             let i = o.image.trim();
@@ -472,7 +473,7 @@ pub static RULES: &[Rule] = &[
     // echo into `%systemroot%\Temp\<12>.txt` started through `start`, -ServiceEXE at
     // `\\<target>\Admin$\<exe>`, Empire's `%COMSPEC% /C start /b`.
     Rule {
-        tool: "invoke-psexec",
+        tool: Tool::InvokePsexec,
         weight: 1,
         test: |o| {
             name_is(o, &["TestSVC", "Updater", "Updater32"])
@@ -480,7 +481,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "invoke-psexec",
+        tool: Tool::InvokePsexec,
         weight: 3,
         test: |o| {
             let e = shapes::echo_start(o.image)?;
@@ -491,7 +492,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "invoke-psexec",
+        tool: Tool::InvokePsexec,
         weight: 2,
         test: |o| {
             let i = o.image.trim();
@@ -509,7 +510,7 @@ pub static RULES: &[Rule] = &[
     // PSExec): 8 characters A–Z0–9, or SharpSploit / SharpSploit Service; Covenant's PowerShell
     // launcher `powershell -Sta -Nop -Window Hidden -EncodedCommand`.
     Rule {
-        tool: "covenant-psexec",
+        tool: Tool::CovenantPsexec,
         weight: 3,
         test: |o| {
             let p = shapes::ps_launch(o.image)?;
@@ -522,7 +523,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "covenant-psexec",
+        tool: Tool::CovenantPsexec,
         weight: 3,
         test: |o| {
             name_is(o, &["SharpSploit", "SharpSploit Service"])
@@ -530,7 +531,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "covenant-psexec",
+        tool: Tool::CovenantPsexec,
         weight: 1,
         test: |o| {
             (COVENANT_NAME.is_match(o.name) && o.name.chars().any(|c| c.is_ascii_digit()))
@@ -540,12 +541,12 @@ pub static RULES: &[Rule] = &[
     // Sliver 1.4– (BishopFox/sliver client/command/exec/psexec.go): service `Sliver`, binary
     // `c:\windows\temp\<random>.exe` uploaded over C$.
     Rule {
-        tool: "sliver-psexec",
+        tool: Tool::SliverPsexec,
         weight: 3,
         test: |o| name_is(o, &["Sliver"]).then(|| "service Sliver: Sliver's psexec default".into()),
     },
     Rule {
-        tool: "sliver-psexec",
+        tool: Tool::SliverPsexec,
         weight: 1,
         test: |o| {
             o.image.starts_with("c:\\windows\\temp\\").then(|| {
@@ -557,7 +558,7 @@ pub static RULES: &[Rule] = &[
     // names of `seg<N>` services read back by Get-Service into tmp_payload.txt, then decoded by
     // `final_seg` with certutil.
     Rule {
-        tool: "tchopper",
+        tool: Tool::Tchopper,
         weight: 3,
         test: |o| {
             TCHOPPER_SEGMENT
@@ -566,7 +567,7 @@ pub static RULES: &[Rule] = &[
         },
     },
     Rule {
-        tool: "tchopper",
+        tool: Tool::Tchopper,
         weight: 3,
         test: |o| {
             TCHOPPER_DECODER
@@ -579,7 +580,7 @@ pub static RULES: &[Rule] = &[
     // (rapid7/metasploit-payloads priv/namedpipe.c 2010–; Cobalt Strike getsystem; Empire's
     // Get-System.ps1).
     Rule {
-        tool: "getsystem",
+        tool: Tool::Getsystem,
         weight: 3,
         test: |o| {
             (crate::lifecycle::is_getsystem(o.image) || o.pipe_impersonation)

@@ -1,65 +1,90 @@
 //! Attribution: which tool made each service, from where, and what it ran.
 //!
-//! Runs after the lifecycle stage. For each finding it gathers the client's named pipes and
-//! share writes around the creation ([`observe`]), scores every tool fingerprint
-//! ([`fingerprints::RULES`]) and keeps the best with its reasons and a confidence, fills the
-//! source's client host (leaked by PsExec's pipe names), pipes and uploaded files, decodes the
-//! command the image path carries ([`decode`]), and groups bursts into campaigns ([`campaign`]).
+//! Runs after the lifecycle stage and builds on its output without changing it: for each
+//! lifecycle it gathers the client's named pipes and share writes around the creation
+//! (`observe`), scores every tool fingerprint (`fingerprints::RULES`) and keeps the best
+//! with its reasons and a confidence, reads the client's host name out of PsExec's pipe names,
+//! and decodes the command the image path carries (`decode`), giving one [`Attribution`] per
+//! lifecycle. Bursts of findings are grouped into campaigns by [`campaign`], once the report's
+//! findings are final; the analyst's allow-list is [`allow`].
 
 pub mod allow;
-mod campaign;
+pub mod campaign;
 mod decode;
 mod fingerprints;
 mod observe;
+mod tool;
 
 use std::collections::BTreeMap;
 
 use crate::event::Event;
-use crate::lifecycle::{Finding, LifecycleReport, Source, Verdict};
+use crate::lifecycle::{Lifecycle, Verdict};
 
 pub use allow::{AllowError, AllowList};
+pub use tool::{Confidence, Tool};
 
-/// Attribute every finding of `report`, using the run's `events` (time-ordered).
-pub fn attribute(report: &mut LifecycleReport, events: &[Event]) {
+/// What attribution says of one lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribution {
+    /// The tool, [`Tool::Unknown`] when no fingerprint holds.
+    pub tool: Tool,
+    /// How sure; `None` for an unknown tool.
+    pub confidence: Option<Confidence>,
+    /// Why that tool, in short sentences.
+    pub reasons: Vec<String>,
+    /// What it ran, decoded from the image path (base64 PowerShell, smbexec's echoed command).
+    pub command: Option<String>,
+    /// The client's trail on the host.
+    pub client: ClientTrace,
+}
+
+/// What the client left on the target around the install.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientTrace {
+    /// The client's host name as a tool leaked it (PsExec's `PSEXESVC-<host>-<pid>-stdin`).
+    pub host: Option<String>,
+    /// Named pipes the client opened on the host around the install (5145 on IPC$, Sysmon
+    /// 17/18).
+    pub pipes: Vec<String>,
+    /// Files the client wrote over an admin share just before the install (5145).
+    pub files_written: Vec<String>,
+}
+
+impl ClientTrace {
+    /// True when the client left nothing seen.
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none() && self.pipes.is_empty() && self.files_written.is_empty()
+    }
+}
+
+/// Attribute every lifecycle (same order as `lifecycles`), using the run's `events`
+/// (time-ordered).
+pub fn attribute(lifecycles: &[Lifecycle], events: &[Event]) -> Vec<Attribution> {
     let index = observe::ShareIndex::build(events);
-    for f in &mut report.findings {
-        let observed = observe::Observed::of(f, &index);
-        let (tool, confidence, reasons) = identify(f, &observed);
-        let client_host = client_host(&observed.pipes);
-        let (pipes, files) = (observed.pipes.clone(), observed.files_written.clone());
-        drop(observed);
-        f.tool = Some(tool);
-        f.tool_confidence = confidence;
-        f.tool_reasons = reasons;
-        f.command = decode::command(&f.image_path);
-        if client_host.is_some() || !pipes.is_empty() || !files.is_empty() {
-            let source = f.source.get_or_insert_with(empty_source);
-            source.client_host = client_host;
-            source.pipes = pipes;
-            source.files_written = files;
-        }
-    }
-    report.campaigns = campaign::group(&mut report.findings);
+    lifecycles
+        .iter()
+        .map(|l| {
+            let observed = observe::Observed::of(l, &index);
+            let (tool, confidence, reasons) = identify(l, &observed);
+            Attribution {
+                tool,
+                confidence,
+                reasons,
+                command: decode::command(&l.image_path),
+                client: ClientTrace {
+                    host: client_host(&observed.pipes),
+                    pipes: observed.pipes,
+                    files_written: observed.files_written,
+                },
+            }
+        })
+        .collect()
 }
 
-fn empty_source() -> Source {
-    Source {
-        logon_id: None,
-        logon_type: None,
-        ip: None,
-        workstation: None,
-        auth: None,
-        logon_time: None,
-        client_host: None,
-        pipes: Vec::new(),
-        files_written: Vec::new(),
-    }
-}
-
-/// The best-scoring tool, its confidence and reasons; `unknown` when no fingerprint holds.
-fn identify(f: &Finding, o: &observe::Observed<'_>) -> (String, Option<String>, Vec<String>) {
+/// The best-scoring tool, its confidence and reasons; unknown when no fingerprint holds.
+fn identify(l: &Lifecycle, o: &observe::Observed<'_>) -> (Tool, Option<Confidence>, Vec<String>) {
     // Score in table order so ties go to the row listed first (the more specific tool).
-    let mut scores: BTreeMap<&str, (usize, u32, Vec<String>)> = BTreeMap::new();
+    let mut scores: BTreeMap<Tool, (usize, u32, Vec<String>)> = BTreeMap::new();
     for (rank, rule) in fingerprints::RULES.iter().enumerate() {
         if let Some(reason) = (rule.test)(o) {
             let entry = scores.entry(rule.tool).or_insert((rank, 0, Vec::new()));
@@ -74,16 +99,11 @@ fn identify(f: &Finding, o: &observe::Observed<'_>) -> (String, Option<String>, 
         // An install that merely shares a shape (an auto-start service over the network) is
         // not a tool's work unless it executed, or the shape alone is decisive.
         Some((tool, (_, score, reasons)))
-            if !matches!(f.verdict, Verdict::Benign | Verdict::Suspicious) || score >= 3 =>
+            if !matches!(l.verdict, Verdict::Benign | Verdict::Suspicious) || score >= 3 =>
         {
-            let confidence = match score {
-                5.. => "high",
-                3..=4 => "medium",
-                _ => "low",
-            };
-            (tool.to_string(), Some(confidence.to_string()), reasons)
+            (tool, Some(Confidence::of_score(score)), reasons)
         }
-        _ => ("unknown".to_string(), None, Vec::new()),
+        _ => (Tool::Unknown, None, Vec::new()),
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use jiff::SignedDuration;
 
 use crate::event::Event;
-use crate::lifecycle::{Finding, Role, file_name, host_key, is_command_line};
+use crate::lifecycle::{Lifecycle, Role, file_name, host_key, is_command_line};
 
 /// How far before a creation a client's share activity is looked at (upload, then install).
 const BEFORE: SignedDuration = SignedDuration::from_secs(60);
@@ -73,9 +73,9 @@ impl<'a> ShareIndex<'a> {
         ShareIndex { by_host }
     }
 
-    fn around(&self, f: &Finding) -> impl Iterator<Item = &ShareAccess<'a>> {
+    fn around(&self, f: &Lifecycle) -> impl Iterator<Item = &ShareAccess<'a>> {
         let (from, to) = (f.created - BEFORE, f.created + AFTER);
-        let ip = f.source.as_ref().and_then(|s| s.ip.clone());
+        let ip = f.logon.as_ref().and_then(|s| s.ip.clone());
         let sid = f.user.sid.clone();
         let image_file = file_name(&f.image_path).to_ascii_lowercase();
         self.by_host
@@ -134,7 +134,7 @@ pub struct Observed<'a> {
 
 impl<'a> Observed<'a> {
     /// Observe `f` with the share activity in `index`.
-    pub fn of(f: &'a Finding, index: &ShareIndex<'_>) -> Self {
+    pub fn of(f: &'a Lifecycle, index: &ShareIndex<'_>) -> Self {
         let image_stem = crate::lifecycle::file_stem(&f.image_path);
         let mut pipes = Vec::new();
         let mut files_written = Vec::new();
@@ -166,10 +166,10 @@ impl<'a> Observed<'a> {
             files_written,
             removed_by: f.deletion_evidence,
             auto_start: start == "auto start" || start == "2",
-            network_logon: f.source.as_ref().is_some_and(|s| s.logon_type == Some(3)),
+            network_logon: f.logon.as_ref().is_some_and(|s| s.logon_type == Some(3)),
             command_line: is_command_line(&f.image_path),
             auth: f
-                .source
+                .logon
                 .as_ref()
                 .and_then(|s| s.auth.as_deref())
                 .unwrap_or("")

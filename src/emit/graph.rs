@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::lifecycle::{Finding, Verdict};
+use crate::report::{Finding, Verdict};
 
 /// One movement edge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -63,8 +63,7 @@ pub fn edges(findings: &[Finding]) -> Vec<Edge> {
         a.hosts.extend(client);
         a.accounts
             .extend(f.user.name.clone().or_else(|| f.user.sid.clone()));
-        a.tools
-            .insert(f.tool.clone().unwrap_or_else(|| "unknown".into()));
+        a.tools.insert(f.tool.to_string());
         a.first = Some(a.first.map_or(f.created, |t| t.min(f.created)));
         a.last = Some(a.last.map_or(f.created, |t| t.max(f.created)));
         a.count += 1;
@@ -89,8 +88,9 @@ pub fn write_json(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
     struct Doc {
         edges: Vec<Edge>,
     }
-    serde_json::to_writer_pretty(
+    super::escape::write_json(
         &mut *out,
+        super::escape::JsonFormatter::pretty(),
         &Doc {
             edges: edges(findings),
         },
@@ -98,14 +98,19 @@ pub fn write_json(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
     writeln!(out)
 }
 
-/// A DOT string literal (quotes and backslashes escaped).
+/// A DOT string literal (quotes and backslashes escaped). Each line is first escaped for the
+/// terminal, as `dot` output is often read there: a log's control characters are shown as
+/// `\x1b`, and the label's own line breaks stay line breaks.
 fn dot_str(s: &str) -> String {
-    format!(
-        "\"{}\"",
-        s.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n")
-    )
+    let lines: Vec<String> = s
+        .split('\n')
+        .map(|line| {
+            super::escape::terminal(line)
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+        })
+        .collect();
+    format!("\"{}\"", lines.join("\\n"))
 }
 
 /// Edges as a Graphviz digraph.
@@ -146,5 +151,6 @@ mod tests {
     fn dot_strings_are_escaped() {
         assert_eq!(dot_str(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(dot_str("a\nb"), r#""a\nb""#);
+        assert_eq!(dot_str("a\x1b[2Jb"), r#""a\\x1b[2Jb""#);
     }
 }

@@ -20,9 +20,8 @@ use serde::Serialize;
 
 use super::graph;
 use crate::event::Locator;
-use crate::lifecycle::{
-    Campaign, Coverage, Finding, LifecycleReport, Role, Source, Verdict, host_key,
-};
+use crate::lifecycle::{Role, host_key};
+use crate::report::{Campaign, Coverage, Finding, Report, Source, Verdict};
 
 const TEMPLATE: &str = include_str!("html/report.html");
 const STYLE: &str = include_str!("html/report.css");
@@ -32,7 +31,7 @@ const SCRIPT: &str = include_str!("html/report.js");
 const DATA_FORMAT: u32 = 1;
 
 /// Write the HTML report for a hunt's findings, coverage and campaigns.
-pub fn write_report(out: &mut dyn Write, report: &LifecycleReport) -> io::Result<()> {
+pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     let data = ReportData::new(report);
     let json = script_safe(&serde_json::to_string(&data)?);
     let policy = csp::policy(STYLE, SCRIPT);
@@ -231,7 +230,7 @@ impl<'a, K: std::hash::Hash + Eq> Interner<'a, K> {
 }
 
 impl<'a> ReportData<'a> {
-    fn new(report: &'a LifecycleReport) -> Self {
+    fn new(report: &'a Report) -> Self {
         let (findings, coverage) = (&report.findings, &report.coverage);
         let mut hosts: BTreeMap<String, HostData<'a>> = BTreeMap::new();
         for c in coverage {
@@ -296,8 +295,8 @@ impl<'a> ReportData<'a> {
                 lifetime_ms: f.lifetime_ms,
                 verdict: f.verdict.as_str(),
                 reasons: f.verdict_reasons.iter().map(|r| texts.get(r, r)).collect(),
-                tool: f.tool.as_deref(),
-                tool_confidence: f.tool_confidence.as_deref(),
+                tool: Some(f.tool.as_str()),
+                tool_confidence: f.tool_confidence.map(|c| c.as_str()),
                 tool_reasons: f.tool_reasons.iter().map(|r| texts.get(r, r)).collect(),
                 campaign: f.campaign.as_deref(),
                 user: f.user.name.as_deref().or(f.user.sid.as_deref()),

@@ -30,19 +30,29 @@
 //!
 //! Under `--semantics kql` every format writes the seed's columns: SourceTime, SourceEventID,
 //! TargetTime, TargetEventID, Computer, UserName, InstalledService, Exe.
+//!
+//! # Hostile text
+//!
+//! Log strings are the attacker's words. The table, and the campaign and coverage lines after
+//! it, show control, bidi and invisible characters as escapes (`\x1b`, `\u{202e}`); JSON spells
+//! them as `\uXXXX` escapes (same values, see [`escape::JsonFormatter`]); a CSV field that a
+//! spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR, LF, NUL first) is prefixed
+//! with `'` unless it is a plain number such as `-3`, and [`Options::csv_raw`] turns that off.
 
+pub mod escape;
 pub mod graph;
 pub mod html;
 mod table;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use crate::kql::KqlRow;
-use crate::lifecycle::{Finding, LifecycleReport};
+use crate::report::{Finding, Report};
 
-pub use table::{finding_table, kql_table};
+use table::{finding_table, kql_table};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +73,25 @@ pub enum Format {
     Html,
 }
 
+/// How a format is written, beyond which format it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Write CSV fields as they are, without the `'` that stops a spreadsheet from running a
+    /// field as a formula (for pipelines that read the CSV as data).
+    pub csv_raw: bool,
+}
+
 /// Write lifecycle findings.
-pub fn write_findings(
+pub fn write_findings(out: &mut dyn Write, format: Format, report: &Report) -> io::Result<()> {
+    write_findings_with(out, format, report, Options::default())
+}
+
+/// Write lifecycle findings, with [`Options`].
+pub fn write_findings_with(
     out: &mut dyn Write,
     format: Format,
-    report: &LifecycleReport,
+    report: &Report,
+    options: Options,
 ) -> io::Result<()> {
     let findings = &report.findings;
     match format {
@@ -79,10 +103,10 @@ pub fn write_findings(
                 writeln!(
                     out,
                     "campaign {}: {} services carry a payload in their names ({} characters), starting: {}",
-                    c.id,
+                    escape::terminal(&c.id),
                     c.size,
                     payload.chars().count(),
-                    first_line.trim()
+                    escape::terminal(first_line.trim())
                 )?;
             }
             writeln!(out)?;
@@ -93,13 +117,16 @@ pub fn write_findings(
                 } else {
                     gaps.join(", ")
                 };
-                writeln!(out, "coverage {}: {what}", c.computer)?;
+                writeln!(out, "coverage {}: {what}", escape::terminal(&c.computer))?;
             }
             Ok(())
         }
-        Format::Csv => write_csv(out, findings.iter().map(FindingCsv::from)),
+        Format::Csv => write_csv(
+            out,
+            findings.iter().map(|f| FindingCsv::new(f, options.csv_raw)),
+        ),
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report)?;
+            escape::write_json(&mut *out, escape::JsonFormatter::pretty(), report)?;
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, findings),
@@ -111,11 +138,21 @@ pub fn write_findings(
 
 /// Write seed-query rows.
 pub fn write_kql_rows(out: &mut dyn Write, format: Format, rows: &[KqlRow]) -> io::Result<()> {
+    write_kql_rows_with(out, format, rows, Options::default())
+}
+
+/// Write seed-query rows, with [`Options`].
+pub fn write_kql_rows_with(
+    out: &mut dyn Write,
+    format: Format,
+    rows: &[KqlRow],
+    options: Options,
+) -> io::Result<()> {
     match format {
         Format::Table => writeln!(out, "{}", kql_table(rows)),
-        Format::Csv => write_csv(out, rows.iter()),
+        Format::Csv => write_csv(out, rows.iter().map(|r| KqlCsv::new(r, options.csv_raw))),
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, rows)?;
+            escape::write_json(&mut *out, escape::JsonFormatter::pretty(), rows)?;
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, rows),
@@ -130,9 +167,11 @@ pub fn write_kql_rows(out: &mut dyn Write, format: Format, rows: &[KqlRow]) -> i
     }
 }
 
-fn write_jsonl<T: Serialize>(out: &mut dyn Write, items: &[T]) -> io::Result<()> {
+/// One JSON object per line (`-f jsonl`, `svchunt events`), terminal controls spelled as
+/// `\uXXXX` escapes.
+pub fn write_jsonl<T: Serialize>(out: &mut dyn Write, items: &[T]) -> io::Result<()> {
     for item in items {
-        serde_json::to_writer(&mut *out, item)?;
+        escape::write_json(&mut *out, escape::JsonFormatter::compact(), item)?;
         writeln!(out)?;
     }
     Ok(())
@@ -141,59 +180,119 @@ fn write_jsonl<T: Serialize>(out: &mut dyn Write, items: &[T]) -> io::Result<()>
 fn write_csv<T: Serialize>(out: &mut dyn Write, rows: impl Iterator<Item = T>) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     for row in rows {
-        w.serialize(row).map_err(io::Error::other)?;
+        w.serialize(row).map_err(csv_io_error)?;
     }
     w.flush()
 }
 
-/// The flat CSV shape of a finding (evidence summarised as `event_id@time role; …`).
-#[derive(Serialize)]
-struct FindingCsv<'a> {
-    created: String,
-    computer: &'a str,
-    service_name: &'a str,
-    display_name: &'a str,
-    image_path: &'a str,
-    verdict: &'a str,
-    tool: &'a str,
-    user_sid: &'a str,
-    user_name: &'a str,
-    source_ip: &'a str,
-    source_workstation: &'a str,
-    logon_id: &'a str,
-    deleted: String,
-    deletion_evidence: &'a str,
-    lifetime_ms: String,
-    verdict_reasons: String,
-    evidence: String,
+/// A CSV error as an I/O error of the same kind as the one inside it, so a closed pipe is still
+/// seen as one.
+fn csv_io_error(e: csv::Error) -> io::Error {
+    let kind = match e.kind() {
+        csv::ErrorKind::Io(io) => io.kind(),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
 }
 
-impl<'a> From<&'a Finding> for FindingCsv<'a> {
-    fn from(f: &'a Finding) -> Self {
+/// One CSV field: formula-safe ([`escape::csv_cell`]) unless `raw`.
+fn cell<'a>(value: impl Into<Cow<'a, str>>, raw: bool) -> Cow<'a, str> {
+    let value = value.into();
+    if raw {
+        return value;
+    }
+    match value {
+        Cow::Borrowed(s) => escape::csv_cell(s),
+        Cow::Owned(s) => match escape::csv_cell(&s) {
+            Cow::Borrowed(_) => Cow::Owned(s),
+            Cow::Owned(quoted) => Cow::Owned(quoted),
+        },
+    }
+}
+
+/// The seed query's columns as CSV fields.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct KqlCsv<'a> {
+    source_time: Cow<'a, str>,
+    #[serde(rename = "SourceEventID")]
+    source_event_id: u32,
+    target_time: Cow<'a, str>,
+    #[serde(rename = "TargetEventID")]
+    target_event_id: u32,
+    computer: Cow<'a, str>,
+    user_name: Cow<'a, str>,
+    installed_service: Cow<'a, str>,
+    exe: Cow<'a, str>,
+}
+
+impl<'a> KqlCsv<'a> {
+    fn new(r: &'a KqlRow, raw: bool) -> Self {
+        KqlCsv {
+            source_time: cell(r.source_time.to_string(), raw),
+            source_event_id: r.source_event_id,
+            target_time: cell(r.target_time.to_string(), raw),
+            target_event_id: r.target_event_id,
+            computer: cell(r.computer.as_str(), raw),
+            user_name: cell(r.user_name.as_str(), raw),
+            installed_service: cell(r.installed_service.as_str(), raw),
+            exe: cell(r.exe.as_str(), raw),
+        }
+    }
+}
+
+/// The flat CSV shape of a finding (evidence summarised as `event_id@time role; …`). Every
+/// text field goes through [`cell`]; `lifetime_ms` is a number, written as one.
+#[derive(Serialize)]
+struct FindingCsv<'a> {
+    created: Cow<'a, str>,
+    computer: Cow<'a, str>,
+    service_name: Cow<'a, str>,
+    display_name: Cow<'a, str>,
+    image_path: Cow<'a, str>,
+    verdict: Cow<'a, str>,
+    tool: Cow<'a, str>,
+    user_sid: Cow<'a, str>,
+    user_name: Cow<'a, str>,
+    source_ip: Cow<'a, str>,
+    source_workstation: Cow<'a, str>,
+    logon_id: Cow<'a, str>,
+    deleted: Cow<'a, str>,
+    deletion_evidence: Cow<'a, str>,
+    lifetime_ms: Option<i64>,
+    verdict_reasons: Cow<'a, str>,
+    evidence: Cow<'a, str>,
+}
+
+impl<'a> FindingCsv<'a> {
+    fn new(f: &'a Finding, raw: bool) -> Self {
         let src = f.source.as_ref();
+        let text = |s: Option<&'a str>| cell(s.unwrap_or(""), raw);
         FindingCsv {
-            created: f.created.to_string(),
-            computer: &f.computer,
-            service_name: &f.service_name,
-            display_name: f.display_name.as_deref().unwrap_or(""),
-            image_path: &f.image_path,
-            verdict: f.verdict.as_str(),
-            tool: f.tool.as_deref().unwrap_or(""),
-            user_sid: f.user.sid.as_deref().unwrap_or(""),
-            user_name: f.user.name.as_deref().unwrap_or(""),
-            source_ip: src.and_then(|s| s.ip.as_deref()).unwrap_or(""),
-            source_workstation: src.and_then(|s| s.workstation.as_deref()).unwrap_or(""),
-            logon_id: src.and_then(|s| s.logon_id.as_deref()).unwrap_or(""),
-            deleted: f.deleted.map(|t| t.to_string()).unwrap_or_default(),
-            deletion_evidence: f.deletion_evidence.map(|r| r.label()).unwrap_or(""),
-            lifetime_ms: f.lifetime_ms.map(|m| m.to_string()).unwrap_or_default(),
-            verdict_reasons: f.verdict_reasons.join("; "),
-            evidence: f
-                .evidence
-                .iter()
-                .map(|e| format!("{}@{} {}", e.event_id, e.time, e.role.label()))
-                .collect::<Vec<_>>()
-                .join("; "),
+            created: cell(f.created.to_string(), raw),
+            computer: text(Some(&f.computer)),
+            service_name: text(Some(&f.service_name)),
+            display_name: text(f.display_name.as_deref()),
+            image_path: text(Some(&f.image_path)),
+            verdict: text(Some(f.verdict.as_str())),
+            tool: text(Some(f.tool.as_str())),
+            user_sid: text(f.user.sid.as_deref()),
+            user_name: text(f.user.name.as_deref()),
+            source_ip: text(src.and_then(|s| s.ip.as_deref())),
+            source_workstation: text(src.and_then(|s| s.workstation.as_deref())),
+            logon_id: text(src.and_then(|s| s.logon_id.as_deref())),
+            deleted: cell(f.deleted.map(|t| t.to_string()).unwrap_or_default(), raw),
+            deletion_evidence: text(f.deletion_evidence.map(|r| r.label())),
+            lifetime_ms: f.lifetime_ms,
+            verdict_reasons: cell(f.verdict_reasons.join("; "), raw),
+            evidence: cell(
+                f.evidence
+                    .iter()
+                    .map(|e| format!("{}@{} {}", e.event_id, e.time, e.role.label()))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                raw,
+            ),
         }
     }
 }

@@ -1,24 +1,21 @@
 //! The terminal table: one row per finding, long fields cut so a row stays readable.
 //!
 //! Column widths never depend on the terminal, so piped output is the same bytes everywhere.
+//! Every cell is escaped for the terminal ([`super::escape`]) before comfy-table measures it, so
+//! a control character from a log is shown as `\x1b`, never obeyed, and columns stay aligned.
 
 use comfy_table::{ContentArrangement, Table, presets};
 
+use super::escape::{terminal, terminal_cut};
 use crate::kql::KqlRow;
-use crate::lifecycle::{Campaign, Finding, human_ms};
+use crate::lifecycle::human_ms;
+use crate::report::{Campaign, Finding};
 
 /// Longest image path shown in a table cell; the JSON output has it whole.
 const IMAGE_WIDTH: usize = 60;
 
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut c: String = s.chars().take(max - 1).collect();
-        c.push('…');
-        c
-    }
-}
+/// Longest service name (or campaign summary) shown in a table cell.
+const SERVICE_WIDTH: usize = 40;
 
 fn new_table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -29,7 +26,7 @@ fn new_table(header: &[&str]) -> Table {
 }
 
 /// The findings table; a campaign's members collapse into one row with their count.
-pub fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
+pub(super) fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
     let mut t = new_table(&[
         "created (UTC)",
         "computer",
@@ -83,24 +80,24 @@ pub fn finding_table(findings: &[Finding], campaigns: &[Campaign]) -> Table {
             .unwrap_or_default();
         t.add_row(vec![
             f.created.strftime("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-            f.computer.clone(),
-            cut(&service, 40),
-            cut(&f.image_path, IMAGE_WIDTH),
-            user,
+            terminal(&f.computer).into_owned(),
+            terminal_cut(&service, SERVICE_WIDTH),
+            terminal_cut(&f.image_path, IMAGE_WIDTH),
+            terminal(&user).into_owned(),
             f.verdict.as_str().to_string(),
             f.lifetime_ms.map(human_ms).unwrap_or_else(|| "-".into()),
             f.deletion_evidence
                 .map(|r| r.label().to_string())
                 .unwrap_or_else(|| "not seen".into()),
-            f.tool.clone().unwrap_or_default(),
-            source,
+            f.tool.to_string(),
+            terminal(&source).into_owned(),
         ]);
     }
     t
 }
 
 /// The seed query's columns.
-pub fn kql_table(rows: &[KqlRow]) -> Table {
+pub(super) fn kql_table(rows: &[KqlRow]) -> Table {
     let mut t = new_table(&[
         "SourceTime",
         "SourceEventID",
@@ -117,22 +114,11 @@ pub fn kql_table(rows: &[KqlRow]) -> Table {
             r.source_event_id.to_string(),
             r.target_time.to_string(),
             r.target_event_id.to_string(),
-            r.computer.clone(),
-            r.user_name.clone(),
-            cut(&r.installed_service, 40),
-            cut(&r.exe, IMAGE_WIDTH),
+            terminal(&r.computer).into_owned(),
+            terminal(&r.user_name).into_owned(),
+            terminal_cut(&r.installed_service, SERVICE_WIDTH),
+            terminal_cut(&r.exe, IMAGE_WIDTH),
         ]);
     }
     t
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cutting_keeps_short_strings() {
-        assert_eq!(cut("abc", 5), "abc");
-        assert_eq!(cut("abcdef", 4), "abc…");
-    }
 }

@@ -16,7 +16,7 @@
 //! export cannot silently drift from the engine it mirrors.
 
 pub mod eql;
-pub mod kql;
+pub mod kql_lifecycle;
 pub mod kql_seed;
 pub mod sigma;
 pub mod spl;
@@ -119,7 +119,7 @@ impl Default for ExportOptions {
 pub fn render(target: Target, options: &ExportOptions) -> String {
     match target {
         Target::KqlSeed => kql_seed::render(options),
-        Target::Kql => kql::render(options),
+        Target::Kql => kql_lifecycle::render(options),
         Target::Sigma => sigma::render(options),
         Target::Spl => spl::render(options),
         Target::Eql => eql::render(options),

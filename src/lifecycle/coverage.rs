@@ -1,14 +1,15 @@
 //! Audit coverage: what each host's logs could show, so a missing removal can be read right.
 //!
 //! "No deletion seen" means little when the host has no Sysmon and 4674 is not audited. For each
-//! host this records which kinds of evidence appear at all in what was read.
+//! host this records which kinds of evidence appear at all in what was read: from the census of
+//! every record the hunt looked at, kept or not (a logon that names no install still proves
+//! that the host audits logons).
 
 use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use super::names::is_sysmon;
-use crate::event::{Census, Event, channel};
+use crate::event::{Census, channel};
 
 /// Which evidence a host's logs hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -55,26 +56,6 @@ impl Coverage {
             }
         }
         gaps
-    }
-}
-
-/// Coverage of one host from its events.
-pub fn of_host(events: &[&Event]) -> Coverage {
-    let has = |f: &dyn Fn(&Event) -> bool| events.iter().any(|e| f(e));
-    Coverage {
-        computer: events
-            .first()
-            .map(|e| e.computer.clone())
-            .unwrap_or_default(),
-        system_log: has(&|e| e.channel.eq_ignore_ascii_case(channel::SYSTEM)),
-        security_log: has(&|e| e.channel.eq_ignore_ascii_case(channel::SECURITY)),
-        installs_7045: has(&|e| e.event_id == 7045),
-        installs_4697: has(&|e| e.event_id == 4697),
-        privileged_ops_4674: has(&|e| e.event_id == 4674),
-        state_changes_7036: has(&|e| e.event_id == 7036),
-        logons_4624: has(&|e| e.event_id == 4624),
-        share_access_5140_5145: has(&|e| e.event_id == 5140 || e.event_id == 5145),
-        sysmon: has(&|e| is_sysmon(e)),
     }
 }
 

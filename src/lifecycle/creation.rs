@@ -8,7 +8,7 @@
 use jiff::Timestamp;
 
 use super::names::{is_scm, is_sysmon, same_name, service_key_in};
-use super::{Evidence, Finding, LifecycleConfig, Role, Verdict};
+use super::{Evidence, Lifecycle, LifecycleConfig, Role, Verdict};
 use crate::accounts::AccountDirectory;
 use crate::event::Event;
 
@@ -77,8 +77,9 @@ impl<'a> Creation<'a> {
             .map(str::to_string)
     }
 
-    /// Build the finding, with the account resolved and the evidence attached.
-    pub fn into_finding(self, accounts: &AccountDirectory, evidence: Vec<Evidence>) -> Finding {
+    /// Build the lifecycle, with the account resolved and the evidence attached (not yet dated
+    /// or judged).
+    pub fn into_lifecycle(self, accounts: &AccountDirectory, evidence: Vec<Evidence>) -> Lifecycle {
         let user = match (self.security, self.system) {
             (Some(sec), _) if !sec.user.is_empty() => accounts.resolve(&sec.user),
             (_, Some(sys)) => accounts.resolve(&sys.user),
@@ -87,7 +88,7 @@ impl<'a> Creation<'a> {
         };
         let display_name = self.display_name().map(str::to_string);
         let service_name = self.key_name().to_string();
-        Finding {
+        Lifecycle {
             computer: self
                 .system
                 .or(self.security)
@@ -105,13 +106,8 @@ impl<'a> Creation<'a> {
             lifetime_ms: None,
             verdict: Verdict::Benign,
             verdict_reasons: Vec::new(),
-            tool: None,
-            tool_reasons: Vec::new(),
-            tool_confidence: None,
-            command: None,
-            campaign: None,
             user,
-            source: None,
+            logon: None,
             evidence,
         }
     }

@@ -16,7 +16,7 @@ use super::creation::Creation;
 use super::names::{
     access_includes_delete, is_scm, is_scm_service_object, is_sysmon, service_key_in,
 };
-use super::{Finding, LifecycleConfig};
+use super::{Lifecycle, LifecycleConfig};
 use crate::event::{Event, Locator};
 
 /// What a piece of evidence is.
@@ -255,7 +255,7 @@ pub fn assign(
 /// after the creation with nothing about the service after it (a client opening it to delete it
 /// and the service never heard of again); then the first stop (the service ended; its removal
 /// is not logged, but PsExec-family tools remove it right after).
-pub fn date_removal(finding: &mut Finding) {
+pub fn date_removal(finding: &mut Lifecycle) {
     let ev = &finding.evidence;
     // The key gone is the removal itself; DeleteFlag only marks the service for deletion
     // (it goes once the last handle to it closes).

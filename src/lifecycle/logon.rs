@@ -9,15 +9,14 @@
 use std::collections::HashMap;
 
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
 
 use super::evidence::{Evidence, Role};
 use super::names::{is_scm_service_object, same_name};
 use crate::event::Event;
 
-/// Where an installation came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Source {
+/// The logon session that installed a service, from its 4624.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Logon {
     /// The installing logon session (`0x2990d17`), when the install names it.
     pub logon_id: Option<String>,
     /// 4624 `LogonType` (3 = network).
@@ -30,12 +29,6 @@ pub struct Source {
     pub auth: Option<String>,
     /// When the logon happened.
     pub logon_time: Option<Timestamp>,
-    /// The client's host name as a tool leaked it (PsExec's `PSEXESVC-<host>-<pid>-stdin` pipes).
-    pub client_host: Option<String>,
-    /// Named pipes the client opened on the host around the install (5145 on IPC$, Sysmon 17/18).
-    pub pipes: Vec<String>,
-    /// Files the client wrote over an admin share just before the install (5145).
-    pub files_written: Vec<String>,
 }
 
 /// How close share access must be to a creation to be shown with it.
@@ -106,35 +99,38 @@ impl<'a> LogonIndex<'a> {
             .and_then(normalise_logon_id)
     }
 
-    /// The 4624 of `logon_id` logged last before `created`.
-    pub fn logon(&self, logon_id: &str, created: Timestamp) -> Option<&'a Event> {
+    /// The 4624 of `logon_id` logged last before `created` (or within `tolerance` after it:
+    /// the Security log's clock does not order it exactly against the System log's).
+    fn logon(
+        &self,
+        logon_id: &str,
+        created: Timestamp,
+        tolerance: SignedDuration,
+    ) -> Option<&'a Event> {
         let logons = self.logons.get(logon_id)?;
         logons
             .iter()
-            .filter(|e| e.time <= created + SignedDuration::from_secs(2))
+            .filter(|e| e.time <= created + tolerance)
             .max_by_key(|e| e.time)
             .or_else(|| logons.first())
             .copied()
     }
 
-    /// The source of an installation by `logon_id`, when its 4624 is in the log.
-    pub fn source(&self, logon_id: &str, created: Timestamp) -> Source {
-        let logon = self.logon(logon_id, created);
+    /// The installing logon `logon_id`, with what its 4624 says when it is in the log.
+    pub fn logon_of(&self, logon_id: &str, created: Timestamp, tolerance: SignedDuration) -> Logon {
+        let logon = self.logon(logon_id, created, tolerance);
         let get = |name: &str| {
             logon
                 .and_then(|e| e.field_nonempty(name))
                 .map(str::to_string)
         };
-        Source {
+        Logon {
             logon_id: Some(logon_id.to_string()),
             logon_type: get("LogonType").and_then(|t| t.parse().ok()),
             ip: get("IpAddress"),
             workstation: get("WorkstationName"),
             auth: get("AuthenticationPackageName"),
             logon_time: logon.map(|e| e.time),
-            client_host: None,
-            pipes: Vec::new(),
-            files_written: Vec::new(),
         }
     }
 
@@ -142,13 +138,14 @@ impl<'a> LogonIndex<'a> {
     /// the creation.
     pub fn evidence(
         &self,
-        source: &Source,
+        source: &Logon,
         user_sid: Option<&str>,
         created: Timestamp,
+        tolerance: SignedDuration,
     ) -> Vec<Evidence> {
         let mut out = Vec::new();
         let logon_id = source.logon_id.as_deref().unwrap_or("");
-        if let Some(logon) = self.logon(logon_id, created) {
+        if let Some(logon) = self.logon(logon_id, created, tolerance) {
             out.push(Evidence::of(
                 logon,
                 Role::Logon,

@@ -17,27 +17,26 @@
 mod coverage;
 mod creation;
 mod evidence;
-pub mod interest;
 mod logon;
 mod names;
+mod plan;
 mod verdict;
 
 use std::collections::BTreeMap;
 
-use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
-
 use crate::accounts::AccountDirectory;
 use crate::event::{Event, UserRef};
+use jiff::{SignedDuration, Timestamp};
 
-pub use coverage::{Coverage, from_census as coverage_from_census};
+pub use coverage::{Coverage, from_census as coverage};
 pub use evidence::{Evidence, Role};
-pub use logon::Source;
+pub use logon::Logon;
 pub use names::{
     DELETE_ACCESS_BIT, DELETE_ACCESS_CODE, SCM_OBJECT_SERVER, SCM_PROVIDER, SERVICE_OBJECT_TYPE,
     SYSMON_PROVIDER,
 };
 pub use names::{file_name, file_stem};
+pub use plan::plan;
 pub use verdict::Verdict;
 pub use verdict::{is_command_line, is_getsystem};
 
@@ -64,9 +63,10 @@ impl Default for LifecycleConfig {
     }
 }
 
-/// One service creation and everything the logs say about its life.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
+/// One service creation and everything the logs say about its life: what the lifecycle stage
+/// hands on, before attribution names its tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lifecycle {
     /// The host the service was installed on, as its log spells it.
     pub computer: String,
     /// The service's key name (`HKLM\System\CurrentControlSet\Services\<name>`), where known;
@@ -94,68 +94,24 @@ pub struct Finding {
     pub verdict: Verdict,
     /// Why, in short sentences.
     pub verdict_reasons: Vec<String>,
-    /// The tool that made it (a stable id such as `psexec`, `impacket-smbexec`), or `None` when
-    /// attribution was not run.
-    pub tool: Option<String>,
-    /// Why that tool, in short sentences.
-    pub tool_reasons: Vec<String>,
-    /// How sure: `high`, `medium` or `low`.
-    pub tool_confidence: Option<String>,
-    /// What it ran, decoded from the image path (base64 PowerShell, smbexec's echoed command).
-    pub command: Option<String>,
-    /// The burst this finding belongs to (same host, account and image-path shape, seconds
-    /// apart), as `<host>#<n>`; `None` when it stands alone.
-    pub campaign: Option<String>,
     /// The installing account.
     pub user: UserRef,
-    /// Where the installation came from, when the installing logon is in the log.
-    pub source: Option<Source>,
+    /// The installing logon, when the install names it.
+    pub logon: Option<Logon>,
     /// Every event that speaks of this service, in time order, labelled.
     pub evidence: Vec<Evidence>,
 }
 
-/// A burst of creations on one host by one account with the same kind of command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Campaign {
-    /// `<computer>#<n>`, as the members' `campaign` field names it.
-    pub id: String,
-    /// The host.
-    pub computer: String,
-    /// How many creations.
-    pub size: usize,
-    /// The first creation.
-    pub first: Timestamp,
-    /// The last creation.
-    pub last: Timestamp,
-    /// The members' tool.
-    pub tool: Option<String>,
-    /// The members' account.
-    pub user: UserRef,
-    /// A script smuggled through the members' names, reassembled and decoded.
-    pub payload: Option<String>,
-}
-
-/// What the lifecycle stage returns.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct LifecycleReport {
-    /// One per creation, ordered by creation time, then computer, then service name.
-    pub findings: Vec<Finding>,
-    /// What each host's logs could show, by host.
-    pub coverage: Vec<Coverage>,
-    /// Bursts of findings (filled by attribution).
-    pub campaigns: Vec<Campaign>,
-}
-
-/// Find every service lifecycle in `events` (time-ordered, as [`crate::hunt::collect`] gives).
-pub fn correlate(events: &[Event], config: &LifecycleConfig) -> LifecycleReport {
+/// Find every service lifecycle in `events` (time-ordered), ordered by creation time, then
+/// computer, then service name.
+pub fn correlate(events: &[Event], config: &LifecycleConfig) -> Vec<Lifecycle> {
     let accounts = AccountDirectory::learn(events);
     let mut by_host: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
     for e in events {
         by_host.entry(host_key(&e.computer)).or_default().push(e);
     }
-    let mut report = LifecycleReport::default();
+    let mut lifecycles = Vec::new();
     for host_events in by_host.values() {
-        report.coverage.push(coverage::of_host(host_events));
         let creations = creation::merge(host_events, config);
         let logons = logon::LogonIndex::build(host_events);
         let assigned = evidence::assign(&creations, host_events, config);
@@ -169,23 +125,28 @@ pub fn correlate(events: &[Event], config: &LifecycleConfig) -> LifecycleReport 
                 creation.time(),
                 config.tolerance,
             );
-            let mut finding = creation.into_finding(&accounts, evidence);
+            let mut lifecycle = creation.into_lifecycle(&accounts, evidence);
             if let Some(id) = logon_id {
-                let source = logons.source(&id, finding.created);
-                let extra = logons.evidence(&source, finding.user.sid.as_deref(), finding.created);
-                finding.evidence.extend(extra);
-                finding.evidence.sort_by_key(|a| (a.time, a.role));
-                finding.source = Some(source);
+                let logon = logons.logon_of(&id, lifecycle.created, config.tolerance);
+                let extra = logons.evidence(
+                    &logon,
+                    lifecycle.user.sid.as_deref(),
+                    lifecycle.created,
+                    config.tolerance,
+                );
+                lifecycle.evidence.extend(extra);
+                lifecycle.evidence.sort_by_key(|a| (a.time, a.role));
+                lifecycle.logon = Some(logon);
             }
-            evidence::date_removal(&mut finding);
-            verdict::judge(&mut finding, &context);
-            report.findings.push(finding);
+            evidence::date_removal(&mut lifecycle);
+            verdict::judge(&mut lifecycle, &context);
+            lifecycles.push(lifecycle);
         }
     }
-    report.findings.sort_by(|a, b| {
+    lifecycles.sort_by(|a, b| {
         (a.created, &a.computer, &a.service_name).cmp(&(b.created, &b.computer, &b.service_name))
     });
-    report
+    lifecycles
 }
 
 /// The host identity used to put a host's System, Security and Sysmon events together.

@@ -30,7 +30,7 @@ use serde::Serialize;
 pub use context::HostContext;
 pub use shell::is_command_line;
 
-use super::Finding;
+use super::Lifecycle;
 use super::evidence::{Evidence, Role};
 
 /// The judgement on one finding.
@@ -136,7 +136,7 @@ struct Origin {
 }
 
 /// Set `verdict` and `verdict_reasons`, and attach the host evidence the judgement used.
-pub fn judge(finding: &mut Finding, ctx: &HostContext<'_>) {
+pub fn judge(finding: &mut Lifecycle, ctx: &HostContext<'_>) {
     let image = finding.image_path.clone();
     let origin = origin(finding, ctx);
     let (escalation, pipe_evidence) = escalation(finding, ctx);
@@ -218,7 +218,7 @@ fn svc_exe_elevation(image: &str) -> bool {
 
 /// The privilege-escalation mechanisms the finding shows, each a reason, and the Sysmon pipe
 /// events that prove one.
-fn escalation(f: &Finding, ctx: &HostContext<'_>) -> (Vec<String>, Vec<Evidence>) {
+fn escalation(f: &Lifecycle, ctx: &HostContext<'_>) -> (Vec<String>, Vec<Evidence>) {
     let image = f.image_path.as_str();
     let mut out = Vec::new();
     if let Some(pipe) = shell::pipe_write(image) {
@@ -273,7 +273,7 @@ fn is_system_account(user: Option<&str>) -> bool {
 /// Sysmon's view of named-pipe impersonation: the new service's process (SYSTEM) connected,
 /// right after the install, to a pipe a process of another account had just created.
 fn impersonation<'c, 'a>(
-    f: &Finding,
+    f: &Lifecycle,
     ctx: &'c HostContext<'a>,
 ) -> Option<(
     String,
@@ -320,7 +320,7 @@ fn is_loopback(ip: &str) -> bool {
 }
 
 /// Whether `account` (a SID or `DOMAIN\name`) is the finding's installer.
-fn same_account(f: &Finding, account: &str) -> bool {
+fn same_account(f: &Lifecycle, account: &str) -> bool {
     let a = account.trim();
     f.user
         .sid
@@ -337,11 +337,11 @@ fn same_account(f: &Finding, account: &str) -> bool {
 }
 
 /// What the logs prove about where the install came from.
-fn origin(f: &Finding, ctx: &HostContext<'_>) -> Origin {
+fn origin(f: &Lifecycle, ctx: &HostContext<'_>) -> Origin {
     let mut o = Origin::default();
     let host = super::host_key(&f.computer);
-    let logon_id = f.source.as_ref().and_then(|s| s.logon_id.clone());
-    if let Some(src) = &f.source {
+    let logon_id = f.logon.as_ref().and_then(|s| s.logon_id.clone());
+    if let Some(src) = &f.logon {
         match src.logon_type {
             Some(3) if src.ip.as_deref().is_some_and(is_loopback) => {
                 o.local
@@ -430,7 +430,7 @@ fn origin(f: &Finding, ctx: &HostContext<'_>) -> Origin {
         ));
         break;
     }
-    if f.source.is_none() && f.user.sid.as_deref() == Some("S-1-5-18") {
+    if f.logon.is_none() && f.user.sid.as_deref() == Some("S-1-5-18") {
         o.local.push(
             "installed by SYSTEM itself (UserID S-1-5-18): a program on this host, not a remote client"
                 .into(),
@@ -439,14 +439,14 @@ fn origin(f: &Finding, ctx: &HostContext<'_>) -> Origin {
     o
 }
 
-fn installed_by_system(f: &Finding) -> bool {
+fn installed_by_system(f: &Lifecycle) -> bool {
     matches!(
         f.user.sid.as_deref(),
         Some("S-1-5-18" | "S-1-5-19" | "S-1-5-20")
     ) || f.user.name.as_deref().is_some_and(|n| n.ends_with('$'))
 }
 
-fn signals(f: &Finding) -> Signals {
+fn signals(f: &Lifecycle) -> Signals {
     let mut s = Signals::default();
     let image = f.image_path.as_str();
     let demand_start = f
@@ -521,7 +521,7 @@ fn signals(f: &Finding) -> Signals {
     if let Some(why) = random_name(&f.service_name) {
         s.medium.push(why);
     }
-    if let Some(src) = &f.source
+    if let Some(src) = &f.logon
         && src.logon_type == Some(3)
         && !src.ip.as_deref().is_some_and(is_loopback)
     {
@@ -567,7 +567,7 @@ fn signals(f: &Finding) -> Signals {
 
 /// The image's file name, when a 5145 in the evidence shows it written (WriteData, `%%4417`)
 /// to an admin share.
-fn binary_written_over_share(f: &Finding) -> Option<String> {
+fn binary_written_over_share(f: &Lifecycle) -> Option<String> {
     let file = super::names::file_name(&f.image_path).to_ascii_lowercase();
     if !file.ends_with(".exe") {
         return None;
@@ -582,7 +582,7 @@ fn binary_written_over_share(f: &Finding) -> Option<String> {
         .map(|_| file)
 }
 
-fn is_driver(f: &Finding) -> bool {
+fn is_driver(f: &Lifecycle) -> bool {
     f.service_type.as_deref().is_some_and(|t| {
         let t = t.trim().to_ascii_lowercase();
         t.contains("driver") || t == "0x1" || t == "0x2" || t == "1" || t == "2"

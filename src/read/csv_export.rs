@@ -128,14 +128,14 @@ impl CsvTable<'_> {
         self.event_id_column
             .and_then(|i| record.get(i))
             .and_then(|id| id.trim().parse::<u32>().ok())
-            .is_some_and(|id| !self.opts.selection.wants(id))
+            .is_some_and(|id| !self.opts.filter().wants(id))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::Selection;
+    use crate::select::Filter;
 
     fn read(text: &str, opts: &ReadOptions) -> FileOutput {
         let mut out = FileOutput::default();
@@ -185,10 +185,7 @@ mod tests {
         let text = format!(
             "{HEADER}2023-10-18T03:00:17Z,DC1,4624,,,,,,\n2023-10-18T03:00:17Z,DC1,4697,,,,,X,\n"
         );
-        let opts = ReadOptions {
-            selection: Selection::only([4697]),
-            ..ReadOptions::default()
-        };
+        let opts = ReadOptions::default().with_filter(Filter::ids([4697]));
         let out = read(&text, &opts);
         assert_eq!((out.stats.records, out.stats.records_selected), (2, 1));
     }

@@ -176,7 +176,8 @@ fn plan(
     opts: &ReadOptions,
     seen_ids: &mut std::collections::BTreeSet<u32>,
 ) -> (Plan, u64) {
-    if opts.evtx_render_only || opts.selection.is_all() {
+    let filter = opts.filter();
+    if opts.evtx_render_only || filter.selection.is_all() {
         return (None, 0);
     }
     let Some(records) = evtx_scan::records(data, free_space) else {
@@ -189,11 +190,11 @@ fn plan(
             needed.insert(r.record_id);
             continue;
         };
-        if !opts.selection.wants(id) {
+        if !filter.wants(id) {
             continue;
         }
         seen_ids.insert(id);
-        let keep = opts.needles_for(id).is_none_or(|n| {
+        let keep = opts.evtx_needles_for(id).is_none_or(|n| {
             if !n.raw_passes_gate(&data[r.offset..r.offset + r.size]) {
                 return false;
             }
@@ -315,8 +316,8 @@ fn read_chunk(
             }
             None => {
                 opts.evtx_render_only
-                    || opts.selection.is_all()
-                    || fast_event_id(&record).is_none_or(|id| opts.selection.wants(id))
+                    || opts.filter().selection.is_all()
+                    || fast_event_id(&record).is_none_or(|id| opts.filter().wants(id))
             }
         };
         // Every wanted record is rendered or was noted by the lean walk, so the census is complete
@@ -358,7 +359,7 @@ fn read_chunk(
                 if result.identity.is_none() {
                     result.identity = Some((ev.computer.clone(), ev.channel.clone()));
                 }
-                if opts.selection.wants(ev.event_id) {
+                if opts.filter().wants(ev.event_id) {
                     result.seen_ids.insert(ev.event_id);
                 }
                 out.offer(ev, opts);

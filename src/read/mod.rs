@@ -1,117 +1,75 @@
 //! Readers: one per input format, all yielding [`Event`]s.
 //!
-//! A reader knows its format and nothing of detection. It is handed a [`ReadOptions`] that says
-//! which event ids are wanted (so it can skip the rest before paying for a full decode) and how to
-//! read naive local times, and it fills a [`FileOutput`]: the selected events, located warnings
+//! A reader knows its format and nothing of detection. It is handed a [`ReadOptions`] whose
+//! [`Filter`] says which records are wanted (so it can skip the rest before paying for a full
+//! decode) and how to read naive local times, and it fills a [`FileOutput`]: the selected events, located warnings
 //! for anything it could not read, and counts. A bad record never ends the file; a bad file never
 //! ends the run.
 
 pub mod csv_export;
 pub mod evtx;
 pub mod evtx_json;
+pub mod evtx_needles;
 pub mod evtx_scan;
-pub mod interest;
 pub mod json;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::event::{Census, Event};
-pub use interest::{Needles, NeedlesBuilder};
+use crate::select::Filter;
 
-/// The set of event ids a run wants; everything else is counted and dropped in the reader.
-#[derive(Debug, Clone)]
-pub struct Selection {
-    /// Bitmap over u16 event ids (event ids never exceed 65535); `None` wants everything.
-    wanted: Option<Box<[u64; 1024]>>,
-}
-
-impl Selection {
-    /// Every event.
-    pub fn all() -> Self {
-        Selection { wanted: None }
-    }
-
-    /// Only these event ids.
-    pub fn only(ids: impl IntoIterator<Item = u32>) -> Self {
-        let mut bits = Box::new([0u64; 1024]);
-        for id in ids {
-            if id < 65536 {
-                bits[(id / 64) as usize] |= 1 << (id % 64);
-            }
-        }
-        Selection { wanted: Some(bits) }
-    }
-
-    /// Whether events with this id are wanted.
-    #[inline]
-    pub fn wants(&self, id: u32) -> bool {
-        match &self.wanted {
-            None => true,
-            Some(bits) => id < 65536 && bits[(id / 64) as usize] & (1 << (id % 64)) != 0,
-        }
-    }
-
-    /// True when every event is wanted.
-    pub fn is_all(&self) -> bool {
-        self.wanted.is_none()
-    }
-}
-
-/// How readers should behave.
+/// How readers should behave: which records to keep (the pass's [`Filter`], set by the engine
+/// from its read plan) and how to read what the formats leave open.
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
-    /// Which event ids to keep.
-    pub selection: Selection,
+    /// Which records to keep.
+    filter: Arc<Filter>,
     /// The zone to read timestamps that carry none (NXLog `EventTime`); UTC by default.
     pub naive_time_zone: TimeZone,
-    /// Worker threads for chunk-parallel EVTX parsing inside one file (0 = rayon's default).
-    pub evtx_threads: usize,
-    /// Parse every selected EVTX record by full rendering instead of the template fast path
+    /// Parse every selected EVTX record by full rendering instead of the lean walk's decision
     /// (the oracle the fast path is checked against).
     pub evtx_render_only: bool,
-    /// Values a record must hold to be kept, by event id (ids without an entry are kept on
-    /// their id alone).
-    pub needles: Option<Arc<NeedleMap>>,
-    /// The event-data fields to keep, by event id (ids without an entry keep all): what the
-    /// later stages read, so that a kept event costs no more memory than it must.
-    pub fields: Option<Arc<FieldMap>>,
+    /// The filter's needles as they look in binary EVTX records, encoded once per pass on
+    /// first use.
+    evtx_needles: Arc<OnceLock<evtx_needles::EvtxNeedleMap>>,
 }
 
-/// Field names to keep, by event id.
-pub type FieldMap = std::collections::HashMap<u32, &'static [&'static str]>;
-
-/// Needles by event id.
-pub type NeedleMap = std::collections::HashMap<u32, Needles>;
-
 impl ReadOptions {
-    /// The needles that decide whether a record of `event_id` is kept, if any.
-    pub fn needles_for(&self, event_id: u32) -> Option<&Needles> {
-        self.needles.as_deref().and_then(|m| m.get(&event_id))
+    /// These options reading with `filter` instead.
+    pub fn with_filter(&self, filter: Filter) -> ReadOptions {
+        ReadOptions {
+            filter: Arc::new(filter),
+            evtx_needles: Arc::default(),
+            ..self.clone()
+        }
     }
 
-    /// Whether an event is kept: its id is wanted and, where needles apply, it holds one.
-    pub fn keeps(&self, event: &Event) -> bool {
-        self.selection.wants(event.event_id)
-            && self
-                .needles_for(event.event_id)
-                .is_none_or(|n| n.event_matches(event))
+    /// Which records to keep.
+    pub fn filter(&self) -> &Filter {
+        &self.filter
+    }
+
+    /// The filter's needles for EVTX records of `event_id`, if any.
+    pub(crate) fn evtx_needles_for(&self, event_id: u32) -> Option<&evtx_needles::EvtxNeedles> {
+        let needles = self.filter.needles.as_deref()?;
+        self.evtx_needles
+            .get_or_init(|| evtx_needles::encode(needles))
+            .get(&event_id)
     }
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
-            selection: Selection::all(),
+            filter: Arc::new(Filter::all()),
             naive_time_zone: TimeZone::UTC,
-            evtx_threads: 1,
             evtx_render_only: false,
-            needles: None,
-            fields: None,
+            evtx_needles: Arc::default(),
         }
     }
 }
@@ -180,7 +138,7 @@ impl ReadStats {
 /// What one input gave: its selected events, its warnings and its counts.
 #[derive(Debug, Default)]
 pub struct FileOutput {
-    /// Events whose id the [`Selection`] wants, in file order.
+    /// Events the [`Filter`] keeps, in file order.
     pub events: Vec<Event>,
     /// Located problems.
     pub warnings: Vec<Warning>,
@@ -220,21 +178,17 @@ impl FileOutput {
     /// Count a record seen, note it in the census, and keep it if `opts` keeps it.
     pub fn offer(&mut self, event: Event, opts: &ReadOptions) {
         self.stats.records += 1;
-        if !opts.selection.wants(event.event_id) {
+        let filter = opts.filter();
+        if !filter.wants(event.event_id) {
             return;
         }
         self.census
             .entry((event.computer.clone(), event.channel.clone()))
             .or_default()
             .insert(event.event_id);
-        if opts.keeps(&event) {
+        if filter.keeps(&event) {
             self.stats.records_selected += 1;
-            let mut event = event;
-            if let Some(fields) = opts.fields.as_deref().and_then(|f| f.get(&event.event_id)) {
-                event.data.retain(|(k, _)| fields.contains(&k.as_str()));
-                event.data.shrink_to_fit();
-            }
-            self.events.push(event);
+            self.events.push(filter.project(event));
         }
     }
 
@@ -247,18 +201,5 @@ impl FileOutput {
         for (k, ids) in other.census {
             self.census.entry(k).or_default().extend(ids);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selection_bitmap() {
-        let s = Selection::only([7045, 4674, 12, 65535]);
-        assert!(s.wants(7045) && s.wants(4674) && s.wants(12) && s.wants(65535));
-        assert!(!s.wants(7046) && !s.wants(0) && !s.wants(70000));
-        assert!(Selection::all().wants(1));
     }
 }

@@ -5,6 +5,36 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 use svchunt::event::{Event, Locator, Origin, UserRef, channel};
+use svchunt::{Answer, Collection, Engine, KqlConfig, KqlRow, LifecycleOptions, Report};
+
+/// The normalised events under `paths` (only `ids` when given), as `svchunt events` reads them.
+pub fn read_paths(paths: &[PathBuf], ids: Option<&[u32]>) -> Collection {
+    Engine::default().read_events(paths, ids)
+}
+
+/// The lifecycle report the engine gives for `events` (benign findings included, so tests see
+/// every creation).
+pub fn hunt(events: Vec<Event>) -> Report {
+    hunt_with(LifecycleOptions::default().include_benign(true), events)
+}
+
+/// [`hunt`] with other options.
+pub fn hunt_with(options: LifecycleOptions, events: Vec<Event>) -> Report {
+    let engine = Engine::lifecycle(options).build().expect("valid options");
+    match engine.hunt_events(events).answer {
+        Answer::Lifecycle(report) => report,
+        Answer::Kql(_) => unreachable!("a lifecycle engine"),
+    }
+}
+
+/// The seed query's rows the engine gives for `events`.
+pub fn hunt_kql(config: KqlConfig, events: Vec<Event>) -> Vec<KqlRow> {
+    let engine = Engine::kql(config).build().expect("valid config");
+    match engine.hunt_events(events).answer {
+        Answer::Kql(rows) => rows,
+        Answer::Lifecycle(_) => unreachable!("a kql engine"),
+    }
+}
 
 /// The shared real-log corpus, if this machine has it (`SVCHUNT_CORPUS`, else
 /// `../shared/corpus` beside the repository). Tests that need it print why they skip.

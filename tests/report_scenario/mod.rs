@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
-use svchunt::Event;
 use svchunt::event::{Locator, UserRef};
-use svchunt::lifecycle::{
-    self, Coverage, Evidence, Finding, LifecycleConfig, LifecycleReport, Role, Source, Verdict,
+use svchunt::lifecycle::Role;
+use svchunt::{
+    Confidence, Coverage, Event, Evidence, Finding, Report as LifecycleReport, Source, Tool,
+    Verdict,
 };
 
 use crate::common::*;
@@ -196,10 +197,7 @@ pub fn small_events() -> Vec<Event> {
 
 /// The small scenario, correlated and attributed as `svchunt hunt` would.
 pub fn small() -> LifecycleReport {
-    let events = small_events();
-    let mut report = lifecycle::correlate(&events, &LifecycleConfig::default());
-    svchunt::attribute::attribute(&mut report, &events);
-    report
+    hunt(small_events())
 }
 
 /// `n` generated findings over 50 hosts and two weeks, with evidence like real ones: the load
@@ -211,11 +209,11 @@ pub fn big(n: usize) -> LifecycleReport {
     let sec: Arc<str> = Arc::from("C:\\triage\\collection\\logs\\Security.evtx");
     let hosts: Vec<String> = (0..50).map(|h| format!("HOST{h:03}.corp.local")).collect();
     let tools = [
-        Some("psexec"),
-        Some("impacket-smbexec"),
-        Some("paexec"),
-        Some("unknown"),
-        None,
+        Tool::Psexec,
+        Tool::ImpacketSmbexec,
+        Tool::Paexec,
+        Tool::Unknown,
+        Tool::Unknown,
     ];
     let mut findings = Vec::with_capacity(n);
     let mut record = 1000u64;
@@ -306,9 +304,9 @@ pub fn big(n: usize) -> LifecycleReport {
                 "image path is a binary dropped through an admin share".into(),
                 "network logon behind the install".into(),
             ],
-            tool: tools[i % tools.len()].map(str::to_string),
+            tool: tools[i % tools.len()],
             tool_reasons: vec!["named pipe and binary name match the tool".into()],
-            tool_confidence: Some("high".into()),
+            tool_confidence: Some(Confidence::High),
             command: None,
             campaign: None,
             user: UserRef {

@@ -7,7 +7,7 @@
 //! or on a client's name, so a hunt still keeps only what speaks of its installs.
 
 use crate::event::Event;
-use crate::read::{FieldMap, NeedleMap, NeedlesBuilder};
+use crate::select::{FieldMap, NeedleMap, NeedlesBuilder};
 
 use super::super::logon::normalise_logon_id;
 
@@ -123,7 +123,7 @@ mod tests {
         add_fields(&mut fields);
         for id in fields.keys() {
             assert!(
-                super::super::super::interest::EVIDENCE_EVENT_IDS.contains(id),
+                super::super::super::plan::EVIDENCE_EVENT_IDS.contains(id),
                 "{id} is not read in the second pass"
             );
         }

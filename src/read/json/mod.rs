@@ -2,13 +2,13 @@
 //!
 //! Reading is split in two independent decisions, both made from the content:
 //!
-//! - the **shape** of the file ([`Shape`]): one record per line (NDJSON), evtx_dump's
+//! - the **shape** of the file (`Shape`): one record per line (NDJSON), evtx_dump's
 //!   `Record N` headers each followed by a pretty-printed record, or a stream of JSON documents
 //!   (a top-level array, the Log Analytics API's `{"tables": …}`, concatenated objects);
-//! - the **flavour** of its records ([`sink::Flavour`]), from the first record: evtx-crate JSON,
+//! - the **flavour** of its records (`sink::Flavour`), from the first record: evtx-crate JSON,
 //!   NXLog, Winlogbeat/ECS, or rows of a Sentinel table.
 //!
-//! Every shape feeds records to one [`sink::Sink`], which maps them with the flavour's module and
+//! Every shape feeds records to one `sink::Sink`, which maps them with the flavour's module and
 //! turns whatever it cannot read into located, capped warnings.
 
 mod ecs;

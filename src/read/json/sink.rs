@@ -207,7 +207,7 @@ impl<'a> Sink<'a> {
 
     /// True when the line's id is known from a byte scan and the run does not want it.
     fn unwanted(&mut self, line: &[u8]) -> bool {
-        if self.opts.selection.is_all() {
+        if self.opts.filter().selection.is_all() {
             return false;
         }
         let flavour = self.flavour;
@@ -216,7 +216,7 @@ impl<'a> Sink<'a> {
         });
         scanner
             .event_id(line)
-            .is_some_and(|id| !self.opts.selection.wants(id))
+            .is_some_and(|id| !self.opts.filter().wants(id))
     }
 
     fn map(&mut self, flavour: Flavour, record: &Value, at: Locator) -> Result<Event, RecordError> {
@@ -294,7 +294,7 @@ fn evtx_error(err: MapError) -> RecordError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::Selection;
+    use crate::select::Filter;
     use serde_json::json;
 
     #[test]
@@ -317,10 +317,7 @@ mod tests {
     #[test]
     fn unwanted_lines_are_counted_not_decoded() {
         let name: Arc<str> = "f".into();
-        let opts = ReadOptions {
-            selection: Selection::only([7045]),
-            ..ReadOptions::default()
-        };
+        let opts = ReadOptions::default().with_filter(Filter::ids([7045]));
         let mut out = FileOutput::default();
         let mut sink = Sink::new(&name, &opts, &mut out);
         sink.set_flavour(Flavour::Nxlog);

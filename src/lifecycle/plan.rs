@@ -13,21 +13,31 @@ use std::sync::Arc;
 
 use super::logon::normalise_logon_id;
 use crate::event::Event;
-use crate::read::{NeedleMap, NeedlesBuilder};
+use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids of the first pass: the installs themselves.
-pub const CREATION_EVENT_IDS: &[u32] = &[7045, 4697];
+const CREATION_EVENT_IDS: &[u32] = &[7045, 4697];
 
 /// Event ids of the second pass, each kept only when it names something the first pass found.
-/// The last three are the verdict's ([`super::verdict::plan`]).
-pub const EVIDENCE_EVENT_IDS: &[u32] = &[
+/// The last three are the verdict's (`verdict::plan`).
+pub(super) const EVIDENCE_EVENT_IDS: &[u32] = &[
     4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18, 1, 4688, 4648,
 ];
+
+/// How the lifecycle semantics reads: the installs, then the evidence naming them.
+pub fn plan() -> ReadPlan {
+    ReadPlan::new(
+        CREATION_EVENT_IDS,
+        EVIDENCE_EVENT_IDS,
+        fields(),
+        evidence_needles,
+    )
+}
 
 /// The event-data fields the lifecycle, attribution, the seed query and the report read, by
 /// event id; readers drop the rest of a kept event. (A Security event's subject account is
 /// already in [`Event::user`]; only its logon session is needed from its data.)
-pub fn fields() -> Arc<crate::read::FieldMap> {
+pub(crate) fn fields() -> Arc<FieldMap> {
     const F4697: &[&str] = &[
         "SubjectLogonId",
         "ServiceName",
@@ -65,7 +75,7 @@ pub fn fields() -> Arc<crate::read::FieldMap> {
     const FPARAMS: &[&str] = &["param1", "param2"];
     const FREGISTRY: &[&str] = &["EventType", "TargetObject", "Details"];
     const FPIPE: &[&str] = &["PipeName", "Image"];
-    let mut map = crate::read::FieldMap::from([
+    let mut map = FieldMap::from([
         (4697, F4697),
         (4674, F4674),
         (4624, F4624),
@@ -100,7 +110,7 @@ struct Found {
 }
 
 /// Second-pass needles from the first pass's events.
-pub fn evidence_needles(creations: &[Event]) -> Arc<NeedleMap> {
+fn evidence_needles(creations: &[Event]) -> NeedleMap {
     let found = found(creations);
     let names = || {
         let mut b = NeedlesBuilder::default();
@@ -160,7 +170,7 @@ pub fn evidence_needles(creations: &[Event]) -> Arc<NeedleMap> {
     map.insert(13, flags.build());
     map.insert(12, deletes.build());
     super::verdict::plan::add_needles(&mut map, creations);
-    Arc::new(map)
+    map
 }
 
 fn found(creations: &[Event]) -> Found {

@@ -1,0 +1,384 @@
+//! The engine: one hunt, whatever the front end.
+//!
+//! An [`Engine`] is built once from its semantics' options ([`Engine::lifecycle`] or
+//! [`Engine::kql`]), which cannot contradict each other: a lifecycle window is not an option of
+//! the seed query, nor the seed's rounding one of the lifecycle. It then hunts paths
+//! ([`Engine::hunt_paths`]: discover, read in two passes by the semantics' read plan) or events
+//! already in memory ([`Engine::hunt_events`]: the same plan applied to them), and both end in
+//! one shared tail: order and de-duplicate, correlate, attribute, apply the allow-list, drop
+//! benign findings unless asked, group campaigns, and report each host's audit coverage.
+//!
+//! The engine prints nothing and decides no exit code: its [`Hunt`] says what was found, what
+//! could not be read and why, and the front end (the `svchunt` command, a follower, a Python
+//! binding) decides what to show.
+
+mod collect;
+
+use std::path::PathBuf;
+
+use jiff::SignedDuration;
+use jiff::tz::TimeZone;
+
+use crate::attribute::{self, AllowList, campaign};
+use crate::event::{Census, Event, order_and_dedup};
+use crate::kql::{self, KqlConfig, KqlRow};
+use crate::lifecycle::{self, LifecycleConfig, Verdict};
+use crate::read::{ReadOptions, ReadStats, Warning};
+use crate::report::{Finding, Report};
+use crate::select::{Filter, ReadPlan};
+
+pub use collect::Collection;
+
+/// The longest window or tolerance accepted: event times span at most a few decades, and a
+/// window beyond that is a typing error, not a hunt.
+pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(100 * 366 * 24);
+
+/// Options of the default semantics: one finding per service creation, with its whole life.
+#[derive(Debug, Clone, Default)]
+pub struct LifecycleOptions {
+    /// The correlation's time windows.
+    pub windows: LifecycleConfig,
+    /// Keep benign findings (drivers, updaters…) in the report too.
+    pub include_benign: bool,
+    /// The analyst's allow-list: matching findings become benign.
+    pub allow: Option<AllowList>,
+}
+
+impl LifecycleOptions {
+    /// How long after a creation its evidence (up to its removal) may come (default 24 h).
+    pub fn window(mut self, window: SignedDuration) -> Self {
+        self.windows.window = window;
+        self
+    }
+
+    /// How long before a creation its evidence may be logged (default 2 s).
+    pub fn tolerance(mut self, tolerance: SignedDuration) -> Self {
+        self.windows.tolerance = tolerance;
+        self
+    }
+
+    /// Keep benign findings too.
+    pub fn include_benign(mut self, yes: bool) -> Self {
+        self.include_benign = yes;
+        self
+    }
+
+    /// Silence what `allow` lists.
+    pub fn allow(mut self, allow: AllowList) -> Self {
+        self.allow = Some(allow);
+        self
+    }
+}
+
+/// Which question a hunt answers, with that question's options.
+#[derive(Debug, Clone)]
+pub enum Semantics {
+    /// One finding per service creation with its whole life (the default).
+    Lifecycle(LifecycleOptions),
+    /// The seed Sentinel query's answer, exactly.
+    Kql(KqlConfig),
+}
+
+impl Default for Semantics {
+    fn default() -> Self {
+        Semantics::Lifecycle(LifecycleOptions::default())
+    }
+}
+
+/// A setting an [`Engine`] cannot be built with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A window or tolerance below zero.
+    #[error("{what} must not be negative (got {value:#})")]
+    Negative {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: SignedDuration,
+    },
+    /// A window or tolerance beyond [`MAX_WINDOW`].
+    #[error("{what} of {value:#} is longer than any log spans (at most {max:#})")]
+    TooLong {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: SignedDuration,
+        /// The limit.
+        max: SignedDuration,
+    },
+    /// The seed query's rounding is not positive.
+    #[error("the rounding must be positive (got {0:#})")]
+    Rounding(SignedDuration),
+    /// Zero worker threads.
+    #[error("at least one worker thread is needed")]
+    NoThreads,
+    /// The worker threads could not be started.
+    #[error("cannot start the worker threads: {0}")]
+    Threads(String),
+}
+
+/// Builds an [`Engine`]; see [`Engine::lifecycle`] and [`Engine::kql`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EngineBuilder {
+    semantics: Semantics,
+    local_time_zone: TimeZone,
+    threads: Option<usize>,
+    render_only: bool,
+}
+
+impl EngineBuilder {
+    /// The zone of timestamps that carry none (NXLog's `EventTime`); UTC by default.
+    pub fn local_time_zone(mut self, zone: TimeZone) -> Self {
+        self.local_time_zone = zone;
+        self
+    }
+
+    /// Read with `n` worker threads instead of rayon's global pool (all cores).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+
+    /// Render every selected EVTX record with the `evtx` crate instead of deciding on the lean
+    /// chunk walk: the oracle the fast path is tested against.
+    #[doc(hidden)]
+    pub fn evtx_render_only(mut self, yes: bool) -> Self {
+        self.render_only = yes;
+        self
+    }
+
+    /// Check the settings and build the engine.
+    pub fn build(self) -> Result<Engine, ConfigError> {
+        match &self.semantics {
+            Semantics::Lifecycle(o) => {
+                check_window("the window", o.windows.window)?;
+                check_window("the tolerance", o.windows.tolerance)?;
+                check_window("the merge window", o.windows.merge_window)?;
+            }
+            Semantics::Kql(k) => {
+                if k.rounding <= SignedDuration::ZERO {
+                    return Err(ConfigError::Rounding(k.rounding));
+                }
+                check_window("the seed's upper bound", k.max_delta)?;
+                if k.min_delta.abs() > MAX_WINDOW {
+                    check_window("the seed's lower bound", k.min_delta.abs())?;
+                }
+            }
+        }
+        let pool = match self.threads {
+            Some(0) => return Err(ConfigError::NoThreads),
+            Some(n) => Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| ConfigError::Threads(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(Engine {
+            read: {
+                let mut read = ReadOptions::default();
+                read.naive_time_zone = self.local_time_zone;
+                read.evtx_render_only = self.render_only;
+                read
+            },
+            semantics: self.semantics,
+            pool,
+        })
+    }
+}
+
+fn check_window(what: &'static str, value: SignedDuration) -> Result<(), ConfigError> {
+    if value < SignedDuration::ZERO {
+        Err(ConfigError::Negative { what, value })
+    } else if value > MAX_WINDOW {
+        Err(ConfigError::TooLong {
+            what,
+            value,
+            max: MAX_WINDOW,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Hears how reading advances, for a progress display.
+pub trait Progress: Send + Sync {
+    /// A pass over `files` inputs holding `bytes` bytes begins.
+    fn begin(&self, pass: &str, files: usize, bytes: u64);
+    /// One input of `bytes` bytes was read.
+    fn advance(&self, bytes: u64);
+}
+
+/// What a hunt found.
+#[derive(Debug)]
+pub enum Answer {
+    /// Lifecycle findings, campaigns and coverage.
+    Lifecycle(Report),
+    /// Seed-query rows.
+    Kql(Vec<KqlRow>),
+}
+
+/// A hunt's answer, with what reading cost: located warnings and counts.
+#[derive(Debug)]
+pub struct Hunt {
+    /// What was found.
+    pub answer: Answer,
+    /// Located warnings from reading, in input order.
+    pub warnings: Vec<Warning>,
+    /// Counts of what was read, kept, skipped and why.
+    pub stats: ReadStats,
+}
+
+/// The hunt, configured once.
+///
+/// Built from its semantics' options ([`Engine::lifecycle`], [`Engine::kql`]), it hunts paths
+/// ([`Engine::hunt_paths`]) or events in memory ([`Engine::hunt_events`]); both run the same read
+/// plan and the same tail (order and de-duplicate, correlate, attribute, allow-list, filter,
+/// campaigns, coverage), so the same events give the same report either way.
+#[derive(Debug)]
+pub struct Engine {
+    semantics: Semantics,
+    read: ReadOptions,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::lifecycle(LifecycleOptions::default())
+            .build()
+            .expect("the default options are valid")
+    }
+}
+
+impl Engine {
+    /// An engine for the default semantics: one finding per service creation.
+    pub fn lifecycle(options: LifecycleOptions) -> EngineBuilder {
+        Engine::builder(Semantics::Lifecycle(options))
+    }
+
+    /// An engine answering the seed Sentinel query, exactly (see [`crate::kql`]).
+    pub fn kql(config: KqlConfig) -> EngineBuilder {
+        Engine::builder(Semantics::Kql(config))
+    }
+
+    /// An engine for `semantics`.
+    pub fn builder(semantics: Semantics) -> EngineBuilder {
+        EngineBuilder {
+            semantics,
+            local_time_zone: TimeZone::UTC,
+            threads: None,
+            render_only: false,
+        }
+    }
+
+    /// The semantics and its options.
+    pub fn semantics(&self) -> &Semantics {
+        &self.semantics
+    }
+
+    /// Hunt every input under `paths` (files and folders, recursively; formats found by
+    /// content).
+    pub fn hunt_paths(&self, paths: &[PathBuf]) -> Hunt {
+        self.hunt_paths_with(paths, None)
+    }
+
+    /// [`Engine::hunt_paths`], telling `progress` as inputs are read.
+    pub fn hunt_paths_with(&self, paths: &[PathBuf], progress: Option<&dyn Progress>) -> Hunt {
+        let collection =
+            self.in_pool(|| collect::collect_by_plan(paths, &self.plan(), &self.read, progress));
+        Hunt {
+            answer: self.answer(&collection.events, &collection.census),
+            warnings: collection.warnings,
+            stats: collection.stats,
+        }
+    }
+
+    /// Hunt events already in memory (read by another front end, or built by a test): the
+    /// same read plan and the same tail as [`Engine::hunt_paths`], so the same events give the
+    /// same answer either way. Nothing is read, so no warnings; the counts say how many events
+    /// were given, kept and found twice.
+    pub fn hunt_events(&self, events: impl IntoIterator<Item = Event>) -> Hunt {
+        let selected = self.plan().select(events);
+        let mut kept = selected.events;
+        let duplicates = order_and_dedup(&mut kept);
+        Hunt {
+            answer: self.answer(&kept, &selected.census),
+            warnings: Vec::new(),
+            stats: ReadStats {
+                records: selected.records,
+                records_selected: selected.selected,
+                duplicates,
+                ..ReadStats::default()
+            },
+        }
+    }
+
+    /// The normalised events under `paths`, only those of `ids` when given, in time order and
+    /// each once: what a hunt reads, before any semantics.
+    pub fn read_events(&self, paths: &[PathBuf], ids: Option<&[u32]>) -> Collection {
+        let filter = match ids {
+            Some(ids) => Filter::ids(ids.iter().copied()),
+            None => Filter::all(),
+        };
+        let opts = self.read.with_filter(filter);
+        self.in_pool(|| collect::collect(paths, &opts, None))
+    }
+
+    fn in_pool<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+
+    fn plan(&self) -> ReadPlan {
+        match &self.semantics {
+            Semantics::Lifecycle(_) => lifecycle::plan(),
+            Semantics::Kql(_) => kql::plan(),
+        }
+    }
+
+    /// The shared tail, over time-ordered, de-duplicated events.
+    fn answer(&self, events: &[Event], census: &Census) -> Answer {
+        match &self.semantics {
+            Semantics::Lifecycle(options) => Answer::Lifecycle(report(events, census, options)),
+            Semantics::Kql(config) => Answer::Kql(kql::run(events, config)),
+        }
+    }
+}
+
+/// Correlate, attribute, apply the allow-list, filter, group campaigns, add coverage.
+fn report(events: &[Event], census: &Census, options: &LifecycleOptions) -> Report {
+    let lifecycles = lifecycle::correlate(events, &options.windows);
+    let attributions = attribute::attribute(&lifecycles, events);
+    let mut findings: Vec<Finding> = lifecycles
+        .into_iter()
+        .zip(attributions)
+        .map(|(l, a)| {
+            let finding = Finding::assemble(l, a);
+            match options.allow.as_ref().and_then(|a| a.rule_for(&finding)) {
+                Some(rule) => Finding {
+                    verdict: Verdict::Benign,
+                    verdict_reasons: vec![format!("allow-listed by {rule}")],
+                    ..finding
+                },
+                None => finding,
+            }
+        })
+        .filter(|f| options.include_benign || f.verdict != Verdict::Benign)
+        .collect();
+    let grouped = campaign::group(&findings);
+    for (campaign, members) in &grouped {
+        for &i in members {
+            findings[i].campaign = Some(campaign.id.clone());
+        }
+    }
+    Report {
+        findings,
+        coverage: lifecycle::coverage(census),
+        campaigns: grouped.into_iter().map(|(c, _)| c).collect(),
+    }
+}

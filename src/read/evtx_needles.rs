@@ -1,0 +1,204 @@
+//! A pass's needles as they look inside binary EVTX records, so the lean chunk walk
+//! ([`super::evtx_scan`]) can decide on a record without rendering it.
+//!
+//! In BinXML, strings are UTF-16LE, logon ids little-endian 64-bit numbers (HexInt64), SIDs
+//! binary. [`EvtxNeedles::values_match`] compares a record's substitution values the way
+//! [`Needles::lower_value_matches`] compares the rendered event's fields; where the walk cannot
+//! read a record's values, [`EvtxNeedles::raw_may_match`] searches its raw bytes for every
+//! needle's encodings (a superset test: never false when the rendered record would match).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::evtx_scan::RawValue;
+use crate::select::{NeedleMap, Needles};
+
+/// The EVTX form of every event id's needles in a pass.
+pub type EvtxNeedleMap = HashMap<u32, EvtxNeedles>;
+
+/// Build the EVTX form of a pass's needles.
+pub fn encode(map: &NeedleMap) -> EvtxNeedleMap {
+    map.iter()
+        .map(|(id, n)| (*id, EvtxNeedles::new(n)))
+        .collect()
+}
+
+/// One event id's needles, encoded for raw records.
+#[derive(Debug)]
+pub struct EvtxNeedles {
+    /// The decoded-value needles, for [`EvtxNeedles::values_match`].
+    needles: Needles,
+    /// The SIDs in binary form, for SID values.
+    sid_bins: HashSet<Vec<u8>>,
+    /// Every needle's binary encodings, for the raw-bytes searcher.
+    raw_patterns: Vec<Vec<u8>>,
+    /// That searcher, built on first use: the reader needs it only for records whose values
+    /// its lean walk cannot read, so most hunts never build it.
+    raw: OnceLock<AhoCorasick>,
+    /// The gate phrases in UTF-16LE.
+    gate: Option<AhoCorasick>,
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+impl EvtxNeedles {
+    fn new(n: &Needles) -> Self {
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        patterns.extend(n.strings().map(utf16));
+        patterns.extend(n.phrases().iter().map(|s| utf16(s)));
+        for number in n.numbers() {
+            patterns.push(number.to_le_bytes().to_vec());
+            patterns.push(utf16(&format!("{number:x}")));
+        }
+        let sid_bins: HashSet<Vec<u8>> = n.sids().filter_map(sid_to_binary).collect();
+        for sid in n.sids() {
+            patterns.extend(sid_to_binary(sid));
+            patterns.push(utf16(sid));
+        }
+        patterns.sort();
+        patterns.dedup();
+        let gate = (!n.gate_phrases().is_empty()).then(|| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(n.gate_phrases().iter().map(|g| utf16(g)))
+                .expect("byte patterns always build")
+        });
+        EvtxNeedles {
+            needles: n.clone(),
+            sid_bins,
+            raw_patterns: patterns,
+            raw: OnceLock::new(),
+            gate,
+        }
+    }
+
+    /// Whether raw record bytes may hold a needle (never false when the decoded record would
+    /// match; may be true when it does not).
+    pub fn raw_may_match(&self, bytes: &[u8]) -> bool {
+        if self.raw_patterns.is_empty() || !self.raw_passes_gate(bytes) {
+            return false;
+        }
+        let ac = self.raw.get_or_init(|| {
+            // The searcher's ASCII case folding covers case in UTF-16LE text too.
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(self.raw_patterns.iter())
+                .expect("byte patterns always build")
+        });
+        ac.is_match(bytes)
+    }
+
+    /// Whether raw record bytes hold a gate phrase (always, when there is no gate).
+    pub fn raw_passes_gate(&self, bytes: &[u8]) -> bool {
+        self.gate.as_ref().is_none_or(|g| g.is_match(bytes))
+    }
+
+    /// Whether one of a record's raw substitution values is a needle: the same test as
+    /// [`Needles::event_matches`] on the values the record renders from (the gate is tested
+    /// on the raw bytes by [`EvtxNeedles::raw_passes_gate`]).
+    ///
+    /// `buf` is scratch space reused across calls: this runs on every wanted record of a corpus.
+    pub fn values_match(&self, values: &[RawValue<'_>], buf: &mut String) -> bool {
+        // Most records are of ids matched on numbers alone (4624 by logon id): of their text,
+        // only what could be a number written out needs decoding.
+        let text_needles = self.needles.has_text();
+        let starts_with_digit =
+            |b: &[u8]| b.first().is_some_and(u8::is_ascii_digit) && b.get(1) == Some(&0);
+        values.iter().any(|v| match v {
+            RawValue::Number(n) => self.needles.numbers().contains(n),
+            RawValue::Sid(bin) => self.sid_bins.contains(*bin),
+            RawValue::Utf16(bytes) if !text_needles && !starts_with_digit(bytes) => false,
+            RawValue::Utf16(bytes) => {
+                buf.clear();
+                let units = bytes
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .take_while(|u| *u != 0);
+                for c in char::decode_utf16(units) {
+                    match c {
+                        // Most text is ASCII: fold it without the Unicode tables.
+                        Ok(c) if c.is_ascii() => buf.push(c.to_ascii_lowercase()),
+                        Ok(c) => buf.extend(c.to_lowercase()),
+                        Err(_) => buf.push(char::REPLACEMENT_CHARACTER),
+                    }
+                }
+                self.needles.lower_value_matches(buf)
+            }
+        })
+    }
+}
+
+/// A SID's binary form: revision, sub-authority count, 48-bit big-endian authority, then
+/// 32-bit little-endian sub-authorities.
+fn sid_to_binary(sid: &str) -> Option<Vec<u8>> {
+    let mut parts = sid.split('-');
+    if !parts.next()?.eq_ignore_ascii_case("S") {
+        return None;
+    }
+    let revision: u8 = parts.next()?.parse().ok()?;
+    let authority: u64 = parts.next()?.parse().ok()?;
+    let subs: Vec<u32> = parts.map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let mut out = vec![revision, u8::try_from(subs.len()).ok()?];
+    out.extend_from_slice(&authority.to_be_bytes()[2..]);
+    for s in subs {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::NeedlesBuilder;
+
+    fn needles() -> EvtxNeedles {
+        let mut b = NeedlesBuilder::default();
+        b.string("PSEXESVC")
+            .number(0x1376020)
+            .sid("S-1-5-21-1-2-3-1104")
+            .phrase("\\sysinternals\\psexec\\eulaaccepted");
+        EvtxNeedles::new(&b.build())
+    }
+
+    #[test]
+    fn raw_bytes_are_searched_in_every_encoding() {
+        let n = needles();
+        assert!(
+            n.raw_may_match(&utf16("xx psexesvc yy")),
+            "UTF-16LE, any case"
+        );
+        assert!(
+            n.raw_may_match(&0x1376020u64.to_le_bytes()),
+            "little-endian logon id"
+        );
+        assert!(n.raw_may_match(&sid_to_binary("S-1-5-21-1-2-3-1104").unwrap()));
+        assert!(!n.raw_may_match(b"nothing to see"));
+    }
+
+    #[test]
+    fn raw_values_match_like_decoded_fields() {
+        let n = needles();
+        let mut buf = String::new();
+        let name = utf16("PsExeSvc");
+        assert!(n.values_match(&[RawValue::Utf16(&name)], &mut buf));
+        assert!(n.values_match(&[RawValue::Number(0x1376020)], &mut buf));
+        let sid = sid_to_binary("S-1-5-21-1-2-3-1104").unwrap();
+        assert!(n.values_match(&[RawValue::Sid(&sid)], &mut buf));
+        let other = utf16("Spooler");
+        assert!(!n.values_match(&[RawValue::Utf16(&other), RawValue::Number(7)], &mut buf));
+    }
+
+    #[test]
+    fn binary_sids() {
+        assert_eq!(
+            sid_to_binary("S-1-5-18").unwrap(),
+            [1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]
+        );
+        assert_eq!(sid_to_binary("not a sid"), None);
+    }
+}

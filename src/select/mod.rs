@@ -1,0 +1,283 @@
+//! Select: which records a hunt keeps, decided as early as possible.
+//!
+//! A hunt needs a tiny share of what a collection holds: a 10 GiB triage folder has millions of
+//! logons, service state changes and registry writes, of which only those about the services
+//! installed matter. Each semantics therefore declares a [`ReadPlan`]: the rare *anchor* events
+//! read first (service installs), the *evidence* event ids read second, each kept only when it
+//! names something the anchors gave ([`Needles`]), and the event-data fields later stages read
+//! ([`FieldMap`]). A [`Filter`] is one pass of that plan; readers apply it to each record (the
+//! EVTX reader before rendering it, see `read::evtx_needles`), and the engine applies the same
+//! plan to events handed to it in memory, so a hunt over paths and a hunt over the same events
+//! give the same answer.
+//!
+//! This stage knows the [`Event`] type and nothing of formats: how a needle is encoded in a
+//! binary record is the readers' business.
+
+mod needles;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::event::{Census, Event};
+pub use needles::{NeedleMap, Needles, NeedlesBuilder};
+
+/// The set of event ids a pass wants; everything else is counted and dropped in the reader.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// Bitmap over u16 event ids (event ids never exceed 65535); `None` wants everything.
+    wanted: Option<Box<[u64; 1024]>>,
+}
+
+impl Selection {
+    /// Every event.
+    pub fn all() -> Self {
+        Selection { wanted: None }
+    }
+
+    /// Only these event ids.
+    pub fn only(ids: impl IntoIterator<Item = u32>) -> Self {
+        let mut bits = Box::new([0u64; 1024]);
+        for id in ids {
+            if id < 65536 {
+                bits[(id / 64) as usize] |= 1 << (id % 64);
+            }
+        }
+        Selection { wanted: Some(bits) }
+    }
+
+    /// Whether events with this id are wanted.
+    #[inline]
+    pub fn wants(&self, id: u32) -> bool {
+        match &self.wanted {
+            None => true,
+            Some(bits) => id < 65536 && bits[(id / 64) as usize] & (1 << (id % 64)) != 0,
+        }
+    }
+
+    /// True when every event is wanted.
+    pub fn is_all(&self) -> bool {
+        self.wanted.is_none()
+    }
+}
+
+/// Field names to keep, by event id (ids without an entry keep all their fields).
+pub type FieldMap = HashMap<u32, &'static [&'static str]>;
+
+/// One pass's decision: which ids, which values they must hold, which fields to keep.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Which event ids to look at.
+    pub selection: Selection,
+    /// Values a record must hold to be kept, by event id (ids without an entry are kept on
+    /// their id alone).
+    pub needles: Option<Arc<NeedleMap>>,
+    /// The event-data fields to keep, so that a kept event costs no more memory than it must.
+    pub fields: Option<Arc<FieldMap>>,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Filter::all()
+    }
+}
+
+impl Filter {
+    /// Keep every record whole.
+    pub fn all() -> Self {
+        Filter {
+            selection: Selection::all(),
+            needles: None,
+            fields: None,
+        }
+    }
+
+    /// Keep every record of these ids, whole.
+    pub fn ids(ids: impl IntoIterator<Item = u32>) -> Self {
+        Filter {
+            selection: Selection::only(ids),
+            ..Filter::all()
+        }
+    }
+
+    /// Whether records of this id are looked at (and counted in the census).
+    #[inline]
+    pub fn wants(&self, id: u32) -> bool {
+        self.selection.wants(id)
+    }
+
+    /// The needles that decide whether a record of `event_id` is kept, if any.
+    pub fn needles_for(&self, event_id: u32) -> Option<&Needles> {
+        self.needles.as_deref().and_then(|m| m.get(&event_id))
+    }
+
+    /// Whether an event is kept: its id is wanted and, where needles apply, it holds one.
+    pub fn keeps(&self, event: &Event) -> bool {
+        self.wants(event.event_id)
+            && self
+                .needles_for(event.event_id)
+                .is_none_or(|n| n.event_matches(event))
+    }
+
+    /// `event` with only the fields later stages read.
+    pub fn project(&self, mut event: Event) -> Event {
+        if let Some(fields) = self.fields.as_deref().and_then(|f| f.get(&event.event_id)) {
+            event.data.retain(|(k, _)| fields.contains(&k.as_str()));
+            event.data.shrink_to_fit();
+        }
+        event
+    }
+}
+
+/// How one semantics reads: anchors first, then the evidence that names them.
+#[derive(Clone)]
+pub struct ReadPlan {
+    anchors: &'static [u32],
+    evidence: &'static [u32],
+    fields: Arc<FieldMap>,
+    needles: fn(&[Event]) -> NeedleMap,
+}
+
+impl std::fmt::Debug for ReadPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadPlan")
+            .field("anchors", &self.anchors)
+            .field("evidence", &self.evidence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadPlan {
+    /// A plan reading `anchors` whole (but for `fields`), then the `evidence` ids that hold one
+    /// of the needles `needles` derives from the anchors. The two id sets are disjoint, so no
+    /// record is kept by both passes.
+    pub fn new(
+        anchors: &'static [u32],
+        evidence: &'static [u32],
+        fields: Arc<FieldMap>,
+        needles: fn(&[Event]) -> NeedleMap,
+    ) -> Self {
+        assert!(
+            anchors.iter().all(|id| !evidence.contains(id)),
+            "a read plan's anchor and evidence ids are disjoint"
+        );
+        ReadPlan {
+            anchors,
+            evidence,
+            fields,
+            needles,
+        }
+    }
+
+    /// The first pass: the anchors, read only to learn what to look for.
+    pub fn anchor_filter(&self) -> Filter {
+        Filter {
+            selection: Selection::only(self.anchors.iter().copied()),
+            needles: None,
+            fields: Some(self.fields.clone()),
+        }
+    }
+
+    /// The second pass, whose output is the hunt's: the anchors again (they are rare, so reading
+    /// them twice costs little, and this pass alone then sees every record either pass wanted,
+    /// so its counts of what could not be read are complete), and the evidence naming what the
+    /// first pass's `anchors` found.
+    pub fn full_filter(&self, anchors: &[Event]) -> Filter {
+        Filter {
+            selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
+            needles: Some(Arc::new((self.needles)(anchors))),
+            fields: Some(self.fields.clone()),
+        }
+    }
+
+    /// Both passes over events already in memory: what readers would have kept of them, with
+    /// the census of every id either pass looks at.
+    pub fn select(&self, events: impl IntoIterator<Item = Event>) -> Selected {
+        let first = self.anchor_filter();
+        let mut out = Selected::default();
+        let mut candidates = Vec::new();
+        for e in events {
+            out.records += 1;
+            let anchor = first.wants(e.event_id);
+            if !anchor && !self.evidence.contains(&e.event_id) {
+                continue;
+            }
+            out.census
+                .entry((e.computer.clone(), e.channel.clone()))
+                .or_default()
+                .insert(e.event_id);
+            if anchor {
+                out.events.push(first.project(e));
+            } else {
+                candidates.push(e);
+            }
+        }
+        let second = self.full_filter(&out.events);
+        out.events.extend(
+            candidates
+                .into_iter()
+                .filter(|e| second.keeps(e))
+                .map(|e| second.project(e)),
+        );
+        out.selected = out.events.len() as u64;
+        out
+    }
+}
+
+/// What [`ReadPlan::select`] kept of events in memory.
+#[derive(Debug, Default)]
+pub struct Selected {
+    /// The kept events, anchors first, each projected.
+    pub events: Vec<Event>,
+    /// Which ids each (computer, channel) holds among those the plan looks at.
+    pub census: Census,
+    /// Events looked at.
+    pub records: u64,
+    /// Events kept.
+    pub selected: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_bitmap() {
+        let s = Selection::only([7045, 4674, 12, 65535]);
+        assert!(s.wants(7045) && s.wants(4674) && s.wants(12) && s.wants(65535));
+        assert!(!s.wants(7046) && !s.wants(0) && !s.wants(70000));
+        assert!(Selection::all().wants(1));
+    }
+
+    fn names(anchors: &[Event]) -> NeedleMap {
+        let mut b = NeedlesBuilder::default();
+        for e in anchors {
+            if let Some(n) = e.field("ServiceName") {
+                b.string(n);
+            }
+        }
+        NeedleMap::from([(7036, b.build())])
+    }
+
+    #[test]
+    fn a_plan_keeps_evidence_naming_its_anchors() {
+        let plan = ReadPlan::new(
+            &[7045],
+            &[7036],
+            Arc::new(FieldMap::from([(7045, &["ServiceName"][..])])),
+            names,
+        );
+        let ev = |id, data: &[(&str, &str)]| crate::event::test_event(id, "System", data);
+        let picked = plan.select([
+            ev(7045, &[("ServiceName", "PSEXESVC"), ("ImagePath", "x")]),
+            ev(7036, &[("param1", "PSEXESVC")]),
+            ev(7036, &[("param1", "Spooler")]),
+            ev(4624, &[]),
+        ]);
+        assert_eq!(picked.records, 4);
+        assert_eq!(picked.selected, 2);
+        assert_eq!(picked.events[0].data.len(), 1, "anchor fields projected");
+        assert_eq!(picked.events[1].field("param1"), Some("PSEXESVC"));
+        let ids = &picked.census[&("HOST".to_string(), "System".to_string())];
+        assert_eq!(ids.iter().copied().collect::<Vec<_>>(), [7036, 7045]);
+    }
+}

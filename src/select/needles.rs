@@ -1,0 +1,270 @@
+//! Needles: the values a pass is interested in, so readers can drop uninteresting records early.
+//!
+//! A hunt's second pass hands readers a [`Needles`] set per event id (service names, logon ids,
+//! SIDs, file names); a record of such an id is kept only if one of its values is a needle.
+//! That keeps memory proportional to what was found, not to the corpus.
+//! [`Needles::event_matches`] decides on a decoded event; readers of binary formats may first
+//! rule records out on their raw bytes, from the needles this set exposes (see
+//! `read::evtx_needles`), as long as they never drop a record the decoded test would keep.
+
+use std::collections::{HashMap, HashSet};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+
+use crate::event::Event;
+
+/// Needles by event id.
+pub type NeedleMap = HashMap<u32, Needles>;
+
+/// Values worth keeping a record for.
+#[derive(Debug, Clone)]
+pub struct Needles {
+    /// Lower-case strings matched against whole field values (and registry path components).
+    strings: HashSet<String>,
+    /// The phrases, lower-case, as given.
+    phrase_list: Vec<String>,
+    /// Phrases matched case-insensitively anywhere inside a field value (one automaton: a run
+    /// may carry thousands, one per service found).
+    phrases: Option<AhoCorasick>,
+    /// Numbers (logon ids) matched against hex or decimal field values.
+    numbers: HashSet<u64>,
+    /// Upper-case SIDs matched against whole field values.
+    sids: HashSet<String>,
+    /// Phrases of which at least one must occur in a record for it to match at all (a few
+    /// short patterns: fast to rule a record out before looking at any needle).
+    gate_list: Vec<String>,
+    /// The gate phrases as one searcher.
+    gate: Option<AhoCorasick>,
+}
+
+/// Builds a [`Needles`] set.
+#[derive(Debug, Default)]
+pub struct NeedlesBuilder {
+    gate: Vec<String>,
+    strings: HashSet<String>,
+    phrases: Vec<String>,
+    numbers: HashSet<u64>,
+    sids: HashSet<String>,
+}
+
+impl NeedlesBuilder {
+    /// Add a string (compared case-insensitively; empty strings are ignored).
+    pub fn string(&mut self, s: &str) -> &mut Self {
+        let s = s.trim();
+        if !s.is_empty() {
+            self.strings.insert(s.to_lowercase());
+        }
+        self
+    }
+
+    /// Add a phrase, matched case-insensitively anywhere inside a value (such as
+    /// `\services\psexesvc\deleteflag` inside a registry path).
+    pub fn phrase(&mut self, s: &str) -> &mut Self {
+        let s = s.to_lowercase();
+        if !s.is_empty() && !self.phrases.contains(&s) {
+            self.phrases.push(s);
+        }
+        self
+    }
+
+    /// Require, besides a needle, one of the gate phrases somewhere in the record (such as
+    /// `\deleteflag` for Sysmon registry writes): most records are then ruled out at once.
+    pub fn gate(&mut self, phrase: &str) -> &mut Self {
+        self.gate.push(phrase.to_lowercase());
+        self
+    }
+
+    /// Add a number such as a logon id.
+    pub fn number(&mut self, n: u64) -> &mut Self {
+        self.numbers.insert(n);
+        self
+    }
+
+    /// Add a SID in its `S-1-…` form.
+    pub fn sid(&mut self, sid: &str) -> &mut Self {
+        if sid.starts_with("S-") || sid.starts_with("s-") {
+            self.sids.insert(sid.to_ascii_uppercase());
+        }
+        self
+    }
+
+    /// Finish the set.
+    pub fn build(self) -> Needles {
+        let searcher = |patterns: &[String]| {
+            (!patterns.is_empty()).then(|| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .build(patterns)
+                    .expect("text patterns always build")
+            })
+        };
+        Needles {
+            gate: searcher(&self.gate),
+            gate_list: self.gate,
+            phrases: searcher(&self.phrases),
+            phrase_list: self.phrases,
+            strings: self.strings,
+            numbers: self.numbers,
+            sids: self.sids,
+        }
+    }
+}
+
+/// A field value read as a number: `0x1a2b` hex, or decimal.
+fn as_number(v: &str) -> Option<u64> {
+    let v = v.trim();
+    match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => v.parse().ok(),
+        None => None,
+    }
+}
+
+impl Needles {
+    /// True when nothing is wanted.
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+            && self.phrase_list.is_empty()
+            && self.numbers.is_empty()
+            && self.sids.is_empty()
+    }
+
+    /// The whole-value strings, lower-case.
+    pub fn strings(&self) -> impl Iterator<Item = &str> {
+        self.strings.iter().map(String::as_str)
+    }
+
+    /// The phrases, lower-case.
+    pub fn phrases(&self) -> &[String] {
+        &self.phrase_list
+    }
+
+    /// The numbers.
+    pub fn numbers(&self) -> &HashSet<u64> {
+        &self.numbers
+    }
+
+    /// The SIDs, upper-case.
+    pub fn sids(&self) -> impl Iterator<Item = &str> {
+        self.sids.iter().map(String::as_str)
+    }
+
+    /// The gate phrases, lower-case (empty when there is no gate).
+    pub fn gate_phrases(&self) -> &[String] {
+        &self.gate_list
+    }
+
+    /// True when some needle is text (a string, phrase or SID), not only numbers: a record of
+    /// an id matched on numbers alone need not have its text decoded.
+    pub fn has_text(&self) -> bool {
+        !self.strings.is_empty() || !self.phrase_list.is_empty() || !self.sids.is_empty()
+    }
+
+    /// Whether `event` holds a needle: one of its field values is a whole string (or a component
+    /// of a registry or file path, or a pipe name's leading part), a number, a SID or holds a
+    /// phrase, or its account's SID is one; and, where there is a gate, one of its values holds
+    /// a gate phrase.
+    pub fn event_matches(&self, event: &Event) -> bool {
+        if let Some(gate) = &self.gate
+            && !event.data.iter().any(|(_, v)| gate.is_match(v))
+        {
+            return false;
+        }
+        let sid = event.user.sid.as_deref().map(str::to_ascii_uppercase);
+        if sid.is_some_and(|s| self.sids.contains(&s)) {
+            return true;
+        }
+        event
+            .data
+            .iter()
+            .any(|(_, v)| self.lower_value_matches(&v.to_lowercase()))
+    }
+
+    /// Whether one field value, already lower-cased, is a needle (see [`Needles::event_matches`]).
+    pub fn lower_value_matches(&self, lower: &str) -> bool {
+        let v = lower.trim();
+        if v.is_empty() {
+            return false;
+        }
+        if !self.numbers.is_empty() && as_number(v).is_some_and(|n| self.numbers.contains(&n)) {
+            return true;
+        }
+        if v.starts_with("s-") && self.sids.contains(&v.to_ascii_uppercase()) {
+            return true;
+        }
+        if self.phrases.as_ref().is_some_and(|p| p.is_match(v)) {
+            return true;
+        }
+        if self.strings.is_empty() {
+            return false;
+        }
+        if self.strings.contains(v) {
+            return true;
+        }
+        // Registry paths (`…\Services\<name>\DeleteFlag`), file paths and pipe names
+        // (`PSEXESVC-WEC01-956-stdin`) carry the needle as one component.
+        if !v.contains(['\\', '/', '-']) {
+            return false;
+        }
+        v.split(['\\', '/']).any(|part| {
+            self.strings.contains(part)
+                || part
+                    .split('-')
+                    .next()
+                    .is_some_and(|p| self.strings.contains(p))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needles() -> Needles {
+        let mut b = NeedlesBuilder::default();
+        b.string("PSEXESVC")
+            .number(0x1376020)
+            .sid("S-1-5-21-1-2-3-1104")
+            .phrase("\\sysinternals\\psexec\\eulaaccepted");
+        b.build()
+    }
+
+    fn event(data: &[(&str, &str)]) -> Event {
+        crate::event::test_event(7036, "System", data)
+    }
+
+    #[test]
+    fn decoded_events_match_whole_values_and_path_parts() {
+        let n = needles();
+        assert!(n.event_matches(&event(&[("param1", "psexesvc")])));
+        assert!(n.event_matches(&event(&[("TargetLogonId", "0x1376020")])));
+        assert!(n.event_matches(&event(&[(
+            "TargetObject",
+            "HKLM\\System\\CurrentControlSet\\Services\\PSEXESVC\\DeleteFlag"
+        )])));
+        assert!(n.event_matches(&event(&[(
+            "RelativeTargetName",
+            "PSEXESVC-WEC01-956-stdin"
+        )])));
+        assert!(!n.event_matches(&event(&[("param1", "PSEXESVC2")])));
+        assert!(n.event_matches(&event(&[(
+            "TargetObject",
+            "HKU\\S-1-5-21-9\\Software\\Sysinternals\\PsExec\\EulaAccepted"
+        )])));
+        assert!(!n.event_matches(&event(&[("TargetLogonId", "0x1376021")])));
+    }
+
+    #[test]
+    fn a_gate_rules_records_out() {
+        let mut b = NeedlesBuilder::default();
+        b.gate("\\deleteflag").phrase("\\services\\psexesvc");
+        let n = b.build();
+        let path = |p: &str| event(&[("TargetObject", p)]);
+        assert!(n.event_matches(&path(
+            "HKLM\\System\\CurrentControlSet\\Services\\PSEXESVC\\DeleteFlag"
+        )));
+        assert!(!n.event_matches(&path(
+            "HKLM\\System\\CurrentControlSet\\Services\\PSEXESVC\\Start"
+        )));
+    }
+}
