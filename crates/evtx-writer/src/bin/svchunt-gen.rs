@@ -13,7 +13,7 @@ use evtx_writer::scenario::{Config, generate, tools::TOOLS, variants};
 enum Preset {
     /// The committed `examples/lab` scenario: 4 hosts, 1 day, every tool family once, Sysmon.
     Examples,
-    /// The 20-host acceptance scenario: 20 hosts, 2 days, 42 executions, Sysmon.
+    /// The 20-host acceptance scenario: 20 hosts, 2 days, every tool family three times, Sysmon.
     Acceptance,
     /// About 1 GiB: 20 hosts, 7 days, 11500 events per host per day, 200 executions.
     Bench1g,
@@ -37,7 +37,11 @@ enum Preset {
 /// exit, hours later), impacket-smbexec (7009 time-out, deleted at once), impacket-services
 /// (auto start, never deleted), metasploit-psexec, metasploit-psexec-psh,
 /// cobaltstrike-psexec, cobaltstrike-psexec-psh, netexec-smbexec, winexe (left installed),
-/// getsystem (local, not lateral).
+/// getsystem (local, not lateral), invoke-smbexec, invoke-psexec, covenant-psexec, sharpsc,
+/// sharpexec, sliver-psexec. Each execution draws one of the spellings its tool's versions used.
+///
+/// --preset variants writes the judgement table instead: one host per behaviour variant, with
+/// the verdict and tool svchunt should give and the public source each was derived from.
 ///
 /// Same options and seed, same bytes. Examples:
 ///
@@ -62,7 +66,7 @@ struct Args {
     /// Benign events per host per day, all logs together [default: 1000].
     #[arg(long)]
     events_per_host_day: Option<usize>,
-    /// Remote service executions to inject [default: 14, every family once].
+    /// Remote service executions to inject [default: every family once].
     #[arg(long)]
     executions: Option<usize>,
     /// PRNG seed [default: 1].
