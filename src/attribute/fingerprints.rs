@@ -575,6 +575,52 @@ pub static RULES: &[Rule] = &[
                 .then(|| "certutil -decode tmp_payload.txt: TChopper's final segment".into())
         },
     },
+    // Reconfiguration tools (no service created). SCShell (Mr-Un1k0d3r/SCShell SCShell.c,
+    // scshell.py, 2019–2023): ChangeServiceConfigA with SERVICE_DEMAND_START for the change and
+    // for the revert, so a start type it changed is never changed back; from the network.
+    Rule {
+        tool: Tool::Scshell,
+        weight: 3,
+        test: |o| {
+            let r = o.reconfiguration?;
+            (o.network_logon && r.start_type_changes.len() <= 1).then(|| {
+                "binary path borrowed over the network, start type left at demand start: SCShell's ChangeServiceConfigA"
+                    .into()
+            })
+        },
+    },
+    // SharpNoPSExec (juliourena/SharpNoPSExec Program.cs, 2021): a stopped disabled or
+    // manual LocalSystem service, set to demand start and then back to its start type.
+    Rule {
+        tool: Tool::Sharpnopsexec,
+        weight: 3,
+        test: |o| {
+            let r = o.reconfiguration?;
+            (o.network_logon && r.start_type_changes.len() >= 2).then(|| {
+                "binary path borrowed over the network, start type set to demand start and restored: SharpNoPSExec"
+                    .into()
+            })
+        },
+    },
+    // PowerUp Invoke-ServiceAbuse (PowerShellMafia/PowerSploit Privesc/PowerUp.ps1, 2016–2020,
+    // also Empire's powerup modules): local, one command after the other (`net user john
+    // Password123! /add`, `net localgroup Administrators john /add` by default).
+    Rule {
+        tool: Tool::Powerup,
+        weight: 3,
+        test: |o| {
+            let r = o.reconfiguration?;
+            let adds = r.temporary_image_paths.iter().any(|p| {
+                let p = p.to_ascii_lowercase();
+                (p.starts_with("net user ") || p.starts_with("net localgroup "))
+                    && p.ends_with(" /add")
+            });
+            (!o.network_logon && adds).then(|| {
+                "a local service's binary path borrowed for net user/localgroup … /add: PowerUp's Invoke-ServiceAbuse"
+                    .into()
+            })
+        },
+    },
     // getsystem (privilege escalation, not movement): a shell writing into a named pipe however
     // spelt, Meterpreter's rundll32 elevator, or Sysmon showing the pipe connected
     // (rapid7/metasploit-payloads priv/namedpipe.c 2010–; Cobalt Strike getsystem; Empire's

@@ -130,6 +130,8 @@ pub struct Observed<'a> {
     pub auth: String,
     /// Sysmon showed the new service's process connect to a pipe a user process created.
     pub pipe_impersonation: bool,
+    /// What was changed, for a service reconfigured rather than created.
+    pub reconfiguration: Option<&'a crate::lifecycle::Reconfiguration>,
 }
 
 impl<'a> Observed<'a> {
@@ -176,6 +178,7 @@ impl<'a> Observed<'a> {
                 .trim()
                 .to_ascii_lowercase(),
             pipe_impersonation: f.evidence.iter().any(|e| e.role == Role::PipeConnected),
+            reconfiguration: f.reconfiguration.as_ref(),
         }
     }
 }

@@ -109,6 +109,7 @@ impl<'a> Creation<'a> {
             user,
             logon: None,
             evidence,
+            reconfiguration: None,
         }
     }
 

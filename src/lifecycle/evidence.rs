@@ -60,6 +60,13 @@ pub enum Role {
     PipeCreated,
     /// Sysmon 18: the new service's SYSTEM process connected to that pipe.
     PipeConnected,
+    /// Sysmon 13: an existing service's `ImagePath` set to a temporary command (a
+    /// reconfiguration).
+    ImagePathChanged,
+    /// Sysmon 13: its `ImagePath` set back (the reconfiguration undone).
+    ImagePathRestored,
+    /// 7040: its start type changed.
+    StartTypeChanged,
 }
 
 impl Role {
@@ -83,6 +90,9 @@ impl Role {
             Role::ExplicitCredentials => "explicit credentials used on this host",
             Role::PipeCreated => "pipe created by a user process",
             Role::PipeConnected => "pipe connected by the service",
+            Role::ImagePathChanged => "binary path changed (Sysmon 13)",
+            Role::ImagePathRestored => "binary path set back (Sysmon 13)",
+            Role::StartTypeChanged => "start type changed",
         }
     }
 }
@@ -275,6 +285,7 @@ pub fn date_removal(finding: &mut Lifecycle) {
                     | Role::ExplicitCredentials
                     | Role::PipeCreated
                     | Role::PipeConnected
+                    | Role::StartTypeChanged
             )
         })
         .collect();

@@ -15,8 +15,9 @@ use super::logon::normalise_logon_id;
 use crate::event::Event;
 use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
 
-/// Event ids of the first pass: the installs themselves.
-const CREATION_EVENT_IDS: &[u32] = &[7045, 4697];
+/// Event ids of the first pass: the installs themselves, and the start-type changes (7040)
+/// that name a service reconfigured rather than created (`reconfigure`).
+const CREATION_EVENT_IDS: &[u32] = &[7045, 4697, 7040];
 
 /// Event ids of the second pass, each kept only when it names something the first pass found.
 /// The last three are the verdict's (`verdict::plan`).
@@ -137,6 +138,8 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
     found.binaries.iter().for_each(|b| {
         share.string(b);
     });
+    // Every opening of the SCM's pipe: a reconfiguration's client shows only there.
+    share.string("svcctl");
     map.insert(5145, share.build());
     // Sysmon pipes: named after the service, or made by its binary.
     let mut pipes = names();
@@ -167,6 +170,9 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
     CLIENT_EULA.iter().for_each(|p| {
         flags.phrase(p);
     });
+    // Every ImagePath write: they are rare (installs, updates), and a service reconfigured
+    // rather than created shows only there.
+    flags.phrase("\\imagepath");
     map.insert(13, flags.build());
     map.insert(12, deletes.build());
     super::verdict::plan::add_needles(&mut map, creations);
@@ -181,6 +187,14 @@ fn found(creations: &[Event]) -> Found {
         .filter_map(|e| e.field_nonempty("ServiceFileName"))
         .map(str::to_lowercase)
         .collect();
+    // A 7040 names its service by display name and key (its state events use either).
+    for e in creations.iter().filter(|e| e.event_id == 7040) {
+        for field in ["param1", "param4"] {
+            if let Some(name) = e.field_nonempty(field) {
+                f.names.insert(name.to_lowercase());
+            }
+        }
+    }
     for e in creations
         .iter()
         .filter(|e| matches!(e.event_id, 7045 | 4697))

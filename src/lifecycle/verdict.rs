@@ -17,7 +17,9 @@
 //! Each signal found is written down as a reason, so the analyst can check the judgement.
 
 mod context;
+mod origin;
 pub mod plan;
+mod reconfig;
 mod shell;
 mod thin;
 
@@ -32,6 +34,7 @@ pub use shell::is_command_line;
 
 use super::Lifecycle;
 use super::evidence::{Evidence, Role};
+use origin::{is_loopback, origin};
 
 /// The judgement on one finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -96,8 +99,6 @@ pub fn is_getsystem(image: &str) -> bool {
 
 /// How long a service may live and still count as short-lived.
 const SHORT_LIFE: SignedDuration = SignedDuration::from_hours(1);
-/// How long before a creation a local client may have run.
-const LOCAL_CLIENT_SPAN: SignedDuration = SignedDuration::from_secs(120);
 /// How long after a creation its process may connect to the impersonation pipe.
 const PIPE_CONNECT_SPAN: SignedDuration = SignedDuration::from_secs(120);
 /// How long before the connection the pipe may have been created.
@@ -119,24 +120,12 @@ struct Signals {
     benign: Vec<String>,
 }
 
-/// Where an install came from, as far as the logs prove it.
-#[derive(Default)]
-struct Origin {
-    /// Proofs that it was run from this host.
-    local: Vec<String>,
-    /// Signs that it came from another host.
-    remote: Vec<String>,
-    /// The installing logon itself is a network logon from another address.
-    remote_logon: bool,
-    /// A client on this host named this host as its target (outweighs a network logon: the
-    /// client reached its own host over the network).
-    client_to_self: bool,
-    /// Evidence to attach (client runs, explicit credentials).
-    evidence: Vec<Evidence>,
-}
-
 /// Set `verdict` and `verdict_reasons`, and attach the host evidence the judgement used.
 pub fn judge(finding: &mut Lifecycle, ctx: &HostContext<'_>) {
+    if let Some(r) = finding.reconfiguration.clone() {
+        reconfig::judge(finding, &r, ctx);
+        return;
+    }
     let image = finding.image_path.clone();
     let origin = origin(finding, ctx);
     let (escalation, pipe_evidence) = escalation(finding, ctx);
@@ -204,7 +193,7 @@ pub fn judge(finding: &mut Lifecycle, ctx: &HostContext<'_>) {
     finding.verdict_reasons = dedup(reasons);
 }
 
-fn dedup(mut reasons: Vec<String>) -> Vec<String> {
+pub(super) fn dedup(mut reasons: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     reasons.retain(|r| seen.insert(r.clone()));
     reasons
@@ -312,131 +301,6 @@ fn launched_program(image: &str) -> String {
         "%comspec%" | "cmd" => "cmd.exe".into(),
         _ => super::names::file_name(image).to_string(),
     }
-}
-
-fn is_loopback(ip: &str) -> bool {
-    let ip = ip.trim();
-    ip.starts_with("127.") || ip == "::1" || ip.eq_ignore_ascii_case("::ffff:127.0.0.1")
-}
-
-/// Whether `account` (a SID or `DOMAIN\name`) is the finding's installer.
-fn same_account(f: &Lifecycle, account: &str) -> bool {
-    let a = account.trim();
-    f.user
-        .sid
-        .as_deref()
-        .is_some_and(|s| s.eq_ignore_ascii_case(a))
-        || f.user.name.as_deref().is_some_and(|n| {
-            n.eq_ignore_ascii_case(a)
-                || a.rsplit('\\').next().is_some_and(|short| {
-                    n.rsplit('\\')
-                        .next()
-                        .is_some_and(|m| m.eq_ignore_ascii_case(short))
-                })
-        })
-}
-
-/// What the logs prove about where the install came from.
-fn origin(f: &Lifecycle, ctx: &HostContext<'_>) -> Origin {
-    let mut o = Origin::default();
-    let host = super::host_key(&f.computer);
-    let logon_id = f.logon.as_ref().and_then(|s| s.logon_id.clone());
-    if let Some(src) = &f.logon {
-        match src.logon_type {
-            Some(3) if src.ip.as_deref().is_some_and(is_loopback) => {
-                o.local
-                    .push("installing network logon came from this host (loopback)".into());
-            }
-            Some(3) => {
-                o.remote_logon = true;
-                o.remote.push(format!(
-                    "installed over a network logon from {}",
-                    src.ip.as_deref().unwrap_or("an unknown address")
-                ));
-            }
-            Some(t @ (2 | 7 | 10 | 11)) => {
-                let kind = match t {
-                    2 => "console",
-                    7 => "unlock",
-                    10 => "RDP",
-                    _ => "cached",
-                };
-                o.local.push(format!(
-                    "installing logon is interactive (type {t}, {kind})"
-                ));
-            }
-            _ => {}
-        }
-    }
-    if let Some(id) = &logon_id {
-        if let Some(session) = ctx.desktop_sessions.get(id) {
-            o.local.push(format!(
-                "the installing logon {id} runs programs in desktop session {session} (Sysmon 1 LogonId)"
-            ));
-        }
-        if let Some(e) = ctx.explicit_logons.get(id) {
-            let process = e.field("ProcessName").unwrap_or("?");
-            o.local.push(format!(
-                "a program of the installing logon ({process}) used explicit credentials on this host (4648)"
-            ));
-            o.evidence.push(Evidence::of(
-                e,
-                Role::ExplicitCredentials,
-                format!("4648: {process} used explicit credentials"),
-            ));
-        }
-    }
-    // The client run closest before the install is the one that made it.
-    for c in ctx.clients.iter().rev() {
-        if c.time > f.created + SignedDuration::from_secs(2)
-            || f.created.duration_since(c.time) > LOCAL_CLIENT_SPAN
-        {
-            continue;
-        }
-        // Identity disqualifies only where both sides name it and they differ: Sysmon writes
-        // `DOMAIN\name` where a 7045 gives only a SID.
-        let session_differs = matches!((&c.logon_id, &logon_id), (Some(a), Some(b)) if a != b);
-        let account_known = c.account.as_deref().is_some_and(|a| {
-            (a.starts_with("S-1-") && f.user.sid.is_some())
-                || (a.contains('\\') && f.user.name.is_some())
-        });
-        let account_differs =
-            account_known && !c.account.as_deref().is_some_and(|a| same_account(f, a));
-        let same_session = matches!((&c.logon_id, &logon_id), (Some(a), Some(b)) if a == b);
-        if !same_session && (session_differs || account_differs) {
-            continue;
-        }
-        let target = c
-            .target
-            .as_deref()
-            .map(|t| super::host_key(t.trim_end_matches('$')));
-        let targets_self = match target.as_deref() {
-            None => true,
-            Some(t) => t == host || t == "localhost" || t == "127" || t == ".",
-        };
-        if !targets_self {
-            continue;
-        }
-        if c.target.is_some() {
-            o.client_to_self = true;
-        }
-        let secs = f.created.duration_since(c.time).as_secs_f64().max(0.0);
-        o.local
-            .push(format!("{} ran on this host {secs:.1} s before", c.what));
-        o.evidence.push(Evidence::of(
-            c.event,
-            Role::ClientStarted,
-            format!("{}: {}", c.event.event_id, c.what),
-        ));
-        break;
-    }
-    if f.logon.is_none() && f.user.sid.as_deref() == Some("S-1-5-18") {
-        o.local.push(
-            "installed by SYSTEM itself (UserID S-1-5-18): a program on this host, not a remote client"
-                .into(),
-        );
-    }
-    o
 }
 
 fn installed_by_system(f: &Lifecycle) -> bool {
