@@ -60,3 +60,20 @@ fn every_behaviour_variant_gets_its_verdict_and_tool() {
         wrong.join("\n")
     );
 }
+
+#[test]
+fn the_documented_table_lists_every_variant() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fingerprints.md"),
+    )
+    .unwrap();
+    let missing: Vec<&str> = VARIANTS
+        .iter()
+        .map(|v| v.id)
+        .filter(|id| !doc.contains(&format!("| `{id}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/fingerprints.md: {missing:?}"
+    );
+}
