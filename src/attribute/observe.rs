@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use jiff::SignedDuration;
 
 use crate::event::Event;
+use crate::event::SaturatingTime;
 use crate::lifecycle::{Lifecycle, Role, file_name, host_key, is_command_line};
 
 /// How far before a creation a client's share activity is looked at (upload, then install).
@@ -74,7 +75,7 @@ impl<'a> ShareIndex<'a> {
     }
 
     fn around(&self, f: &Lifecycle) -> impl Iterator<Item = &ShareAccess<'a>> {
-        let (from, to) = (f.created - BEFORE, f.created + AFTER);
+        let (from, to) = (f.created.minus(BEFORE), f.created.plus(AFTER));
         let ip = f.logon.as_ref().and_then(|s| s.ip.clone());
         let sid = f.user.sid.clone();
         let image_file = file_name(&f.image_path).to_ascii_lowercase();

@@ -17,6 +17,7 @@ use super::names::{
     access_includes_delete, is_scm, is_scm_service_object, is_sysmon, service_key_in,
 };
 use super::{Lifecycle, LifecycleConfig};
+use crate::event::SaturatingTime;
 use crate::event::{Event, Locator};
 
 /// What a piece of evidence is.
@@ -240,9 +241,9 @@ pub fn assign(
             // follows. Only events of another log get the clock tolerance.
             let earliest = match c.system {
                 Some(sys) if sys.channel.eq_ignore_ascii_case(&m.event.channel) => sys.time,
-                _ => created - config.tolerance,
+                _ => created.minus(config.tolerance),
             };
-            m.event.time >= earliest && m.event.time <= created + config.window
+            m.event.time >= earliest && m.event.time <= created.plus(config.window)
         });
         let Some(owner) = owner else { continue };
         let mut role = m.role;

@@ -75,6 +75,7 @@ fn base(id: u32, time: &str, computer: &str, channel: &str, provider: &str) -> E
             file: "synthetic.evtx".into(),
             locator: Locator::Record(rec),
         },
+        table: None,
     }
 }
 
