@@ -496,6 +496,13 @@ pub static VARIANTS: &[Variant] = &[
         Build::Plan(local_sc),
     ),
     custom(
+        "local/koadic-createservice",
+        "unknown",
+        LOCAL,
+        "zerosum0x0/koadic data/implant/elevate/system_createservice.js (sc create/start/delete)",
+        Build::Plan(koadic_createservice),
+    ),
+    custom(
         "local/rdp-logon",
         "unknown",
         LOCAL,

