@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::event::SaturatingTime;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -130,8 +131,8 @@ fn lifecycle(
     let first = temporaries[0];
     let key = first.key;
     let (from, to) = (
-        first.event.time - config.tolerance,
-        restore.event.time + SignedDuration::from_secs(60),
+        first.event.time.minus(config.tolerance),
+        restore.event.time.plus(SignedDuration::from_secs(60)),
     );
     let mut evidence = Vec::new();
     for w in temporaries {
@@ -155,7 +156,7 @@ fn lifecycle(
     for e in host_events
         .iter()
         .filter(|e| e.event_id == 7040 && is_scm(e))
-        .filter(|e| e.time >= from - SignedDuration::from_secs(60) && e.time <= to)
+        .filter(|e| e.time >= from.minus(SignedDuration::from_secs(60)) && e.time <= to)
     {
         let names_key = e.field("param4").is_some_and(|k| same_name(k, key));
         let names_display = display
@@ -218,7 +219,7 @@ fn lifecycle(
                 .is_some_and(|t| t.trim_start_matches('\\').eq_ignore_ascii_case("svcctl"))
         })
         .filter(|e| {
-            e.time <= first.event.time + config.tolerance
+            e.time <= first.event.time.plus(config.tolerance)
                 && first.event.time.duration_since(e.time) <= PIPE_BEFORE
         })
         .max_by_key(|e| e.time);

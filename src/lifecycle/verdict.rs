@@ -25,6 +25,7 @@ mod thin;
 
 use std::sync::LazyLock;
 
+use crate::event::SaturatingTime;
 use jiff::SignedDuration;
 use regex::Regex;
 use serde::Serialize;
@@ -273,8 +274,8 @@ fn impersonation<'c, 'a>(
     let connected = ctx.pipes.iter().find(|p| {
         p.connect
             && p.image == program
-            && p.time >= f.created - SignedDuration::from_secs(2)
-            && p.time <= f.created + PIPE_CONNECT_SPAN
+            && p.time >= f.created.minus(SignedDuration::from_secs(2))
+            && p.time <= f.created.plus(PIPE_CONNECT_SPAN)
             && is_system_account(p.user.as_deref())
     })?;
     let created = ctx.pipes.iter().rev().find(|p| {

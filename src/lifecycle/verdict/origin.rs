@@ -4,6 +4,7 @@
 //! before, or SYSTEM itself as the installer make it local; a network logon from another
 //! address makes it remote.
 
+use crate::event::SaturatingTime;
 use jiff::SignedDuration;
 
 use super::super::Lifecycle;
@@ -103,7 +104,7 @@ pub fn origin(f: &Lifecycle, ctx: &HostContext<'_>) -> Origin {
     }
     // The client run closest before the install is the one that made it.
     for c in ctx.clients.iter().rev() {
-        if c.time > f.created + SignedDuration::from_secs(2)
+        if c.time > f.created.plus(SignedDuration::from_secs(2))
             || f.created.duration_since(c.time) > LOCAL_CLIENT_SPAN
         {
             continue;

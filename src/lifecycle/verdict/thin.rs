@@ -133,7 +133,7 @@ pub fn reasons(
     let bytes = path.as_bytes();
     let drive_root = bytes.len() > 3
         && bytes[0].is_ascii_alphabetic()
-        && &path[1..3] == ":\\"
+        && path.get(1..3) == Some(":\\")
         && !path[3..].contains('\\');
     if drive_root {
         out.push(format!(
@@ -273,6 +273,8 @@ mod tests {
         );
         assert!(r("x", r"%COMSPEC% /c echo x", false, false).is_empty());
         assert!(r("Svc", r"C:\CmdExecService\cmdexsvc.exe", false, true).is_empty());
+        // Hostile text never panics: a multi-byte character where a drive letter's colon goes.
+        assert!(r("x", "a€b\\c.exe", false, true).is_empty());
     }
 
     #[test]
