@@ -90,4 +90,6 @@ pub use event::{Event, Locator, Origin, UserRef};
 pub use kql::{KqlConfig, KqlRow};
 pub use lifecycle::LifecycleConfig;
 pub use read::{ReadStats, Warning};
-pub use report::{Campaign, Coverage, Evidence, Finding, Report, Source, Verdict};
+pub use report::{
+    Campaign, Coverage, Evidence, Finding, Kind, Reconfiguration, Report, Source, Verdict,
+};

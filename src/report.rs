@@ -13,11 +13,14 @@ use crate::attribute::{Attribution, Confidence, Tool};
 use crate::event::UserRef;
 use crate::lifecycle::{Lifecycle, Logon, Role};
 
-pub use crate::lifecycle::{Coverage, Evidence, Verdict};
+pub use crate::lifecycle::{Coverage, Evidence, Reconfiguration, Verdict};
 
 /// One service creation and everything the logs say about its life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// What happened to the service: `creation` (7045/4697), or `reconfiguration` (an existing
+    /// service's binary path changed, started and set back; see `reconfiguration`).
+    pub kind: Kind,
     /// The host the service was installed on, as its log spells it.
     pub computer: String,
     /// The service's key name (`HKLM\System\CurrentControlSet\Services\<name>`), where known;
@@ -62,6 +65,30 @@ pub struct Finding {
     pub source: Option<Source>,
     /// Every event that speaks of this service, in time order, labelled.
     pub evidence: Vec<Evidence>,
+    /// For a reconfiguration: the original and the temporary binary paths, when it was set back,
+    /// the start-type changes made for it. (`image_path` is then the first temporary path.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconfiguration: Option<Reconfiguration>,
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A service created (7045, 4697).
+    Creation,
+    /// An existing service's binary path changed and set back (no service created).
+    Reconfiguration,
+}
+
+impl Kind {
+    /// The id used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Creation => "creation",
+            Kind::Reconfiguration => "reconfiguration",
+        }
+    }
 }
 
 /// Where an installation came from: its logon, and the client's trail on the host.
@@ -157,6 +184,7 @@ impl Finding {
             user,
             logon,
             evidence,
+            reconfiguration,
         } = lifecycle;
         let Attribution {
             tool,
@@ -190,6 +218,11 @@ impl Finding {
             }
         };
         Finding {
+            kind: if reconfiguration.is_some() {
+                Kind::Reconfiguration
+            } else {
+                Kind::Creation
+            },
             computer,
             service_name,
             display_name,
@@ -211,6 +244,7 @@ impl Finding {
             user,
             source,
             evidence,
+            reconfiguration,
         }
     }
 }

@@ -118,7 +118,7 @@ fn a_failed_run_leaves_the_previous_report_and_no_temporary_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
     assert!(
-        stderr_of(&out).contains("graph formats need"),
+        stderr_of(&out).contains("formats need the lifecycle semantics"),
         "{}",
         stderr_of(&out)
     );

@@ -11,7 +11,8 @@
 //! [`graph::Edge`]) and `dot` the same edges for Graphviz. A Finding is:
 //!
 //! ```json
-//! {"computer": "WORKSTATION6.theshire.local", "service_name": "Updater", "display_name": null,
+//! {"kind": "creation", "computer": "WORKSTATION6.theshire.local", "service_name": "Updater",
+//!  "display_name": null,
 //!  "image_path": "%COMSPEC% /C start /b …", "service_type": "user mode service",
 //!  "start_type": "demand start", "service_account": "LocalSystem",
 //!  "created": "2020-09-20T12:16:56.95Z", "deleted": "2020-09-20T12:16:57.97Z",
@@ -27,6 +28,12 @@
 //!                "locator": {"kind": "record", "at": 123}, "role": "installed",
 //!                "detail": "7045: service installed (System log)"}]}
 //! ```
+//!
+//! A finding of `"kind": "reconfiguration"` is an existing service whose binary path was changed,
+//! the service started, and the path set back (no 7045/4697): `image_path` is the first
+//! temporary path, `deleted` when it was set back, and it carries `"reconfiguration":
+//! {"original_image_path": "…", "temporary_image_paths": ["…"], "restored": "…",
+//! "start_type_changes": ["disabled → demand start", …]}`.
 //!
 //! Under `--semantics kql` every format writes the seed's columns: SourceTime, SourceEventID,
 //! TargetTime, TargetEventID, Computer, UserName, InstalledService, Exe.

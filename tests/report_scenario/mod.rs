@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use svchunt::event::{Locator, UserRef};
 use svchunt::lifecycle::Role;
 use svchunt::{
-    Confidence, Coverage, Event, Evidence, Finding, Report as LifecycleReport, Source, Tool,
+    Confidence, Coverage, Event, Evidence, Finding, Kind, Report as LifecycleReport, Source, Tool,
     Verdict,
 };
 
@@ -286,6 +286,7 @@ pub fn big(n: usize) -> LifecycleReport {
         evidence.sort_by_key(|a| (a.time, a.role));
         let src = i % 30;
         findings.push(Finding {
+            kind: Kind::Creation,
             computer: host.clone(),
             service_name: format!("SVC{:05}", i % 4000),
             display_name: None,
@@ -327,6 +328,7 @@ pub fn big(n: usize) -> LifecycleReport {
                 files_written: Vec::new(),
             }),
             evidence,
+            reconfiguration: None,
         });
     }
     findings.sort_by(|a, b| {
