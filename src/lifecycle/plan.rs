@@ -20,7 +20,7 @@ use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
 const CREATION_EVENT_IDS: &[u32] = &[7045, 4697, 7040];
 
 /// Event ids of the second pass, each kept only when it names something the first pass found.
-/// The last three are the verdict's (`verdict::plan`).
+/// The last three are the verdict's (`verdict::reads`).
 pub(super) const EVIDENCE_EVENT_IDS: &[u32] = &[
     4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18, 1, 4688, 4648,
 ];
@@ -90,12 +90,12 @@ pub(crate) fn fields() -> Arc<FieldMap> {
         (17, FPIPE),
         (18, FPIPE),
     ]);
-    super::verdict::plan::add_fields(&mut map);
+    super::verdict::reads::add_fields(&mut map);
     Arc::new(map)
 }
 
 /// Logon sessions every machine has: they would match half the log.
-const WELL_KNOWN_LOGONS: &[u64] = &[0, 0x3e3, 0x3e4, 0x3e5, 0x3e6, 0x3e7];
+pub(super) const WELL_KNOWN_LOGONS: &[u64] = &[0, 0x3e3, 0x3e4, 0x3e5, 0x3e6, 0x3e7];
 
 /// Registry paths PsExec-family clients write on their first run (a local run).
 const CLIENT_EULA: &[&str] = &["\\sysinternals\\psexec\\eulaaccepted"];
@@ -146,7 +146,7 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
     found.binaries.iter().for_each(|b| {
         pipes.string(b);
     });
-    super::verdict::plan::add_pipe_needles(&mut pipes, creations);
+    super::verdict::reads::add_pipe_needles(&mut pipes, creations);
     let pipes = pipes.build();
     map.insert(17, pipes.clone());
     map.insert(18, pipes);
@@ -175,7 +175,7 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
     flags.phrase("\\imagepath");
     map.insert(13, flags.build());
     map.insert(12, deletes.build());
-    super::verdict::plan::add_needles(&mut map, creations);
+    super::verdict::reads::add_needles(&mut map, creations);
     map
 }
 

@@ -18,7 +18,7 @@
 
 mod context;
 mod origin;
-pub mod plan;
+pub mod reads;
 mod reconfig;
 mod shell;
 mod thin;

@@ -10,6 +10,7 @@ use crate::event::Event;
 use crate::select::{FieldMap, NeedleMap, NeedlesBuilder};
 
 use super::super::logon::normalise_logon_id;
+use super::super::plan::WELL_KNOWN_LOGONS;
 
 /// Words in a client program's image, original file name or command line: PsExec-family
 /// clients, `sc … create`, `New-Service`, `tscon`.
@@ -24,8 +25,6 @@ const CLIENT_PHRASES: &[&str] = &[
     "tscon",
 ];
 
-/// Logon sessions every machine has: they would match half the log.
-const WELL_KNOWN_LOGONS: &[u64] = &[0, 0x3e3, 0x3e4, 0x3e5, 0x3e6, 0x3e7];
 
 /// Fields the verdict reads, by event id (merged into the hunt's field map).
 pub fn add_fields(map: &mut FieldMap) {
