@@ -101,11 +101,61 @@ pub struct Event {
     pub data: Vec<(String, String)>,
     /// Where the event was read.
     pub origin: Origin,
+    /// For a row of a Sentinel / Log Analytics export: its table and the columns the seed query
+    /// reads, as exported. `None` for every other format (EVTX, evtx_dump, NXLog, Winlogbeat…),
+    /// whose events count as the legacy agent's tables (see [`AgentTable`]).
+    ///
+    /// Not serialised: `svchunt events` prints the normalised event, the same whatever the
+    /// format; these raw columns exist for `--semantics kql` alone and are the input's own text.
+    #[serde(skip)]
+    pub table: Option<Box<TableRow>>,
     /// Which record this is, fixed by its reader before any field was dropped (see
     /// [`Event::identity`]); `None` for an event built by hand, whose identity is then
     /// computed from what it holds. Not part of any output.
     #[serde(skip)]
     pub source_identity: Option<EventIdentity>,
+}
+
+/// The Log Analytics tables that hold Windows events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgentTable {
+    /// `Event`: the legacy agent's table for every log but Security.
+    Event,
+    /// `SecurityEvent`: the legacy agent's table for the Security log.
+    SecurityEvent,
+    /// `WindowsEvent`: the Azure Monitor Agent's table.
+    WindowsEvent,
+}
+
+impl AgentTable {
+    /// The table's name, as Log Analytics spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentTable::Event => "Event",
+            AgentTable::SecurityEvent => "SecurityEvent",
+            AgentTable::WindowsEvent => "WindowsEvent",
+        }
+    }
+}
+
+/// A row of a Log Analytics table: which table, and the text of some of its columns exactly as
+/// the export holds it (no trimming, no `N/A` mapping, no XML decoding).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableRow {
+    /// The table the row belongs to.
+    pub table: AgentTable,
+    /// (column, text) for the columns kept; a column the export lacks is absent.
+    pub columns: Vec<(&'static str, String)>,
+}
+
+impl TableRow {
+    /// The text of `column` as exported, if the export has that column.
+    pub fn column(&self, column: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Event {
@@ -139,20 +189,33 @@ impl Event {
         }
     }
 
+    /// The table this event is a row of: the export's table for a Sentinel row, else the one
+    /// the legacy Log Analytics agent writes it to (the Security log to `SecurityEvent`, every
+    /// other log to `Event`).
+    pub fn agent_table(&self) -> AgentTable {
+        match &self.table {
+            Some(row) => row.table,
+            None if self.channel.eq_ignore_ascii_case(channel::SECURITY) => {
+                AgentTable::SecurityEvent
+            }
+            None => AgentTable::Event,
+        }
+    }
+
     /// A key that is equal for two copies of the same record (the same log copied into two
-    /// folders), used to read each record once. It ignores where the record was read.
+    /// folders), used to read each record once. It ignores where the record was read, and
+    /// covers everything else a reader read: the header, the user, the data fields and a
+    /// Sentinel row's raw columns, so that two rows differing in any of them stay two.
     ///
-    /// Two records are the same only if they are the same record: a record that carries its
-    /// source's own identity (an EventRecordID) is known by it, with its host, log, id and
-    /// time; one that carries none by everything its reader read of it, including fields
-    /// no later stage keeps (so two events differing only in `Message` stay two).
+    /// It is fixed by the reader before any field is dropped (see [`Event::seal_identity`]):
+    /// two records differing only in a field no stage keeps (`Message`) are still two.
     pub fn identity(&self) -> EventIdentity {
         self.source_identity
             .unwrap_or_else(|| self.content_identity(None))
     }
 
     /// Fix [`Event::identity`] from what the event holds now: readers call this (through
-    /// [`crate::read::FileOutput::offer`]) before dropping the fields no stage reads.
+    /// [`crate::select::Filter::project`]) before dropping the fields no stage reads.
     pub fn seal_identity(&mut self) {
         if self.source_identity.is_none() {
             self.source_identity = Some(self.content_identity(None));
@@ -175,14 +238,14 @@ impl Event {
         self.channel.hash(&mut h);
         self.event_id.hash(&mut h);
         self.time.hash(&mut h);
-        match (self.record_id, raw) {
-            (Some(id), _) => id.hash(&mut h),
-            (None, Some(raw)) => raw.hash(&mut h),
-            (None, None) => {
-                self.provider.hash(&mut h);
-                self.user.hash(&mut h);
-                self.data.hash(&mut h);
-            }
+        self.provider.hash(&mut h);
+        self.record_id.hash(&mut h);
+        self.user.hash(&mut h);
+        self.table.hash(&mut h);
+        match raw {
+            // The record's whole source text stands for the fields its reader skipped unread.
+            Some(raw) => raw.hash(&mut h),
+            None => self.data.hash(&mut h),
         }
         EventIdentity(h.finish())
     }
@@ -270,6 +333,7 @@ pub(crate) fn test_event(event_id: u32, chan: &str, data: &[(&str, &str)]) -> Ev
             file: "test.evtx".into(),
             locator: Locator::Record(1),
         },
+        table: None,
         source_identity: None,
     }
 }
@@ -351,5 +415,39 @@ mod tests {
         c.seal_identity_raw(b"{\"line\":1}");
         d.seal_identity_raw(b"{\"line\":2}");
         assert_ne!(c.identity(), d.identity());
+    }
+
+    #[test]
+    fn identity_sees_the_user_and_raw_columns() {
+        let a = event(&[("ServiceName", "X")]);
+        let mut b = a.clone();
+        b.user.name = Some("CORP\\bob".into());
+        assert_ne!(
+            a.identity(),
+            b.identity(),
+            "two rows differing only in UserName"
+        );
+        let mut c = a.clone();
+        c.table = Some(Box::new(TableRow {
+            table: AgentTable::Event,
+            columns: vec![("UserName", "N/A".into())],
+        }));
+        let mut d = c.clone();
+        d.table.as_mut().unwrap().columns[0].1 = "-".into();
+        assert_ne!(c.identity(), d.identity());
+        assert_ne!(a.identity(), c.identity());
+    }
+
+    #[test]
+    fn agent_table_follows_the_channel_unless_the_row_says() {
+        let mut e = event(&[]);
+        assert_eq!(e.agent_table(), AgentTable::SecurityEvent);
+        e.channel = "System".into();
+        assert_eq!(e.agent_table(), AgentTable::Event);
+        e.table = Some(Box::new(TableRow {
+            table: AgentTable::WindowsEvent,
+            columns: Vec::new(),
+        }));
+        assert_eq!(e.agent_table(), AgentTable::WindowsEvent);
     }
 }

@@ -117,6 +117,7 @@ fn event(spec: &Spec, n: u64, file: &Arc<str>) -> Event {
             file: file.clone(),
             locator: Locator::Record(n),
         },
+        table: None,
     }
 }
 

@@ -110,6 +110,7 @@ impl<'a> Creation<'a> {
             user,
             logon: None,
             evidence,
+            reconfiguration: None,
         }
     }
 

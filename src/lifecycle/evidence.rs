@@ -52,6 +52,22 @@ pub enum Role {
     ShareConnected,
     /// 5145: a file or pipe on a share opened by the installing account from the source.
     ShareObjectAccessed,
+    /// Sysmon 1, 4688 or Sysmon 13 (PsExec's EULA key): a client program or service-creating
+    /// command started on this host just before the install.
+    ClientStarted,
+    /// 4648: a program of the installing session used explicit credentials on this host.
+    ExplicitCredentials,
+    /// Sysmon 17: a user-context process created the pipe the new service connected to.
+    PipeCreated,
+    /// Sysmon 18: the new service's SYSTEM process connected to that pipe.
+    PipeConnected,
+    /// Sysmon 13: an existing service's `ImagePath` set to a temporary command (a
+    /// reconfiguration).
+    ImagePathChanged,
+    /// Sysmon 13: its `ImagePath` set back (the reconfiguration undone).
+    ImagePathRestored,
+    /// 7040: its start type changed.
+    StartTypeChanged,
 }
 
 impl Role {
@@ -71,6 +87,13 @@ impl Role {
             Role::Logon => "logon",
             Role::ShareConnected => "share connected",
             Role::ShareObjectAccessed => "share object accessed",
+            Role::ClientStarted => "client started on this host",
+            Role::ExplicitCredentials => "explicit credentials used on this host",
+            Role::PipeCreated => "pipe created by a user process",
+            Role::PipeConnected => "pipe connected by the service",
+            Role::ImagePathChanged => "binary path changed (Sysmon 13)",
+            Role::ImagePathRestored => "binary path set back (Sysmon 13)",
+            Role::StartTypeChanged => "start type changed",
         }
     }
 }
@@ -256,7 +279,14 @@ pub fn date_removal(finding: &mut Lifecycle) {
         .filter(|e| {
             !matches!(
                 e.role,
-                Role::Logon | Role::ShareConnected | Role::ShareObjectAccessed
+                Role::Logon
+                    | Role::ShareConnected
+                    | Role::ShareObjectAccessed
+                    | Role::ClientStarted
+                    | Role::ExplicitCredentials
+                    | Role::PipeCreated
+                    | Role::PipeConnected
+                    | Role::StartTypeChanged
             )
         })
         .collect();

@@ -56,6 +56,11 @@ pub const TABLE: &[(&str, u32, Fields)] = &[
     ),
     (SCM, 7036, &[("param1", T), ("param2", T), ("param3", T)]),
     (SCM, 7009, &[("param1", T), ("param2", T)]),
+    (
+        SCM,
+        7040,
+        &[("param1", T), ("param2", T), ("param3", T), ("param4", T)],
+    ),
     (SCM, 7000, &[("param1", T), ("param2", T)]),
     (
         SECURITY,
@@ -223,6 +228,38 @@ pub const TABLE: &[(&str, u32, Fields)] = &[
             ("AccessMask", H),
             ("AccessList", T),
             ("AccessReason", T),
+        ],
+    ),
+    // Sysmon's process creation as its schema 4.x writes it (Sysmon 10 and later, event
+    // version 5): older versions lack the file-version fields in the middle, so their values
+    // would be misnamed; read such logs from EVTX or XML, which name every field.
+    (
+        SYSMON,
+        1,
+        &[
+            ("RuleName", T),
+            ("UtcTime", T),
+            ("ProcessGuid", T),
+            ("ProcessId", D),
+            ("Image", T),
+            ("FileVersion", T),
+            ("Description", T),
+            ("Product", T),
+            ("Company", T),
+            ("OriginalFileName", T),
+            ("CommandLine", T),
+            ("CurrentDirectory", T),
+            ("User", T),
+            ("LogonGuid", T),
+            ("LogonId", H),
+            ("TerminalSessionId", D),
+            ("IntegrityLevel", T),
+            ("Hashes", T),
+            ("ParentProcessGuid", T),
+            ("ParentProcessId", D),
+            ("ParentImage", T),
+            ("ParentCommandLine", T),
+            ("ParentUser", T),
         ],
     ),
     (

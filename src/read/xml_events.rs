@@ -336,6 +336,7 @@ impl Pending {
                 file: file.clone(),
                 locator: Locator::Line(self.line),
             },
+            table: None,
             source_identity: None,
         };
         event.fill_user_from_subject();
