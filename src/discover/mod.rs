@@ -1,14 +1,14 @@
 //! Finding inputs: walk the given paths, recognise each file by its content, unwrap containers.
 //!
-//! Formats are recognised by their first bytes ([`sniff`]), never by file name. Archives and
+//! Formats are recognised by their first bytes (`sniff`), never by file name. Archives and
 //! compressed streams (zip, 7z, tar, gzip, bzip2, xz, nested up to [`MAX_NESTING`] deep) are
-//! read as streams, member by member, never extracted ([`archive`]); their members are inputs
+//! read as streams, member by member, never extracted (`archive`); their members are inputs
 //! of their own (`archive.zip!member.json`), and all that one input inflates to is bounded
-//! ([`inflate`]). Symlinks are reported and not followed (a collection copied from a live
+//! (`inflate`). Symlinks are reported and not followed (a collection copied from a live
 //! system is full of them, and following them can read outside the evidence); named pipes and
 //! devices are reported and never opened (opening a pipe would wait forever); unreadable
 //! entries are reported and counted, not fatal. Files that are no event log at all are counted
-//! by kind, not warned about one by one ([`kinds`]).
+//! by kind, not warned about one by one (`kinds`).
 
 mod archive;
 mod collection;

@@ -173,7 +173,7 @@ pub struct ReadStats {
     /// Files that are not event logs at all (source code, images, a collector's own
     /// bookkeeping…), by kind: counted, not warned about one by one, and not a loss.
     pub not_logs: BTreeMap<String, u64>,
-    /// Their paths, when [`ReadOptions::verbose`] asked for them.
+    /// Their paths, when [`InputLimits::list_not_logs`] asked for them.
     pub not_log_files: Vec<String>,
 }
 
@@ -278,7 +278,7 @@ pub fn read_error_reason(err: &std::io::Error) -> &'static str {
     }
 }
 
-/// The error an input's reader gets once it inflated past [`ReadOptions::max_expansion`].
+/// The error an input's reader gets once it inflated past [`InputLimits::max_expansion`].
 #[derive(Debug, Clone, Copy)]
 pub struct ExpansionLimit {
     /// Bytes allowed.
@@ -297,7 +297,7 @@ impl fmt::Display for ExpansionLimit {
 
 impl std::error::Error for ExpansionLimit {}
 
-/// The error a text reader raises for a record past [`ReadOptions::max_record`] bytes, where
+/// The error a text reader raises for a record past [`InputLimits::max_record`] bytes, where
 /// the format cannot skip to the next record (an XML event, a JSON document in an array).
 #[derive(Debug)]
 pub struct RecordTooLarge(pub usize);
