@@ -35,6 +35,7 @@ fn event(
             locator: Locator::Record(0),
         },
         table: None,
+        source_identity: None,
     }
 }
 

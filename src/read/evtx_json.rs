@@ -102,6 +102,7 @@ pub fn to_event(
             locator,
         },
         table: None,
+        source_identity: None,
     };
     ev.fill_user_from_subject();
     Ok(ev)

@@ -25,7 +25,6 @@ const CLIENT_PHRASES: &[&str] = &[
     "tscon",
 ];
 
-
 /// Fields the verdict reads, by event id (merged into the hunt's field map).
 pub fn add_fields(map: &mut FieldMap) {
     const F1: &[&str] = &[

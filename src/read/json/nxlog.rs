@@ -241,6 +241,7 @@ pub(crate) fn to_event(
             locator,
         },
         table: None,
+        source_identity: None,
     };
     event.fill_user_from_subject();
     Ok((event, naive))

@@ -58,6 +58,7 @@ pub(crate) fn to_event(
             locator,
         },
         table: Some(Box::new(raw_row(row, kind, event_id))),
+        source_identity: None,
     };
     match kind {
         TableKind::Event => fill_event(row, &mut event)?,
