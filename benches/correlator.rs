@@ -34,6 +34,8 @@ fn event(
             file: "bench".into(),
             locator: Locator::Record(0),
         },
+        table: None,
+        source_identity: None,
     }
 }
 

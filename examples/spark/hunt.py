@@ -57,7 +57,8 @@ EVENT_ROWS = (
     "host string, time long, computer string, channel string, provider string, "
     "event_id long, record_id long, user struct<sid: string, name: string>, "
     "data array<struct<name: string, value: string>>, "
-    "origin struct<file: string, locator: struct<kind: string, at: long>>, note string"
+    "origin struct<file: string, locator: struct<kind: string, at: long>>, identity long, "
+    "table struct<table: string, columns: array<struct<name: string, value: string>>>, note string"
 )
 
 # One row per (host, kind): the host's table of that kind as Arrow IPC bytes (findings,

@@ -10,7 +10,7 @@ use super::columns::{
     utf8,
 };
 use super::{Converted, ReadBack};
-use crate::event::{Event, Locator, Origin, UserRef};
+use crate::event::{AgentTable, Event, EventIdentity, Locator, Origin, TableRow, UserRef};
 use crate::read::Warning;
 
 /// The events table's schema.
@@ -81,6 +81,31 @@ pub fn events_to_batch(events: &[Event]) -> Converted {
         )
         .add("locator", locator.into_struct(None), false);
 
+    // A Sentinel row's table and raw columns, for the seed query (null for other formats).
+    let rows: Vec<Option<&TableRow>> = events.iter().map(|e| e.table.as_deref()).collect();
+    let raw_lengths: Vec<usize> = rows
+        .iter()
+        .map(|r| r.map_or(0, |r| r.columns.len()))
+        .collect();
+    let raw = || rows.iter().flatten().flat_map(|r| r.columns.iter());
+    let mut raw_columns = Columns::default();
+    raw_columns
+        .add("name", utf8(raw().map(|(k, _)| Some(*k))), false)
+        .add("value", utf8(raw().map(|(_, v)| Some(v.as_str()))), false);
+    let mut table = Columns::default();
+    table
+        .add(
+            "table",
+            utf8(rows.iter().map(|r| Some(r.map_or("", |r| r.table.name())))),
+            false,
+        )
+        .add(
+            "columns",
+            list(raw_columns.into_struct(None), &raw_lengths),
+            false,
+        );
+    let table = table.into_struct(Some(rows.iter().map(Option::is_some).collect()));
+
     let mut c = Columns::default();
     c.add("time", time, true)
         .add(
@@ -106,7 +131,14 @@ pub fn events_to_batch(events: &[Event]) -> Converted {
         .add("record_id", record_id, true)
         .add("user", user.into_struct(None), false)
         .add("data", list(data.into_struct(None), &lengths), false)
-        .add("origin", origin.into_struct(None), false);
+        .add("origin", origin.into_struct(None), false)
+        .add(
+            "identity",
+            // The bits of a hash, not a number to read: stored as int64 for Spark.
+            int64(events.iter().map(|e| Some(e.identity().to_bits() as i64))),
+            false,
+        )
+        .add("table", table, true);
     Converted {
         batch: c.batch(events.len()),
         warnings,
@@ -200,6 +232,30 @@ pub fn events_from_batch(
         .and_then(|l| child(l, "at"))
         .map(|a| Integers::of("origin.locator.at", a.as_ref()))
         .transpose()?;
+
+    let identity = column("identity")
+        .map(|a| Integers::of("identity", a))
+        .transpose()?;
+    let table = column("table").map(|a| struct_of("table", a)).transpose()?;
+    let table_name = table
+        .and_then(|t| child(t, "table"))
+        .map(|a| Strings::of("table.table", a.as_ref()))
+        .transpose()?;
+    let raw = table
+        .and_then(|t| child(t, "columns"))
+        .map(|a| Lists::of("table.columns", a.as_ref()))
+        .transpose()?;
+    let raw_struct = raw
+        .as_ref()
+        .map(|r| struct_of("table.columns.item", r.values().as_ref()))
+        .transpose()?;
+    let raw_field = |name: &str| -> Result<Option<Strings<'_>>, ArrowError> {
+        raw_struct
+            .and_then(|s| child(s, name))
+            .map(|a| Strings::of(&format!("table.columns.{name}"), a.as_ref()))
+            .transpose()
+    };
+    let (raw_name, raw_value) = (raw_field("name")?, raw_field("value")?);
 
     let source: Arc<str> = source.into();
     let mut out = ReadBack::default();
@@ -307,10 +363,54 @@ pub fn events_from_batch(
             },
             data: pairs,
             origin: Origin { file, locator },
+            table: None,
+            source_identity: None,
         };
         // A struct column that is null as a whole holds no account.
         if user.is_some_and(|u| u.is_null(i)) {
             event.user = UserRef::default();
+        }
+        event.source_identity = identity
+            .as_ref()
+            .and_then(|x| x.get(i))
+            .and_then(|bits| i64::try_from(bits).ok())
+            .map(|bits| EventIdentity::from_bits(bits as u64));
+        if table.is_some_and(|t| t.is_valid(i)) {
+            let agent = match table_name.as_ref().and_then(|t| t.get(i)) {
+                Some("Event") => Some(AgentTable::Event),
+                Some("SecurityEvent") => Some(AgentTable::SecurityEvent),
+                Some("WindowsEvent") => Some(AgentTable::WindowsEvent),
+                _ => None,
+            };
+            match agent {
+                Some(agent) => {
+                    // The seed query reads a fixed set of columns: names are matched to it.
+                    let known = crate::kql::seed_columns(agent, event_id);
+                    let mut columns = Vec::new();
+                    if let (Some(r), Some(names), Some(values)) = (&raw, &raw_name, &raw_value) {
+                        for j in r.range(i) {
+                            let name = names.get(j).and_then(|n| known.iter().find(|k| **k == n));
+                            match (name, values.get(j)) {
+                                (Some(k), Some(v)) => columns.push((*k, v.to_string())),
+                                _ => warn(
+                                    &mut out,
+                                    format!(
+                                        "a table column the seed query does not read (item {j}): dropped"
+                                    ),
+                                ),
+                            }
+                        }
+                    }
+                    event.table = Some(Box::new(TableRow {
+                        table: agent,
+                        columns,
+                    }));
+                }
+                None => warn(
+                    &mut out,
+                    "a table row of no known Log Analytics table: read as a plain event".into(),
+                ),
+            }
         }
         out.events.push(event);
     }
@@ -343,9 +443,16 @@ mod tests {
             file: "export.json".into(),
             locator: Locator::Line(12),
         };
-        let mut c = test_event(7036, channel::SYSTEM, &[]);
+        let mut c = test_event(7045, channel::SYSTEM, &[]);
         c.origin.locator = Locator::Row(0);
-        vec![a, b, c]
+        c.table = Some(Box::new(TableRow {
+            table: AgentTable::Event,
+            columns: vec![("Computer", "H".into()), ("EventData", "<x/>".into())],
+        }));
+        let mut events = vec![a, b, c];
+        // Readers fix each identity before dropping fields; the table carries it.
+        events.iter_mut().for_each(Event::seal_identity);
+        events
     }
 
     #[test]

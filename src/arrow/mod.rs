@@ -27,6 +27,12 @@
 //! | `user` | struct{`sid`, `name`: utf8} | the acting account |
 //! | `data` | list<struct{`name`, `value`: utf8}> | event-data fields, in source order |
 //! | `origin` | struct{`file`: utf8, `locator`: struct{`kind`: utf8, `at`: int64}} | where it was read: `kind` is `record`, `line` or `row` |
+//! | `identity` | int64 | the bits of the record's identity hash, fixed by its reader (copies of one record share it; see `Event::identity`): not a number to read |
+//! | `table` | struct{`table`: utf8, `columns`: list<struct{`name`, `value`: utf8}>}, nullable | a Sentinel row's table and the raw columns the seed query reads |
+//!
+//! The last two are not in `svchunt events`'s JSON: they make a round trip exact (records
+//! that differ only in fields no stage keeps stay two; the seed query reads Sentinel's own
+//! columns).
 //!
 //! [`events_from_batch`] reads the same columns back (extra columns are ignored; strings may
 //! also be large or view strings, lists large lists, times any unit), so events can leave and
@@ -35,14 +41,16 @@
 //!
 //! # Findings
 //!
-//! One row per finding, columns as in the JSON: `computer`, `service_name`, `display_name`,
+//! One row per finding, columns as in the JSON: `kind` (utf8), `computer`, `service_name`, `display_name`,
 //! `image_path`, `service_type`, `start_type`, `service_account` (utf8), `created`, `deleted`
 //! (timestamp), `deletion_evidence` (utf8), `lifetime_ms` (int64), `verdict` (utf8),
 //! `verdict_reasons` (list<utf8>), `tool`, `tool_reasons`, `tool_confidence`, `command`,
 //! `campaign`, `user` {sid, name}, `source` {logon_id, logon_type (int64), ip, workstation,
 //! auth, logon_time (timestamp), client_host, pipes, files_written (list<utf8>)} (null when the
 //! logs say nothing of it), `evidence` list<{event_id (int64), time, file, record_id (int64),
-//! locator {kind, at}, role, detail}>.
+//! locator {kind, at}, role, detail}>, `reconfiguration` {original_image_path,
+//! temporary_image_paths (list<utf8>), restored (timestamp), start_type_changes (list<utf8>)}
+//! (null for a creation; the JSON leaves it out then).
 //!
 //! Campaigns (`id`, `computer`, `size`, `first`, `last`, `tool`, `user`, `payload`), coverage
 //! (`computer` and one boolean per evidence kind), movement edges (`source`, `source_hosts`,

@@ -226,8 +226,54 @@ pub fn findings_to_batch(findings: &[Finding]) -> Converted {
         .map(|x| x.deletion_evidence.map(|r| serde_name(&r)))
         .collect();
 
+    // reconfiguration: null for a creation.
+    let empty = crate::report::Reconfiguration {
+        original_image_path: String::new(),
+        temporary_image_paths: Vec::new(),
+        restored: Timestamp::UNIX_EPOCH,
+        start_type_changes: Vec::new(),
+    };
+    let reconf: Vec<&crate::report::Reconfiguration> = f
+        .iter()
+        .map(|x| x.reconfiguration.as_ref().unwrap_or(&empty))
+        .collect();
+    let mut reconfiguration = Columns::default();
+    reconfiguration
+        .add(
+            "original_image_path",
+            utf8(reconf.iter().map(|r| Some(r.original_image_path.as_str()))),
+            false,
+        )
+        .add(
+            "temporary_image_paths",
+            utf8_lists(reconf.iter().map(|r| r.temporary_image_paths.as_slice())),
+            false,
+        )
+        .add(
+            "restored",
+            times.column(
+                f.iter().map(|x| {
+                    (
+                        x.reconfiguration.as_ref().map(|r| r.restored),
+                        finding_place(x),
+                    )
+                }),
+                "restoration time",
+            ),
+            true,
+        )
+        .add(
+            "start_type_changes",
+            utf8_lists(reconf.iter().map(|r| r.start_type_changes.as_slice())),
+            false,
+        );
+    let reconfiguration = reconfiguration.into_struct(Some(
+        f.iter().map(|x| x.reconfiguration.is_some()).collect(),
+    ));
+
     let mut c = Columns::default();
-    c.add("computer", text(|x| Some(&x.computer)), false)
+    c.add("kind", text(|x| Some(x.kind.as_str())), false)
+        .add("computer", text(|x| Some(&x.computer)), false)
         .add("service_name", text(|x| Some(&x.service_name)), false)
         .add("display_name", text(|x| x.display_name.as_deref()), true)
         .add("image_path", text(|x| Some(&x.image_path)), false)
@@ -271,7 +317,8 @@ pub fn findings_to_batch(findings: &[Finding]) -> Converted {
             "evidence",
             list(ev.into_struct(None), &evidence_lengths),
             false,
-        );
+        )
+        .add("reconfiguration", reconfiguration, true);
     Converted {
         batch: c.batch(f.len()),
         warnings: times.warnings,

@@ -101,6 +101,8 @@ pub fn to_event(
             file: file.clone(),
             locator,
         },
+        table: None,
+        source_identity: None,
     };
     ev.fill_user_from_subject();
     Ok(ev)

@@ -52,6 +52,10 @@ def finding_from_json(obj: Dict[str, Any]) -> Dict[str, Any]:
         obj["source"]["logon_time"] = ns_of(obj["source"]["logon_time"])
     for e in obj.get("evidence", []):
         e["time"] = ns_of(e["time"])
+    # The JSON leaves out a creation's reconfiguration; the table holds it as null.
+    obj.setdefault("reconfiguration", None)
+    if obj["reconfiguration"] is not None:
+        obj["reconfiguration"]["restored"] = ns_of(obj["reconfiguration"]["restored"])
     return obj
 
 

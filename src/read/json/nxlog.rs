@@ -240,6 +240,8 @@ pub(crate) fn to_event(
             file: file.clone(),
             locator,
         },
+        table: None,
+        source_identity: None,
     };
     event.fill_user_from_subject();
     Ok((event, naive))

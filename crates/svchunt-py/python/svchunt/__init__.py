@@ -59,11 +59,14 @@ EVENTS_COLUMNS: Dict[str, str] = {
     "user": "struct{sid, name: string}: the acting account",
     "data": "list<struct{name, value: string}>: event-data fields, in source order",
     "origin": "struct{file: string, locator: struct{kind: record|line|row, at: int64}}: where it was read",
+    "identity": "int64: the bits of the record's identity hash (copies of one record share it)",
+    "table": "struct{table: string, columns: list<struct{name, value}>}, nullable: a Sentinel row's raw columns",
 }
 
 #: The findings table's columns (``HuntResult.findings``), as ``svchunt hunt -f json`` writes
 #: each finding.
 FINDINGS_COLUMNS: Dict[str, str] = {
+    "kind": "string: creation (7045/4697) or reconfiguration (an existing service's binary path changed and set back)",
     "computer": "string: the host the service was installed on",
     "service_name": "string: the service's key name",
     "display_name": "string, nullable",
@@ -87,6 +90,8 @@ FINDINGS_COLUMNS: Dict[str, str] = {
     "client_host, pipes: list<string>, files_written: list<string>}, nullable",
     "evidence": "list<struct{event_id: int64, time: timestamp, file, record_id: int64, "
     "locator: struct{kind, at}, role, detail}>",
+    "reconfiguration": "struct{original_image_path, temporary_image_paths: list<string>, restored: timestamp, "
+    "start_type_changes: list<string>}, nullable: for a reconfiguration",
 }
 
 
