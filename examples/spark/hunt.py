@@ -9,16 +9,21 @@ What runs where:
    object storage: any path Spark reads), recursively.
 2. Executors read each file from its bytes with ``mapInArrow`` and
    ``svchunt.read_events_from_bytes`` (EVTX, JSON, CSV, zip and gzip, recognised by content,
-   as the command does), keeping only what a hunt looks at: the events of the semantics' read
-   plan, each trimmed to the fields the engine reads. A damaged file or record is a located
-   warning, never a failed task.
+   as the command does), keeping only the event ids of the semantics' read plan, each event
+   whole (the engine matches what it looks for against every field, then drops the fields it
+   does not read). A damaged file or record is a located warning, never a failed task.
 3. Events are grouped by host (the engine's host key: first label of the computer name,
    lower-cased) and each host is hunted by the engine (``groupBy().applyInArrow``,
    ``svchunt.hunt(events=...)``). A lifecycle finding, its evidence and logon, its campaign
    and its movement edge all belong to one host (the engine correlates per host, a campaign
-   is a burst on one host, an edge ends at one host), so hunting each host alone gives the
-   same findings as hunting everything at once. The seed query (``--semantics kql``) ranks
-   rows across hosts, so it is run as one group.
+   is a burst on one host, an edge ends at one host). One thing crosses hosts: what the
+   engine looks for. It keeps a host's share accesses, pipes and registry writes that name
+   *any* install of the hunt (a 5145 write of ``cmd.exe`` on host A is kept because host B
+   installed a service running it, and then counts as evidence on A). So a first, lean pass
+   reads every host's installs (``svchunt.anchor_ids``), the driver broadcasts them, and each
+   host is hunted with the other hosts' installs beside its own events, keeping only its own
+   answer: the same findings as hunting everything at once. The seed query
+   (``--semantics kql``) ranks rows across hosts, so it is run as one group.
 4. The driver merges the hosts' answers in the command's order and writes, under ``--out``:
    ``findings.parquet`` (the schema of ``svchunt hunt -f parquet``), ``findings.jsonl``
    (byte for byte what ``svchunt hunt -f jsonl`` writes for the same inputs),
@@ -123,7 +128,20 @@ def arrow_schema(ddl: str) -> pa.Schema:
     return to_arrow_schema(_parse_datatype_string(ddl))
 
 
-def make_reader(names: List[Tuple[str, str]], select: str, local_tz: Optional[str], schema: pa.Schema):
+def host_keys(computers: pa.Array) -> pa.Array:
+    """The engine's host key (svchunt.host_key) of each computer name, with Arrow kernels."""
+    return pc.ascii_lower(pc.list_element(pc.split_pattern(computers, ".", max_splits=1), 0))
+
+
+def make_reader(
+    names: List[Tuple[str, str]],
+    select: str,
+    local_tz: Optional[str],
+    schema: pa.Schema,
+    anchors: Optional[List[int]] = None,
+):
+    """The read stage: each file's events (with a note per warning and one with the file's
+    counts), or, given `anchors`, only the events of those ids and no notes (the first pass)."""
     import warnings
 
     def name_of(uri: str) -> str:
@@ -149,9 +167,18 @@ def make_reader(names: List[Tuple[str, str]], select: str, local_tz: Optional[st
                 name = name_of(uri)
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", svchunt.ReadWarning)
-                    events = svchunt.read_events_from_bytes(
-                        name, contents[i].as_buffer(), select=select, local_tz=local_tz
-                    )
+                    if anchors is None:
+                        events = svchunt.read_events_from_bytes(
+                            name, contents[i].as_buffer(), select=select, local_tz=local_tz
+                        )
+                    else:
+                        events = svchunt.read_events_from_bytes(
+                            name, contents[i].as_buffer(), ids=anchors, local_tz=local_tz
+                        )
+                if anchors is not None:
+                    if events.num_rows:
+                        yield from read_rows(events, None)
+                    continue
                 notes = [
                     json.dumps({"warning": [w.message.file, w.message.location, w.message.message]})
                     for w in caught
@@ -164,25 +191,29 @@ def make_reader(names: List[Tuple[str, str]], select: str, local_tz: Optional[st
                     "task": task.partitionId() if task else None,
                 }))
                 yield note_rows(notes)
-                if events.num_rows == 0:
-                    continue
-                if select == "kql":
-                    # The seed query ranks rows across hosts: one group for all.
-                    host = pa.array([""] * events.num_rows, pa.string())
-                else:
-                    host = pc.ascii_lower(
-                        pc.list_element(pc.split_pattern(events.column("computer"), ".", max_splits=1), 0)
-                    )
-                columns = [host, events.column("time").cast(pa.int64())]
-                columns += [events.column(f.name) for f in schema if f.name not in ("host", "time", "note")]
-                columns.append(pa.nulls(events.num_rows, pa.string()))
-                table = pa.Table.from_arrays(columns, schema=schema)
-                yield from table.to_batches(max_chunksize=65536)
+                if events.num_rows:
+                    yield from read_rows(events, "" if select == "kql" else None)
+
+    def read_rows(events: pa.Table, host: Optional[str]) -> Iterator[pa.RecordBatch]:
+        if host is not None:
+            # The seed query ranks rows across hosts: one group for all.
+            keys = pa.array([host] * events.num_rows, pa.string())
+        else:
+            keys = host_keys(events.column("computer"))
+        columns = [keys, events.column("time").cast(pa.int64())]
+        columns += [events.column(f.name) for f in schema if f.name not in ("host", "time", "note")]
+        columns.append(pa.nulls(events.num_rows, pa.string()))
+        table = pa.Table.from_arrays(columns, schema=schema)
+        yield from table.to_batches(max_chunksize=65536)
 
     return read
 
 
-def make_hunter(options: Dict[str, object], allow_text: Optional[str], schema: pa.Schema):
+def make_hunter(options: Dict[str, object], allow_text: Optional[str], schema: pa.Schema, anchors):
+    """The hunt stage. `anchors` (a broadcast of every host's installs as Arrow IPC, or None
+    for the seed query's single group) are added to each host's events, so that the engine
+    looks on this host for the evidence of every install of the hunt, as the command does;
+    only this host's answer is kept."""
     import tempfile
     import warnings
 
@@ -206,6 +237,10 @@ def make_hunter(options: Dict[str, object], allow_text: Optional[str], schema: p
             return pa.table(rows, schema=schema)
 
         events = table.drop_columns(["host", "note"])
+        if anchors is not None:
+            others = ipc.open_stream(anchors.value).read_all()
+            others = others.filter(pc.not_equal(others.column("host"), host))
+            events = pa.concat_tables([events, others.drop_columns(["host", "note"]).cast(events.schema)])
         events = events.set_column(
             events.schema.get_field_index("time"),
             "time",
@@ -226,8 +261,14 @@ def make_hunter(options: Dict[str, object], allow_text: Optional[str], schema: p
                 part("note", note=json.dumps({"warning": [w.message.file, w.message.location, w.message.message]}))
         part("note", note=json.dumps({"hunted": result.stats, "host": host}), events=table.num_rows)
         for kind, t in tables.items():
+            lines = result.json_lines(kind)
+            if anchors is not None and t.num_rows:
+                # Other hosts' installs were only there to be looked for: keep this host's.
+                mine = pc.equal(host_keys(t.column("target" if kind == "edges" else "computer")), host)
+                t = t.filter(mine)
+                lines = [line for line, keep in zip(lines, mine.to_pylist()) if keep]
             if t.num_rows:
-                part(kind, arrow=ipc_bytes(t), lines=result.json_lines(kind))
+                part(kind, arrow=ipc_bytes(t), lines=lines)
         return pa.table(rows, schema=schema)
 
     return hunt
@@ -304,11 +345,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     if args.read_partitions:
         files = files.repartition(args.read_partitions)
-    reader = make_reader(display_names(spark, args.inputs), args.semantics, args.local_tz,
-                         arrow_schema(EVENT_ROWS))
+    names = display_names(spark, args.inputs)
+    anchors = None
+    if args.semantics == "lifecycle":
+        # First pass, as the command's: every host's installs (a lean read of a few ids),
+        # shipped to every host's hunt.
+        first = files.mapInArrow(
+            make_reader(names, args.semantics, args.local_tz, arrow_schema(EVENT_ROWS),
+                        anchors=svchunt.anchor_ids(args.semantics)),
+            EVENT_ROWS,
+        )
+        table = first.toArrow()
+        sink = io.BytesIO()
+        with ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        anchors = spark.sparkContext.broadcast(sink.getvalue())
+    reader = make_reader(names, args.semantics, args.local_tz, arrow_schema(EVENT_ROWS))
     events = files.mapInArrow(reader, EVENT_ROWS)
     parts = events.groupBy("host").applyInArrow(
-        make_hunter(options, allow_text, arrow_schema(PARTS)), PARTS
+        make_hunter(options, allow_text, arrow_schema(PARTS), anchors), PARTS
     )
     rows = [r.asDict() for r in parts.collect()]
 

@@ -132,9 +132,10 @@ fn engine(o: &Options) -> PyResult<Engine> {
     builder.build().map_err(value_error)
 }
 
-/// The filter of what a hunt of `semantics` looks at in any input, without the second pass's
-/// needles (those come from every input's installs, which one input alone cannot know): its
-/// event ids, each event's data trimmed to the fields that hunt reads.
+/// The filter of what a hunt of `semantics` looks at in any input: its event ids, without the
+/// second pass's needles (those come from every input's installs, which one input alone cannot
+/// know) and with every field kept, because the hunt matches those needles against every field
+/// before it drops the ones it does not read (as the command's reader does).
 fn hunt_filter(semantics: &str) -> PyResult<Filter> {
     let plan = match semantics {
         "lifecycle" => svchunt::lifecycle::plan(),
@@ -147,6 +148,7 @@ fn hunt_filter(semantics: &str) -> PyResult<Filter> {
     };
     let mut filter = plan.full_filter(&[]);
     filter.needles = None;
+    filter.fields = None;
     Ok(filter)
 }
 
@@ -374,6 +376,25 @@ fn hunt(
     }
 }
 
+/// The event ids a hunt of `semantics` reads first, to learn what to look for in the rest
+/// (the installs, for the lifecycle): a front end that hunts each host alone hands every host
+/// the others' too, so that each looks for what the whole hunt looks for.
+#[pyfunction]
+#[pyo3(signature = (semantics="lifecycle"))]
+fn anchor_ids(semantics: &str) -> PyResult<Vec<u32>> {
+    let plan = match semantics {
+        "lifecycle" => svchunt::lifecycle::plan(),
+        "kql" => svchunt::kql::plan(),
+        other => {
+            return Err(value_error(format!(
+                "semantics must be 'lifecycle' or 'kql', not {other:?}"
+            )));
+        }
+    };
+    let anchors = plan.anchor_filter();
+    Ok((0..65536).filter(|id| anchors.wants(*id)).collect())
+}
+
 /// The key svchunt puts one host's events together by: the first label of the computer
 /// name, ASCII lower-cased (`WKS01.corp.local` and `wks01` are one host).
 #[pyfunction]
@@ -399,6 +420,7 @@ fn _svchunt(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_events_from_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(hunt, m)?)?;
     m.add_function(wrap_pyfunction!(host_key, m)?)?;
+    m.add_function(wrap_pyfunction!(anchor_ids, m)?)?;
     m.add_function(wrap_pyfunction!(events_schema, m)?)?;
     m.add_function(wrap_pyfunction!(findings_schema, m)?)?;
     m.add_class::<NativeHunt>()?;

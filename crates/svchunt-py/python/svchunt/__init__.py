@@ -38,6 +38,7 @@ __all__ = [
     "read_events_from_bytes",
     "hunt",
     "host_key",
+    "anchor_ids",
     "events_schema",
     "findings_schema",
     "EVENTS_COLUMNS",
@@ -169,9 +170,10 @@ def read_events_from_bytes(
     named ``name`` in warnings and in each event's ``origin.file``.
 
     This is how a Spark executor reads a file from HDFS or object storage without a shared
-    filesystem. ``select='lifecycle'`` (or ``'kql'``) keeps what a hunt of that semantics
-    looks at, each event's data trimmed to the fields it reads: give the result to
-    :func:`hunt` (``events=``) to get the same answer as hunting the files.
+    filesystem. ``select='lifecycle'`` (or ``'kql'``) keeps only the event ids a hunt of
+    that semantics looks at (each event whole: the hunt matches what it looks for against
+    every field): give the result to :func:`hunt` (``events=``) to get the same answer as
+    hunting the files.
     """
     table, problems, stats = _svchunt.read_events_from_bytes(
         name,
@@ -291,6 +293,16 @@ def hunt(
         native = _svchunt.hunt(_paths(paths), None, options)
     _warn(native.warnings)
     return HuntResult(native)
+
+
+def anchor_ids(semantics: str = "lifecycle") -> List[int]:
+    """The event ids a hunt of ``semantics`` reads first to learn what to look for in the rest
+    (the service installs, 7045 and 4697, for the lifecycle).
+
+    The engine looks for the evidence of every install in the whole hunt, on every host: a
+    front end that hunts each host alone (the Spark job) adds the other hosts' events of these
+    ids to each host's, and keeps only that host's answer, to get the whole hunt's answer."""
+    return _svchunt.anchor_ids(semantics)
 
 
 def host_key(computer: str) -> str:
