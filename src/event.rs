@@ -85,6 +85,12 @@ impl fmt::Display for Origin {
 pub struct Event {
     /// When the event was logged, in UTC with the source's full precision.
     pub time: Timestamp,
+    /// The time as the log wrote it, when it lies beyond the years -9999..9999 that `time` can
+    /// hold (Windows accepts clocks up to the year 30827): `time` is then the nearest end of
+    /// that range, and this text says the event is dated by a clock set on purpose. `None` for
+    /// every ordinary event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_as_logged: Option<Box<str>>,
     /// The computer that logged it (as the log says, e.g. `WORKSTATION6.theshire.local`).
     pub computer: String,
     /// The channel (`System`, `Security`, `Microsoft-Windows-Sysmon/Operational`, …).
@@ -347,6 +353,7 @@ pub(crate) fn test_event(event_id: u32, chan: &str, data: &[(&str, &str)]) -> Ev
             locator: Locator::Record(1),
         },
         table: None,
+        time_as_logged: None,
         source_identity: None,
     }
 }

@@ -399,3 +399,51 @@ fn a_crafted_7z_block_is_a_counted_loss_not_a_hang() {
     assert_eq!(c.stats.incomplete_total(), 0, "each loss counted once");
     assert_eq!(c.warnings.len(), 3);
 }
+
+/// Losses that only the first read pass meets (an install without a time, an install row with a
+/// bad time): the hunt's final pass re-reads the installs, so they are counted and make
+/// `--strict` exit 2, as the same losses in evidence records do.
+#[test]
+fn losses_among_the_installs_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let install = |record: u32, time: Option<&str>| {
+        let mut system = serde_json::json!({
+            "Provider": {"#attributes": {"Name": "Service Control Manager"}},
+            "EventID": 7045,
+            "EventRecordID": record,
+            "Channel": "System",
+            "Computer": "H1",
+        });
+        if let Some(t) = time {
+            system["TimeCreated"] = serde_json::json!({"#attributes": {"SystemTime": t}});
+        }
+        serde_json::json!({"Event": {"System": system, "EventData": {
+            "ServiceName": "PSEXESVC", "ImagePath": "%SystemRoot%\\PSEXESVC.exe"}}})
+        .to_string()
+    };
+    let json = write(
+        dir.path(),
+        "installs.jsonl",
+        format!(
+            "{}\n{}\n",
+            install(1, Some("2024-05-06T08:00:00Z")),
+            install(2, None)
+        )
+        .as_bytes(),
+    );
+    let csv = write(
+        dir.path(),
+        "event.csv",
+        b"TimeGenerated [UTC],Computer,EventID,Source,EventData\n\
+          not a time,H2,7045,Service Control Manager,<DataItem/>\n",
+    );
+    for path in [json, csv] {
+        let (code, stderr) = strict_hunt(std::slice::from_ref(&path), &[]);
+        assert_eq!(code, Some(2), "{}: {stderr}", path.display());
+        assert!(
+            stderr.contains("1 record(s) unreadable"),
+            "{}: {stderr}",
+            path.display()
+        );
+    }
+}

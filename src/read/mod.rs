@@ -13,6 +13,7 @@ pub mod evtx_needles;
 pub mod evtx_scan;
 pub mod evtx_stream;
 pub mod json;
+pub(crate) mod times;
 pub mod windows_fields;
 pub mod xml_events;
 
@@ -328,7 +329,13 @@ pub struct FileOutput {
     /// Which wanted event ids each (computer, channel) holds, kept or not: what each host's logs
     /// could show.
     pub census: Census,
+    /// Kept events dated beyond the representable years (see [`Event::time_as_logged`]).
+    pub times_beyond_range: u64,
 }
+
+/// How many kept events dated beyond the representable years are warned about one by one, per
+/// input; the rest are said in one line.
+const TIMES_BEYOND_RANGE_LISTED: u64 = 10;
 
 impl FileOutput {
     /// Record a warning.
@@ -392,8 +399,36 @@ impl FileOutput {
             .insert(event.event_id);
         if filter.keeps(&event) {
             self.stats.records_selected += 1;
+            if let Some(logged) = &event.time_as_logged {
+                self.note_time_beyond_range(&event, logged);
+            }
             // The projection fixes which record this is before it drops any field.
             self.events.push(filter.project(event));
+        }
+    }
+
+    /// Warn that a kept event is dated by a clock beyond the representable years (the first
+    /// few of an input one by one, located; then once for the rest).
+    fn note_time_beyond_range(&mut self, event: &Event, logged: &str) {
+        self.times_beyond_range += 1;
+        let file = event.origin.file.clone();
+        if self.times_beyond_range <= TIMES_BEYOND_RANGE_LISTED {
+            self.warn(
+                &file,
+                event.origin.locator.to_string(),
+                format!(
+                    "event {} is dated {logged}, beyond the years -9999..9999 svchunt can hold (a \
+                     clock set on purpose?): kept, and dated {} in the hunt",
+                    event.event_id, event.time
+                ),
+            );
+        } else if self.times_beyond_range == TIMES_BEYOND_RANGE_LISTED + 1 {
+            self.warn(
+                &file,
+                "",
+                "more events are dated beyond the years svchunt can hold: kept the same way, \
+                 not listed one by one",
+            );
         }
     }
 
@@ -403,6 +438,7 @@ impl FileOutput {
         self.warnings.extend(other.warnings);
         self.stats.merge(&other.stats);
         self.used_naive_times |= other.used_naive_times;
+        self.times_beyond_range += other.times_beyond_range;
         for (k, ids) in other.census {
             self.census.entry(k).or_default().extend(ids);
         }

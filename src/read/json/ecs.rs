@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 
 use super::normalise_channel;
 use super::problems::RecordError;
-use super::times::parse_utc;
 use crate::event::{Event, Locator, Origin, UserRef};
 use crate::read::evtx_json::scalar_text;
+use crate::read::times::{as_logged, parse_utc};
 
 /// Keys the event-id prefilter looks for in Winlogbeat lines.
 pub(crate) const EVENT_ID_KEYS: &[&str] = &["event_id", "winlog.event_id"];
@@ -95,6 +95,7 @@ pub(crate) fn to_event(
     };
     let mut event = Event {
         time,
+        time_as_logged: as_logged(&time_text, time),
         computer: first_text(
             map,
             &[

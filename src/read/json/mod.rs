@@ -29,7 +29,6 @@ mod sink;
 pub(crate) mod splunk;
 mod stream;
 mod table_row;
-mod times;
 
 use std::cell::Cell;
 use std::io::{self, BufRead, Read};

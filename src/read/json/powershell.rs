@@ -13,9 +13,9 @@ use serde_json::{Map, Value};
 
 use super::normalise_channel;
 use super::problems::RecordError;
-use super::times::parse_utc;
 use crate::event::{Event, Locator, Origin, UserRef};
 use crate::read::evtx_json::scalar_text;
+use crate::read::times::parse_utc;
 use crate::read::windows_fields::{FieldType, name_values, render_number};
 
 /// True when a first record looks like a serialised `EventLogRecord`.
@@ -65,6 +65,9 @@ pub(crate) fn to_event(
     .filter(|s| !s.is_empty());
     let mut event = Event {
         time,
+        time_as_logged: time_value
+            .as_str()
+            .and_then(|text| crate::read::times::as_logged(text, time)),
         computer: text("MachineName"),
         channel: normalise_channel(&text("LogName")),
         provider,
