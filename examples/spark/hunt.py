@@ -59,7 +59,7 @@ import svchunt
 # whole). `host` is the grouping key; `note` carries a warning or a file's counts instead of
 # an event (then every other column is null), so one pass over the files gives both.
 EVENT_ROWS = (
-    "host string, time long, computer string, channel string, provider string, "
+    "host string, time long, time_as_logged string, computer string, channel string, provider string, "
     "event_id long, record_id long, user struct<sid: string, name: string>, "
     "data array<struct<name: string, value: string>>, "
     "origin struct<file: string, locator: struct<kind: string, at: long>>, identity long, "

@@ -109,6 +109,11 @@ pub fn events_to_batch(events: &[Event]) -> Converted {
     let mut c = Columns::default();
     c.add("time", time, true)
         .add(
+            "time_as_logged",
+            utf8(events.iter().map(|e| e.time_as_logged.as_deref())),
+            true,
+        )
+        .add(
             "computer",
             utf8(events.iter().map(|e| Some(e.computer.as_str()))),
             false,
@@ -179,6 +184,9 @@ pub fn events_from_batch(
     let time = Times::of("time", required("time")?)?;
     let computer = Strings::of("computer", required("computer")?)?;
     let event_id = Integers::of("event_id", required("event_id")?)?;
+    let as_logged = column("time_as_logged")
+        .map(|a| Strings::of("time_as_logged", a))
+        .transpose()?;
     let channel = column("channel")
         .map(|a| Strings::of("channel", a))
         .transpose()?;
@@ -279,8 +287,18 @@ pub fn events_from_batch(
             out.skipped += 1;
             continue;
         };
+        let logged = as_logged.as_ref().and_then(|l| l.get(i));
         let time = match time.get(i) {
             Some(Ok(t)) => t,
+            // A clock beyond the years a time holds is dated at the nearest end (see
+            // `Event::time_as_logged`), which Arrow's nanoseconds cannot hold either.
+            None if logged.is_some() => {
+                if logged.is_some_and(|l| l.starts_with('-')) {
+                    jiff::Timestamp::MIN
+                } else {
+                    jiff::Timestamp::MAX
+                }
+            }
             Some(Err(e)) => {
                 warn(&mut out, format!("time out of range ({e}): row skipped"));
                 out.skipped += 1;
@@ -364,6 +382,7 @@ pub fn events_from_batch(
             data: pairs,
             origin: Origin { file, locator },
             table: None,
+            time_as_logged: logged.map(Into::into),
             source_identity: None,
         };
         // A struct column that is null as a whole holds no account.
@@ -482,6 +501,17 @@ mod tests {
         assert_eq!(back.events.len(), 2, "the row without a time is skipped");
         assert_eq!(back.skipped, 1);
         assert_eq!(back.warnings[0].location, "row 0");
+    }
+
+    #[test]
+    fn a_clock_beyond_the_years_comes_back_dated_as_its_reader_dated_it() {
+        let mut e = sample();
+        e[1].time = jiff::Timestamp::MAX;
+        e[1].time_as_logged = Some("30827-12-31T23:59:59Z".into());
+        let converted = events_to_batch(&e);
+        assert_eq!(converted.warnings.len(), 1, "the null time is said");
+        let back = events_from_batch(&converted.batch, "t", 0).unwrap();
+        assert_eq!(back.events, e);
     }
 
     #[test]

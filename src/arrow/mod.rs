@@ -21,6 +21,7 @@
 //! | column | type | |
 //! |---|---|---|
 //! | `time` | timestamp[ns, UTC] | when it was logged (null only when out of range, see above) |
+//! | `time_as_logged` | utf8, nullable | the logged text of a time beyond the years a time holds (`time` is then null; read back, the event is dated at the nearest end, as its reader dated it) |
 //! | `computer`, `channel`, `provider` | utf8 | as the log spells them |
 //! | `event_id` | int64 | |
 //! | `record_id` | int64, nullable | EventRecordID where the source has one |

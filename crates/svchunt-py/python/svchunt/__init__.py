@@ -52,6 +52,7 @@ Duration = Union[str, _dt.timedelta]
 #: ``hunt(events=...)`` takes), as ``svchunt events`` writes them in JSON.
 EVENTS_COLUMNS: Dict[str, str] = {
     "time": "timestamp[ns, UTC]: when it was logged (null only outside 1677-2262, with a warning)",
+    "time_as_logged": "string, nullable: the logged text of a time beyond the year 9999 (then `time` is null)",
     "computer": "string: the computer, as the log spells it",
     "channel": "string: System, Security, Microsoft-Windows-Sysmon/Operational, ...",
     "provider": "string: Service Control Manager, Microsoft-Windows-Security-Auditing, ...",
