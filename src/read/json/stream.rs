@@ -49,6 +49,22 @@ pub(super) fn read_documents(reader: impl Read, sink: &mut Sink<'_>) {
     }
 }
 
+/// Each element of `seq` a record, numbered as rows from `next_row`.
+fn rows<'de, A: SeqAccess<'de>>(
+    sink: &mut Sink<'_>,
+    next_row: &mut u64,
+    mut seq: A,
+) -> Result<(), A::Error> {
+    while let Some(record) = seq.next_element::<Value>()? {
+        sink.value(&record, Locator::Row(*next_row));
+        *next_row += 1;
+        if sink.abandoned() {
+            return Err(de::Error::custom(ABANDONED));
+        }
+    }
+    Ok(())
+}
+
 /// One top-level document: an array of records, a `tables` response, or a record.
 struct TopLevel<'s, 'a> {
     sink: &'s mut Sink<'a>,
@@ -69,15 +85,8 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
         f.write_str("a JSON object or array")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(record) = seq.next_element::<Value>()? {
-            self.sink.value(&record, Locator::Row(*self.next_row));
-            *self.next_row += 1;
-            if self.sink.abandoned() {
-                return Err(de::Error::custom(ABANDONED));
-            }
-        }
-        Ok(())
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        rows(self.sink, self.next_row, seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -208,15 +217,8 @@ impl<'de> Visitor<'de> for Records<'_, '_> {
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("search hits or results")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(record) = seq.next_element::<Value>()? {
-            self.sink.value(&record, Locator::Row(*self.next_row));
-            *self.next_row += 1;
-            if self.sink.abandoned() {
-                return Err(de::Error::custom(ABANDONED));
-            }
-        }
-        Ok(())
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        rows(self.sink, self.next_row, seq)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(k) = map.next_key::<String>()? {
