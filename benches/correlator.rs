@@ -34,6 +34,9 @@ fn event(
             file: "bench".into(),
             locator: Locator::Record(0),
         },
+        table: None,
+        time_as_logged: None,
+        source_identity: None,
     }
 }
 

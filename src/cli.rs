@@ -16,8 +16,10 @@ reported as located warnings on stderr and counted in the summary; the rest is s
 /// svchunt: find remote service execution (PsExec, PAExec, RemCom, Impacket psexec/smbexec,
 /// Metasploit, Cobalt Strike, NetExec, winexe…) in Windows event logs, offline.
 ///
-/// It reads folders of EVTX files and SIEM exports (evtx_dump JSON, NXLog/OTRF JSON lines,
-/// Sentinel/Log Analytics JSON and CSV, Winlogbeat/ECS NDJSON; inside .zip and .gz too),
+/// It reads folders of EVTX files, Windows' own exports (Event Viewer / wevtutil XML,
+/// PowerShell Get-WinEvent JSON) and SIEM exports (evtx_dump JSON, NXLog/OTRF JSON lines,
+/// Sentinel/Log Analytics JSON and CSV, Winlogbeat 6/7/ECS, Elastic _search, Splunk JSON and
+/// CSV), inside zip, 7z, tar, gzip, bzip2 and xz too, and Velociraptor and KAPE collections,
 /// recognising each file by its content, and tells the story of every service created:
 /// when, by whom, from where, how long it lived, when it was removed, on what evidence.
 #[derive(Debug, Parser)]
@@ -41,7 +43,13 @@ pub enum Command {
     Hunt(HuntArgs),
     /// Print the normalised events svchunt reads from the inputs, one JSON object per line.
     ///
-    /// Useful to check how a SIEM export was understood.
+    /// Useful to check how a SIEM export was understood, or to load a collection's events
+    /// into a lake (-f parquet).
+    ///
+    /// Examples:
+    ///   svchunt events --id 7045,4697 logs/           installs, one JSON object per line
+    ///   svchunt events -f csv -o events.csv logs/     a spreadsheet (formula-safe)
+    ///   svchunt events -f parquet -o events.parquet logs/   for Spark, DuckDB, pandas
     Events(EventsArgs),
     /// Write the detection as a SIEM query: KQL (Sentinel), Sigma, Splunk SPL or Elastic EQL.
     ///
@@ -80,6 +88,27 @@ pub enum FormatArg {
     Dot,
     /// A self-contained HTML report to open in a browser (timeline, movement graph, table).
     Html,
+    /// JSON lines for Timesketch: one event per source logon, creation and removal, each with
+    /// the finding's id and verdict (`timesketch_importer --file out.jsonl …`).
+    Timesketch,
+    /// The findings as one Parquet file (Snappy), nested columns as in the JSON, for a data
+    /// lake, Spark or pandas (needs -o FILE or a redirect: it is binary).
+    Parquet,
+}
+
+/// `svchunt events` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormatArg {
+    /// One JSON object per line (the default).
+    Jsonl,
+    /// One JSON array.
+    Json,
+    /// CSV with a header line; `data` as a JSON array of [name, value] pairs (formula-safe
+    /// for spreadsheets; see --csv-raw).
+    Csv,
+    /// One Parquet file (Snappy): the events table a lake or Spark ingests, with `data` a
+    /// list of {name, value} and times to the nanosecond (needs -o FILE or a redirect).
+    Parquet,
 }
 
 /// Flags shared by every command that reads inputs.
@@ -106,6 +135,24 @@ pub struct InputArgs {
     /// No warnings or summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Also list every file that is not an event log (by default they are counted by kind in
+    /// one line: source files, documents, a collector's bookkeeping…).
+    #[arg(short, long, help_heading = "Input")]
+    pub verbose: bool,
+
+    /// The largest one text record (a JSON line or document, an XML event) may be, e.g. `16M`,
+    /// `512K`; a larger one is skipped with a warning. Real events are far smaller (Windows
+    /// caps an event's data at 64 KiB).
+    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_size, help_heading = "Input")]
+    pub max_record: usize,
+
+    /// How many times its own size one input may inflate to, through all the archives and
+    /// compression inside it (at least 1 GiB is always allowed); past that the rest of it is
+    /// not read, with a warning. Guards against archive bombs; raise it for a legitimately
+    /// huge collection, 0 for no limit.
+    #[arg(long, value_name = "RATIO", default_value_t = svchunt::read::DEFAULT_MAX_EXPANSION, help_heading = "Input")]
+    pub max_expansion: u64,
 }
 
 /// `svchunt hunt`.
@@ -222,6 +269,47 @@ pub struct EventsArgs {
     /// Only these event ids (repeatable, or comma-separated).
     #[arg(long = "id", value_delimiter = ',', value_name = "ID")]
     pub ids: Vec<u32>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EventsFormatArg::Jsonl, help_heading = "Output")]
+    pub format: EventsFormatArg,
+
+    /// Write the events to FILE instead of stdout. FILE is replaced only when complete (a
+    /// failed run leaves the old one), and may not be one of the inputs.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// CSV fields exactly as logged, without the `'` that stops a spreadsheet from running a
+    /// field as a formula (see `svchunt hunt --help`).
+    #[arg(long, help_heading = "Output")]
+    pub csv_raw: bool,
+}
+
+/// Parse a size: bytes, or with a `K`, `M` or `G` suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("not a size like 16M, 512K or 1048576: {s:?}")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("not a size like 16M, 512K or 1048576: {s:?}"))?;
+    n.checked_shl(shift)
+        .filter(|v| *v >> shift == n && *v > 0)
+        .ok_or_else(|| format!("size out of range: {s:?}"))
 }
 
 /// Parse `24h`, `2s`, `90m`, `1h30m`, `500ms` (jiff's friendly format).
@@ -238,6 +326,15 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("16M").unwrap(), 16 << 20);
+        assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("big").is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 /// The account an event is attributed to: a SID, a `DOMAIN\name`, or both.
@@ -85,6 +85,12 @@ impl fmt::Display for Origin {
 pub struct Event {
     /// When the event was logged, in UTC with the source's full precision.
     pub time: Timestamp,
+    /// The time as the log wrote it, when it lies beyond the years -9999..9999 that `time` can
+    /// hold (Windows accepts clocks up to the year 30827): `time` is then the nearest end of
+    /// that range, and this text says the event is dated by a clock set on purpose. `None` for
+    /// every ordinary event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_as_logged: Option<Box<str>>,
     /// The computer that logged it (as the log says, e.g. `WORKSTATION6.theshire.local`).
     pub computer: String,
     /// The channel (`System`, `Security`, `Microsoft-Windows-Sysmon/Operational`, …).
@@ -101,6 +107,61 @@ pub struct Event {
     pub data: Vec<(String, String)>,
     /// Where the event was read.
     pub origin: Origin,
+    /// For a row of a Sentinel / Log Analytics export: its table and the columns the seed query
+    /// reads, as exported. `None` for every other format (EVTX, evtx_dump, NXLog, Winlogbeat…),
+    /// whose events count as the legacy agent's tables (see [`AgentTable`]).
+    ///
+    /// Not serialised: `svchunt events` prints the normalised event, the same whatever the
+    /// format; these raw columns exist for `--semantics kql` alone and are the input's own text.
+    #[serde(skip)]
+    pub table: Option<Box<TableRow>>,
+    /// Which record this is, fixed by its reader before any field was dropped (see
+    /// [`Event::identity`]); `None` for an event built by hand, whose identity is then
+    /// computed from what it holds. Not part of any output.
+    #[serde(skip)]
+    pub source_identity: Option<EventIdentity>,
+}
+
+/// The Log Analytics tables that hold Windows events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgentTable {
+    /// `Event`: the legacy agent's table for every log but Security.
+    Event,
+    /// `SecurityEvent`: the legacy agent's table for the Security log.
+    SecurityEvent,
+    /// `WindowsEvent`: the Azure Monitor Agent's table.
+    WindowsEvent,
+}
+
+impl AgentTable {
+    /// The table's name, as Log Analytics spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentTable::Event => "Event",
+            AgentTable::SecurityEvent => "SecurityEvent",
+            AgentTable::WindowsEvent => "WindowsEvent",
+        }
+    }
+}
+
+/// A row of a Log Analytics table: which table, and the text of some of its columns exactly as
+/// the export holds it (no trimming, no `N/A` mapping, no XML decoding).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableRow {
+    /// The table the row belongs to.
+    pub table: AgentTable,
+    /// (column, text) for the columns kept; a column the export lacks is absent.
+    pub columns: Vec<(&'static str, String)>,
+}
+
+impl TableRow {
+    /// The text of `column` as exported, if the export has that column.
+    pub fn column(&self, column: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Event {
@@ -134,19 +195,96 @@ impl Event {
         }
     }
 
+    /// The table this event is a row of: the export's table for a Sentinel row, else the one
+    /// the legacy Log Analytics agent writes it to (the Security log to `SecurityEvent`, every
+    /// other log to `Event`).
+    pub fn agent_table(&self) -> AgentTable {
+        match &self.table {
+            Some(row) => row.table,
+            None if self.channel.eq_ignore_ascii_case(channel::SECURITY) => {
+                AgentTable::SecurityEvent
+            }
+            None => AgentTable::Event,
+        }
+    }
+
     /// A key that is equal for two copies of the same record (the same log copied into two
-    /// folders), used to read each record once. It ignores where the record was read.
+    /// folders), used to read each record once. It ignores where the record was read, and
+    /// covers everything else a reader read: the header, the user, the data fields and a
+    /// Sentinel row's raw columns, so that two rows differing in any of them stay two.
+    ///
+    /// It is fixed by the reader before any field is dropped (see [`Event::seal_identity`]):
+    /// two records differing only in a field no stage keeps (`Message`) are still two.
     pub fn identity(&self) -> EventIdentity {
+        self.source_identity
+            .unwrap_or_else(|| self.content_identity(None))
+    }
+
+    /// Fix [`Event::identity`] from what the event holds now: readers call this (through
+    /// [`crate::select::Filter::project`]) before dropping the fields no stage reads.
+    pub fn seal_identity(&mut self) {
+        if self.source_identity.is_none() {
+            self.source_identity = Some(self.content_identity(None));
+        }
+    }
+
+    /// Like [`Event::seal_identity`], for a reader that skipped some of the record unread:
+    /// `raw` is the record's whole source text, which then stands for its content.
+    pub fn seal_identity_raw(&mut self, raw: &[u8]) {
+        if self.source_identity.is_none() {
+            self.source_identity = Some(self.content_identity(Some(raw)));
+        }
+    }
+
+    fn content_identity(&self, raw: Option<&[u8]>) -> EventIdentity {
         use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: the same on every run and thread.
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.computer.hash(&mut h);
         self.channel.hash(&mut h);
-        self.provider.hash(&mut h);
         self.event_id.hash(&mut h);
-        self.record_id.hash(&mut h);
         self.time.hash(&mut h);
-        self.data.hash(&mut h);
+        self.provider.hash(&mut h);
+        self.record_id.hash(&mut h);
+        self.user.hash(&mut h);
+        self.table.hash(&mut h);
+        match raw {
+            // The record's whole source text stands for the fields its reader skipped unread.
+            Some(raw) => raw.hash(&mut h),
+            None => self.data.hash(&mut h),
+        }
         EventIdentity(h.finish())
+    }
+}
+
+/// Time arithmetic on event times that never panics.
+///
+/// Event times come from the logs, that is from whoever set the host's clock: Windows accepts
+/// dates up to the year 30827, jiff represents instants between the years -9999 and 9999, and
+/// `Timestamp + SignedDuration` panics past either end. Every window computed from an event time
+/// goes through these, which stop at the representable ends instead: an event logged at the
+/// end of time is still correlated with what lies within its window.
+pub trait SaturatingTime {
+    /// `self + d`, or the latest (earliest) representable instant past it.
+    fn plus(self, d: SignedDuration) -> Timestamp;
+    /// `self - d`, likewise.
+    fn minus(self, d: SignedDuration) -> Timestamp;
+}
+
+impl SaturatingTime for Timestamp {
+    fn plus(self, d: SignedDuration) -> Timestamp {
+        self.checked_add(d).unwrap_or(if d.is_negative() {
+            Timestamp::MIN
+        } else {
+            Timestamp::MAX
+        })
+    }
+
+    fn minus(self, d: SignedDuration) -> Timestamp {
+        match d.checked_neg() {
+            Some(neg) => self.plus(neg),
+            None => Timestamp::MAX,
+        }
     }
 }
 
@@ -171,6 +309,19 @@ pub type Census = std::collections::BTreeMap<(String, String), std::collections:
 /// See [`Event::identity`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EventIdentity(u64);
+
+impl EventIdentity {
+    /// The key's bits, for a front end that carries events through another form (an Arrow
+    /// table) and back: they de-duplicate as their reader decided, not by what is left of them.
+    pub fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// A key carried as [`EventIdentity::to_bits`].
+    pub fn from_bits(bits: u64) -> Self {
+        EventIdentity(bits)
+    }
+}
 
 /// Well-known channel names, so that readers normalise to one spelling.
 pub mod channel {
@@ -201,6 +352,9 @@ pub(crate) fn test_event(event_id: u32, chan: &str, data: &[(&str, &str)]) -> Ev
             file: "test.evtx".into(),
             locator: Locator::Record(1),
         },
+        table: None,
+        time_as_logged: None,
+        source_identity: None,
     }
 }
 
@@ -239,6 +393,21 @@ mod tests {
     }
 
     #[test]
+    fn time_arithmetic_stops_at_the_ends_of_time() {
+        let hour = SignedDuration::from_hours(1);
+        assert_eq!(Timestamp::MAX.plus(hour), Timestamp::MAX);
+        assert_eq!(Timestamp::MIN.minus(hour), Timestamp::MIN);
+        assert_eq!(Timestamp::MAX.minus(-hour), Timestamp::MAX);
+        assert_eq!(Timestamp::MIN.plus(SignedDuration::MIN), Timestamp::MIN);
+        assert_eq!(
+            Timestamp::UNIX_EPOCH.minus(SignedDuration::MIN),
+            Timestamp::MAX
+        );
+        let t = Timestamp::UNIX_EPOCH;
+        assert_eq!(t.plus(hour).minus(hour), t);
+    }
+
+    #[test]
     fn identity_ignores_origin_but_not_content() {
         let a = event(&[("ServiceName", "X")]);
         let mut b = a.clone();
@@ -246,5 +415,59 @@ mod tests {
         assert_eq!(a.identity(), b.identity());
         b.record_id = Some(2);
         assert_ne!(a.identity(), b.identity());
+    }
+
+    #[test]
+    fn records_without_a_record_id_differ_by_every_field_read() {
+        let mut a = event(&[("ServiceName", "X"), ("Message", "one")]);
+        a.record_id = None;
+        let mut b = a.clone();
+        b.data[1].1 = "two".into();
+        a.seal_identity();
+        b.seal_identity();
+        // Dropping the field that told them apart does not make them one record.
+        a.data.truncate(1);
+        b.data.truncate(1);
+        assert_ne!(a.identity(), b.identity());
+        let mut c = event(&[("ServiceName", "X")]);
+        c.record_id = None;
+        let mut d = c.clone();
+        c.seal_identity_raw(b"{\"line\":1}");
+        d.seal_identity_raw(b"{\"line\":2}");
+        assert_ne!(c.identity(), d.identity());
+    }
+
+    #[test]
+    fn identity_sees_the_user_and_raw_columns() {
+        let a = event(&[("ServiceName", "X")]);
+        let mut b = a.clone();
+        b.user.name = Some("CORP\\bob".into());
+        assert_ne!(
+            a.identity(),
+            b.identity(),
+            "two rows differing only in UserName"
+        );
+        let mut c = a.clone();
+        c.table = Some(Box::new(TableRow {
+            table: AgentTable::Event,
+            columns: vec![("UserName", "N/A".into())],
+        }));
+        let mut d = c.clone();
+        d.table.as_mut().unwrap().columns[0].1 = "-".into();
+        assert_ne!(c.identity(), d.identity());
+        assert_ne!(a.identity(), c.identity());
+    }
+
+    #[test]
+    fn agent_table_follows_the_channel_unless_the_row_says() {
+        let mut e = event(&[]);
+        assert_eq!(e.agent_table(), AgentTable::SecurityEvent);
+        e.channel = "System".into();
+        assert_eq!(e.agent_table(), AgentTable::Event);
+        e.table = Some(Box::new(TableRow {
+            table: AgentTable::WindowsEvent,
+            columns: Vec::new(),
+        }));
+        assert_eq!(e.agent_table(), AgentTable::WindowsEvent);
     }
 }

@@ -38,6 +38,9 @@ let event = |id: u32, time: &str, data: &[(&str, &str)]| Event {
     user: UserRef { sid: Some("S-1-5-21-1-2-3-1104".into()), name: None },
     data: data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     origin: Origin { file: "memory".into(), locator: Locator::Row(0) },
+    table: None,
+    time_as_logged: None,
+    source_identity: None,
 };
 let events = vec![
     event(7045, "2024-05-06T08:00:00Z", &[
@@ -65,6 +68,8 @@ assert_eq!(finding.lifetime_ms, Some(3000));
 #![cfg_attr(not(debug_assertions), deny(clippy::dbg_macro))]
 
 mod accounts;
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod attribute;
 #[doc(hidden)]
 pub mod discover;
@@ -89,4 +94,6 @@ pub use event::{Event, Locator, Origin, UserRef};
 pub use kql::{KqlConfig, KqlRow};
 pub use lifecycle::LifecycleConfig;
 pub use read::{ReadStats, Warning};
-pub use report::{Campaign, Coverage, Evidence, Finding, Report, Source, Verdict};
+pub use report::{
+    Campaign, Coverage, Evidence, Finding, Kind, Reconfiguration, Report, Source, Verdict,
+};

@@ -126,12 +126,20 @@ pub struct EngineBuilder {
     local_time_zone: TimeZone,
     threads: Option<usize>,
     render_only: bool,
+    input_limits: crate::read::InputLimits,
 }
 
 impl EngineBuilder {
     /// The zone of timestamps that carry none (NXLog's `EventTime`); UTC by default.
     pub fn local_time_zone(mut self, zone: TimeZone) -> Self {
         self.local_time_zone = zone;
+        self
+    }
+
+    /// Bounds on one input (record size, expansion through archives) and whether to list the
+    /// files that are not event logs.
+    pub fn input_limits(mut self, limits: crate::read::InputLimits) -> Self {
+        self.input_limits = limits;
         self
     }
 
@@ -182,6 +190,7 @@ impl EngineBuilder {
                 let mut read = ReadOptions::default();
                 read.naive_time_zone = self.local_time_zone;
                 read.evtx_render_only = self.render_only;
+                read.limits = self.input_limits;
                 read
             },
             semantics: self.semantics,
@@ -271,6 +280,7 @@ impl Engine {
             local_time_zone: TimeZone::UTC,
             threads: None,
             render_only: false,
+            input_limits: crate::read::InputLimits::default(),
         }
     }
 
@@ -289,16 +299,19 @@ impl Engine {
     pub fn hunt_paths_with(&self, paths: &[PathBuf], progress: Option<&dyn Progress>) -> Hunt {
         let collection =
             self.in_pool(|| collect::collect_by_plan(paths, &self.plan(), &self.read, progress));
+        let mut warnings = collection.warnings;
+        warnings.extend(self.notes(&collection.events));
         Hunt {
             answer: self.answer(&collection.events, &collection.census),
-            warnings: collection.warnings,
+            warnings,
             stats: collection.stats,
         }
     }
 
     /// Hunt events already in memory (read by another front end, or built by a test): the
     /// same read plan and the same tail as [`Engine::hunt_paths`], so the same events give the
-    /// same answer either way. Nothing is read, so no warnings; the counts say how many events
+    /// same answer either way. Nothing is read, so no reading warnings (only what the semantics
+    /// says of the events, as [`Engine::hunt_paths`] does); the counts say how many events
     /// were given, kept and found twice.
     pub fn hunt_events(&self, events: impl IntoIterator<Item = Event>) -> Hunt {
         let selected = self.plan().select(events);
@@ -306,7 +319,7 @@ impl Engine {
         let duplicates = order_and_dedup(&mut kept);
         Hunt {
             answer: self.answer(&kept, &selected.census),
-            warnings: Vec::new(),
+            warnings: self.notes(&kept),
             stats: ReadStats {
                 records: selected.records,
                 records_selected: selected.selected,
@@ -338,6 +351,22 @@ impl Engine {
         match &self.semantics {
             Semantics::Lifecycle(_) => lifecycle::plan(),
             Semantics::Kql(_) => kql::plan(),
+        }
+    }
+
+    /// What the semantics says of the events it was given, once per run: the seed query names
+    /// the tables it reads, and the rows of other tables it leaves out are counted.
+    fn notes(&self, events: &[Event]) -> Vec<Warning> {
+        match &self.semantics {
+            Semantics::Lifecycle(_) => Vec::new(),
+            Semantics::Kql(_) => kql::unread_notes(events)
+                .into_iter()
+                .map(|message| Warning {
+                    file: "(run)".into(),
+                    location: String::new(),
+                    message,
+                })
+                .collect(),
         }
     }
 

@@ -16,6 +16,9 @@
 //! records whose id is wanted are rendered. Plain files read by a plan are read once
 //! ([`super::evtx_onepass`]): the first pass keeps keys of the evidence, the second reads again
 //! only chunks whose keys meet the needles.
+//!
+//! The chunk work is shared with [`super::evtx_stream`], which reads an EVTX held in an
+//! archive as it streams by.
 
 use std::io;
 use std::sync::Arc;
@@ -37,8 +40,16 @@ pub const MAGIC: &[u8; 8] = b"ElfFile\0";
 pub enum EvtxBytes<'a> {
     /// A file on disk, read chunk by chunk with positioned reads.
     File(&'a std::fs::File, u64),
-    /// A buffer (an archive member).
+    /// A buffer.
     Memory(&'a [u8]),
+    /// A run of whole chunks of a streamed input (see [`super::evtx_stream`]): `bytes` starts at
+    /// file offset `start`, and the input ends, as far as this window knows, where it does.
+    Window {
+        /// File offset of `bytes[0]`.
+        start: u64,
+        /// The chunks.
+        bytes: &'a [u8],
+    },
 }
 
 impl EvtxBytes<'_> {
@@ -46,6 +57,7 @@ impl EvtxBytes<'_> {
         match self {
             EvtxBytes::File(_, len) => *len,
             EvtxBytes::Memory(b) => b.len() as u64,
+            EvtxBytes::Window { start, bytes } => start + bytes.len() as u64,
         }
     }
 
@@ -55,6 +67,13 @@ impl EvtxBytes<'_> {
         let n = end.saturating_sub(offset) as usize;
         match self {
             EvtxBytes::Memory(b) => Ok(b[offset as usize..offset as usize + n].to_vec()),
+            EvtxBytes::Window { start, bytes } => {
+                let from = offset
+                    .checked_sub(*start)
+                    .ok_or_else(|| io::Error::other("EVTX window read before its start"))?
+                    as usize;
+                Ok(bytes[from..from + n].to_vec())
+            }
             EvtxBytes::File(f, _) => {
                 let mut buf = vec![0u8; n];
                 read_exact_at(f, &mut buf, offset)?;
@@ -101,14 +120,38 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
             return;
         }
     };
+    if !open(name, &header, out) {
+        return;
+    }
+    out.stats.bytes += len;
+    if len < FILE_HEADER_SIZE {
+        ends_in_header(name, len, out);
+        return;
+    }
+
+    let body = len - FILE_HEADER_SIZE;
+    let chunks = body.div_ceil(CHUNK_SIZE);
+    if let (Some(spec), EvtxBytes::File(file, _)) = (&opts.onepass, &bytes) {
+        super::evtx_onepass::first_pass(name, file, len, chunks, spec, opts, out);
+        return;
+    }
+    let settings = parser_settings();
+    let per_chunk: Vec<ChunkOutput> = (0..chunks)
+        .into_par_iter()
+        .map(|n| read_chunk(name, &bytes, n, &settings, opts))
+        .collect();
+    merge_chunks(per_chunk, out);
+}
+
+/// Check an input's file header: false (and the input counted as skipped) when it is no EVTX.
+pub(super) fn open(name: &Arc<str>, header: &[u8], out: &mut FileOutput) -> bool {
     if header.len() < MAGIC.len() || &header[..8] != MAGIC {
         out.warn(name, "offset 0x0", "not an EVTX file (no ElfFile magic)");
         out.stats.files_skipped += 1;
-        return;
+        return false;
     }
     out.stats.files += 1;
-    out.stats.bytes += len;
-    match EvtxFileHeader::from_bytes(&header) {
+    match EvtxFileHeader::from_bytes(header) {
         Ok(h) if h.flags.contains(evtx::HeaderFlags::NO_CRC32) => out.warn(
             name,
             "file header",
@@ -126,27 +169,20 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
             format!("unreadable header ({e}); reading chunks anyway"),
         ),
     }
-    if len < FILE_HEADER_SIZE {
-        out.warn(
-            name,
-            format!("offset {len:#x}"),
-            "file ends inside its header: no chunks",
-        );
-        return;
-    }
+    true
+}
 
-    let body = len - FILE_HEADER_SIZE;
-    let chunks = body.div_ceil(CHUNK_SIZE);
-    if let (Some(spec), EvtxBytes::File(file, _)) = (&opts.onepass, &bytes) {
-        super::evtx_onepass::first_pass(name, file, len, chunks, spec, opts, out);
-        return;
-    }
-    let settings = parser_settings();
-    let per_chunk: Vec<ChunkOutput> = (0..chunks)
-        .into_par_iter()
-        .map(|n| read_chunk(name, &bytes, n, &settings, opts))
-        .collect();
-    merge_chunks(per_chunk, out);
+/// An input that ends before its first chunk: read, but nothing in it.
+pub(super) fn ends_in_header(name: &Arc<str>, len: u64, out: &mut FileOutput) {
+    out.warn(
+        name,
+        format!("offset {len:#x}"),
+        "file ends inside its header: no chunks",
+    );
+    *out.stats
+        .inputs_incomplete
+        .entry("truncated".into())
+        .or_default() += 1;
 }
 
 /// The crate's settings for rendering one chunk at a time.
@@ -179,7 +215,7 @@ pub(super) fn merge_chunks(per_chunk: Vec<ChunkOutput>, out: &mut FileOutput) {
 }
 
 /// What one chunk gave.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct ChunkOutput {
     pub out: FileOutput,
     /// Wanted event ids seen in the chunk, rendered or not.
@@ -318,6 +354,11 @@ pub(super) fn chunk_output(
                 data.len()
             ),
         );
+        // Only the last chunk can be short: the input counts once as read in part.
+        *out.stats
+            .inputs_incomplete
+            .entry("truncated".into())
+            .or_default() += 1;
         data.resize(CHUNK_SIZE as usize, 0);
     }
     let mut chunk = match EvtxChunkData::new(data, false) {

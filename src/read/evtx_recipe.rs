@@ -404,6 +404,9 @@ fn system_event(
             file: file.clone(),
             locator: Locator::Record(record_id),
         },
+        time_as_logged: None,
+        table: None,
+        source_identity: None,
     };
     ev.fill_user_from_subject();
     Ok(ev)

@@ -648,6 +648,9 @@ pub fn general(
             file: file.clone(),
             locator: Locator::Record(record_id),
         },
+        time_as_logged: None,
+        table: None,
+        source_identity: None,
     };
     ev.fill_user_from_subject();
     Some(ev)

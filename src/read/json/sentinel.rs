@@ -8,6 +8,10 @@
 //!   fields (`SubjectUserSid`, `ServiceName`, …), leftovers in an XML `EventData`;
 //! - `WindowsEvent` (Azure Monitor Agent): `Channel`, `Provider`, `EventRecordId`, and the data
 //!   as a JSON object (or a JSON string of one) in `EventData`.
+//!
+//! Every row also keeps its table and, where the seed query reads the row, the text of the
+//! columns it reads exactly as exported ([`TableRow`]): `--semantics kql` works on those, not
+//! on the normalised fields.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -20,9 +24,9 @@ use super::normalise_channel;
 use super::problems::RecordError;
 use super::sentinel_xml::data_fields;
 use super::table_row::Cell;
-use super::times::parse_utc;
-use crate::event::{Event, Locator, Origin, UserRef, channel};
+use crate::event::{AgentTable, Event, Locator, Origin, TableRow, UserRef, channel};
 use crate::read::evtx_json::scalar_text;
+use crate::read::times::parse_utc;
 
 /// Map one row; `kind` is the table its container's columns say, unless the row's `Type` does.
 pub(crate) fn to_event(
@@ -39,9 +43,10 @@ pub(crate) fn to_event(
         .text("EventID")
         .and_then(|t| t.trim().parse::<u32>().ok())
         .ok_or_else(|| RecordError::new("no event id", "no numeric EventID"))?;
-    let time = row_time(row, kind)?;
+    let (time, time_as_logged) = row_time(row, kind)?;
     let mut event = Event {
         time,
+        time_as_logged,
         computer: row.text("Computer").unwrap_or_default().into_owned(),
         channel: String::new(),
         provider: String::new(),
@@ -53,6 +58,8 @@ pub(crate) fn to_event(
             file: file.clone(),
             locator,
         },
+        table: Some(Box::new(raw_row(row, kind, event_id))),
+        source_identity: None,
     };
     match kind {
         TableKind::Event => fill_event(row, &mut event)?,
@@ -63,16 +70,39 @@ pub(crate) fn to_event(
     Ok(event)
 }
 
+/// The row's table, and the columns the seed query reads from a row of that table and id, as
+/// exported: a cell's text unchanged, an empty cell as the empty string (Log Analytics's null
+/// string), a column the export lacks left out.
+fn raw_row(row: &Row<'_>, kind: TableKind, event_id: u32) -> TableRow {
+    let table = match kind {
+        TableKind::Event => AgentTable::Event,
+        TableKind::SecurityEvent => AgentTable::SecurityEvent,
+        TableKind::WindowsEvent => AgentTable::WindowsEvent,
+    };
+    TableRow {
+        table,
+        columns: crate::kql::seed_columns(table, event_id)
+            .iter()
+            .filter_map(|&c| row.get(c).map(|cell| (c, cell.text().into_owned())))
+            .collect(),
+    }
+}
+
 /// `TimeGenerated` is the event's own time for the agent tables; `WindowsEvent` also has
 /// `TimeCreated`, which is preferred where present.
-fn row_time(row: &Row<'_>, kind: TableKind) -> Result<jiff::Timestamp, RecordError> {
+fn row_time(
+    row: &Row<'_>,
+    kind: TableKind,
+) -> Result<(jiff::Timestamp, Option<Box<str>>), RecordError> {
     let created = (kind == TableKind::WindowsEvent)
         .then(|| row.text("TimeCreated"))
         .flatten();
     let text = created
         .or_else(|| row.text("TimeGenerated"))
         .ok_or_else(|| RecordError::new("no time", "no TimeGenerated"))?;
-    parse_utc(&text).ok_or_else(|| RecordError::new("no time", format!("unreadable time {text:?}")))
+    let time = parse_utc(&text)
+        .ok_or_else(|| RecordError::new("no time", format!("unreadable time {text:?}")))?;
+    Ok((time, crate::read::times::as_logged(&text, time)))
 }
 
 fn fill_event(row: &Row<'_>, event: &mut Event) -> Result<(), RecordError> {
