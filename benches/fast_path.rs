@@ -1,12 +1,14 @@
 //! Per-chunk cost of the EVTX fast path against the `evtx` crate's own walk, on a generated
 //! System/Security log: the lean walk (record headers and EventIDs), the lean walk plus every
-//! record's substitution values, and the crate's parse + `template_instances()` of every record.
+//! record's substitution values, the lean decoder making every record an event, the crate's
+//! parse + `template_instances()` of every record, and its rendering of every record to JSON.
 
 use std::sync::Arc;
 
 use evtx::{EvtxChunkData, ParserSettings};
 use evtx_writer::scenario::{Config, generate};
-use svchunt::read::evtx_scan;
+use svchunt::read::evtx_binxml::{ChunkCtx, TemplateStore};
+use svchunt::read::{evtx_render, evtx_scan};
 
 fn main() {
     divan::main();
@@ -78,6 +80,44 @@ fn crate_parse_and_template_values(bencher: divan::Bencher) {
             let mut chunk = data.parse(settings.clone()).expect("parse");
             for r in chunk.iter().flatten() {
                 n += r.template_instances().map_or(0, |t| t.len());
+            }
+        }
+        n
+    });
+}
+
+#[divan::bench]
+fn lean_decode_every_record(bencher: divan::Bencher) {
+    let chunks = chunks();
+    let store = TemplateStore::default();
+    let name: Arc<str> = "bench".into();
+    let time = jiff::Timestamp::UNIX_EPOCH;
+    bencher.bench_local(|| {
+        let mut n = 0;
+        for c in &chunks {
+            let mut ctx = ChunkCtx::new(c, Some(&store));
+            for r in evtx_scan::records(c, free_space(c)).unwrap_or_default() {
+                let event = ctx
+                    .record(r.offset, r.size)
+                    .and_then(|(inst, _)| evtx_render::to_event(&inst, &name, r.record_id, time));
+                n += event.map_or(0, |e| e.data.len());
+            }
+        }
+        n
+    });
+}
+
+#[divan::bench]
+fn crate_render_every_record(bencher: divan::Bencher) {
+    let chunks = chunks();
+    let settings = Arc::new(ParserSettings::new().num_threads(1).indent(false));
+    bencher.bench_local(|| {
+        let mut n = 0;
+        for c in &chunks {
+            let mut data = EvtxChunkData::new(c.clone(), false).expect("chunk");
+            let mut chunk = data.parse(settings.clone()).expect("parse");
+            for r in chunk.iter().flatten() {
+                n += r.into_json().map_or(0, |j| j.data.len());
             }
         }
         n

@@ -16,6 +16,11 @@ pub struct AccountDirectory {
     names: HashMap<String, BTreeMap<String, u32>>,
 }
 
+/// Whether `sid` is one [`AccountDirectory::name_of`] names by table, without the logs.
+pub(crate) fn is_well_known(sid: &str) -> bool {
+    well_known(sid).is_some()
+}
+
 /// Names Windows gives well-known SIDs regardless of domain.
 fn well_known(sid: &str) -> Option<&'static str> {
     Some(match sid {

@@ -78,7 +78,7 @@ pub use text::has;
 
 use crate::accounts::AccountDirectory;
 use crate::event::{AgentTable, Event, Origin, SaturatingTime};
-use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
+use crate::select::{FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids the seed query reads.
 const SEED_EVENT_IDS: &[u32] = &[7045, 4674];
@@ -103,19 +103,29 @@ pub fn plan() -> ReadPlan {
     const TARGET: &[&str] = &["TargetUserSid", "TargetUserName", "TargetDomainName"];
     let mut fields = FieldMap::from([(4674, F4674)]);
     fields.extend(ACCOUNT_EVENT_IDS.iter().map(|id| (*id, TARGET)));
+    let sids: Vec<(u32, NeedleKinds)> = ACCOUNT_EVENT_IDS
+        .iter()
+        .map(|id| (*id, NeedleKinds::SIDS))
+        .collect();
     ReadPlan::new(
         SEED_EVENT_IDS,
         ACCOUNT_EVENT_IDS,
         std::sync::Arc::new(fields),
         account_needles,
     )
+    // What `account_needles` gives (a one-pass read keeps only SIDs of account events).
+    .needle_kinds(&sids)
 }
 
-/// The SIDs of the 7045s: the only accounts the seed query needs names for.
+/// The SIDs of the 7045s: the only accounts the seed query needs names for. Well-known SIDs
+/// (`S-1-5-18`…) are named by table, whatever the logs say: the events naming them are not
+/// needed, and there are millions (every service logon is SYSTEM's).
 fn account_needles(seed_events: &[Event]) -> NeedleMap {
     let mut b = NeedlesBuilder::default();
     for e in seed_events.iter().filter(|e| e.event_id == 7045) {
-        if let Some(sid) = &e.user.sid {
+        if let Some(sid) = &e.user.sid
+            && !crate::accounts::is_well_known(sid)
+        {
             b.sid(sid);
         }
     }

@@ -7,6 +7,9 @@ mod common;
 use std::path::PathBuf;
 
 use evtx_writer::scenario::{Config, generate};
+use svchunt::event::Locator;
+use svchunt::read::evtx_binxml::{ChunkCtx, TemplateStore};
+use svchunt::read::{evtx_json, evtx_render};
 use svchunt::{Answer, Engine, KqlConfig, LifecycleOptions, Semantics};
 
 fn both_ways(paths: &[PathBuf], semantics: Semantics) -> (String, String) {
@@ -63,4 +66,254 @@ fn fast_path_equals_rendering_on_a_generated_scenario() {
     );
     assert!(fast.contains("remote-execution"));
     assert!(fast == rendered, "the fast path differs from rendering");
+}
+
+/// How the lean decoder fared over some files.
+#[derive(Default, Debug)]
+struct Decoded {
+    /// Records both read, with equal events.
+    equal: u64,
+    /// Records the lean decoder left to the crate.
+    declined: u64,
+    /// Records the compiled recipe read (and the general renderer too, alike).
+    by_recipe: u64,
+    /// Records the crate could not render (or map) at all.
+    crate_failed: u64,
+    /// Disagreements, described.
+    differ: Vec<String>,
+}
+
+/// Every record of every intact chunk of `file`: the lean decoder's event (where it gives one)
+/// equals the crate's rendering mapped by `evtx_json::to_event`.
+fn decode_both_ways(file: &std::path::Path, store: &TemplateStore, out: &mut Decoded) {
+    use evtx::{EvtxChunkData, ParserSettings};
+    use std::sync::Arc;
+    let bytes = std::fs::read(file).unwrap();
+    if !bytes.starts_with(b"ElfFile\0") || bytes.len() < 4096 {
+        return;
+    }
+    let name: Arc<str> = file.display().to_string().into();
+    let settings = Arc::new(
+        ParserSettings::new()
+            .num_threads(1)
+            .indent(false)
+            .separate_json_attributes(false),
+    );
+    for data in bytes[4096..].chunks(65536).filter(|c| c.len() == 65536) {
+        let Ok(mut chunk) = EvtxChunkData::new(data.to_vec(), false) else {
+            continue;
+        };
+        if !chunk.validate_header_checksum() || !chunk.validate_data_checksum() {
+            continue;
+        }
+        let Ok(mut parsed) = chunk.parse(settings.clone()) else {
+            continue;
+        };
+        let mut ctx = ChunkCtx::new(data, Some(store));
+        for record in parsed.iter() {
+            let Ok(record) = record else { continue };
+            let id = record.event_record_id;
+            let ts = record.timestamp;
+            let offset = record.binxml_offset as usize - 24;
+            let size = record.binxml_size as usize + 28;
+            let inst = ctx.record(offset, size).map(|(inst, _)| inst);
+            let lean = inst
+                .as_ref()
+                .and_then(|inst| evtx_render::to_event(inst, &name, id, ts));
+            // The general renderer and the compiled recipe, each on its own too.
+            let general = inst
+                .as_ref()
+                .and_then(|inst| evtx_render::general(inst, &name, id, ts));
+            let recipe = inst
+                .as_ref()
+                .and_then(|inst| evtx_render::by_recipe(inst, &name, id, ts));
+            if let (Some(r), Some(g)) = (&recipe, &general) {
+                out.by_recipe += 1;
+                if r != g {
+                    out.differ.push(format!(
+                        "{name} record {id}:\n recipe  {r:?}\n general {g:?}"
+                    ));
+                }
+            }
+            let rendered = record
+                .into_json()
+                .ok()
+                .and_then(|r| serde_json::from_str::<serde_json::Value>(&r.data).ok())
+                .and_then(|v| {
+                    evtx_json::to_event(&v, &name, Some(Locator::Record(id)), Some(ts)).ok()
+                });
+            match (lean, rendered) {
+                (Some(a), Some(b)) if a == b => out.equal += 1,
+                (Some(a), b) => out
+                    .differ
+                    .push(format!("{} record {id}:\n lean  {a:?}\n crate {b:?}", name)),
+                (None, Some(_)) => out.declined += 1,
+                (None, None) => out.crate_failed += 1,
+            }
+        }
+    }
+}
+
+fn evtx_files(root: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn lean_decoder_equals_rendering_record_by_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        hosts: 2,
+        days: 1,
+        events_per_host_day: 3000,
+        executions: 14,
+        seed: 5,
+        sysmon: true,
+        start: "2024-05-06T00:00:00Z".parse().unwrap(),
+    };
+    generate(&config, dir.path()).unwrap();
+    let mut roots = vec![dir.path().to_path_buf()];
+    roots.extend(common::corpus());
+    for root in roots {
+        let store = TemplateStore::default();
+        let mut seen = Decoded::default();
+        for file in evtx_files(&root) {
+            decode_both_ways(&file, &store, &mut seen);
+        }
+        eprintln!("{}: {seen:?}", root.display());
+        assert!(
+            seen.differ.is_empty(),
+            "{} records differ, first: {}",
+            seen.differ.len(),
+            seen.differ[0]
+        );
+        assert!(seen.equal > 0);
+        assert!(
+            seen.by_recipe * 4 > seen.equal * 3,
+            "most records take the recipe"
+        );
+    }
+}
+
+/// Chunks whose records are damaged but whose CRC32s say they are intact (a log written
+/// wrong, or forged): the fast path gives the answer rendering every record gives, falling
+/// back to the crate wherever the lean decoder declines. It reads only the records the hunt
+/// needs, so it can miss a damaged record rendering meets: its warnings are some of
+/// rendering's, and every record is counted, read or skipped.
+#[test]
+fn fast_path_equals_rendering_on_damaged_records_in_intact_chunks() {
+    // More with SVCHUNT_DAMAGE_SEEDS=n (each another pattern of damage).
+    let more: u64 = std::env::var("SVCHUNT_DAMAGE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let seeds = [
+        0x9e37_79b9_7f4a_7c15u64,
+        0x2545_f491_4f6c_dd1d,
+        0x1405_7b7e_f767_814f,
+    ];
+    for seed in seeds
+        .into_iter()
+        .chain((1..=more).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1))
+    {
+        damaged_records_in_intact_chunks(seed);
+    }
+}
+
+fn damaged_records_in_intact_chunks(seed: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        hosts: 2,
+        days: 1,
+        events_per_host_day: 2500,
+        executions: 14,
+        seed: 23,
+        sysmon: true,
+        start: "2024-05-06T00:00:00Z".parse().unwrap(),
+    };
+    generate(&config, dir.path()).unwrap();
+    // A fixed xorshift stream: the same damage every run.
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for file in evtx_files(dir.path()) {
+        if file.extension().is_none_or(|e| e != "evtx") {
+            continue;
+        }
+        let mut bytes = std::fs::read(&file).unwrap();
+        let chunks = (bytes.len() - 4096) / 65536;
+        for n in 0..chunks {
+            let chunk = &mut bytes[4096 + n * 65536..4096 + (n + 1) * 65536];
+            let free = u32::from_le_bytes(chunk[48..52].try_into().unwrap()) as usize;
+            // Damage a few bytes of the records of one chunk in two, then make the CRC32s
+            // agree again.
+            if next() % 2 == 0 || free <= 512 {
+                continue;
+            }
+            for _ in 0..1 + next() % 6 {
+                let at = 512 + (next() as usize % (free - 512));
+                chunk[at] ^= 1 << (next() % 8);
+            }
+            let crc = crc32fast::hash(&chunk[512..free]);
+            chunk[52..56].copy_from_slice(&crc.to_le_bytes());
+            let mut h = crc32fast::Hasher::new();
+            h.update(&chunk[..120]);
+            h.update(&chunk[128..512]);
+            let crc = h.finalize();
+            chunk[124..128].copy_from_slice(&crc.to_le_bytes());
+        }
+        std::fs::write(&file, bytes).unwrap();
+    }
+    for semantics in [
+        Semantics::Lifecycle(LifecycleOptions::default().include_benign(true)),
+        Semantics::Kql(KqlConfig::default()),
+    ] {
+        let name = format!("{semantics:?}, damage {seed:#x}");
+        let run = |render_only: bool| {
+            Engine::builder(semantics.clone())
+                .evtx_render_only(render_only)
+                .build()
+                .unwrap()
+                .hunt_paths(&[dir.path().to_path_buf()])
+        };
+        let (fast, rendered) = (run(false), run(true));
+        let answer = |h: &svchunt::Hunt| match &h.answer {
+            Answer::Lifecycle(r) => serde_json::to_string_pretty(r).unwrap(),
+            Answer::Kql(rows) => serde_json::to_string_pretty(rows).unwrap(),
+        };
+        assert!(answer(&fast) == answer(&rendered), "{name}: answers differ");
+        assert_eq!(
+            fast.stats.records_selected, rendered.stats.records_selected,
+            "{name}"
+        );
+        // Rendering counts a chunk it cannot parse as one loss; the fast path reads its
+        // records' ids without the crate and needs nothing else of them.
+        assert!(
+            fast.stats.records + fast.stats.skipped_total()
+                >= rendered.stats.records + rendered.stats.skipped_total(),
+            "{name}: every record counted"
+        );
+        assert!(
+            fast.stats.skipped_total() <= rendered.stats.skipped_total(),
+            "{name}"
+        );
+        for w in &fast.warnings {
+            assert!(
+                rendered.warnings.contains(w),
+                "{name}: {w} only in the fast path"
+            );
+        }
+        assert!(rendered.stats.skipped_total() > 0, "the damage shows");
+    }
 }

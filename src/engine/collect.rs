@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::Progress;
 use crate::discover;
 use crate::event::{Census, Event, order_and_dedup};
-use crate::read::{ReadOptions, ReadStats, Warning};
+use crate::read::{FileOutput, ReadOptions, ReadStats, Warning, evtx_onepass};
 use crate::select::ReadPlan;
 
 /// Everything the reading stage produced for a run.
@@ -36,24 +36,49 @@ pub fn collect(
     progress: Option<(&str, &dyn Progress)>,
 ) -> Collection {
     let found = discover::discover(paths);
+    let outputs = read_all(&found.files, progress, |p| discover::read_file(p, opts));
+    assemble(found.warnings, outputs, opts)
+}
+
+/// Read every file with `read`, in parallel, in order.
+fn read_all(
+    files: &[PathBuf],
+    progress: Option<(&str, &dyn Progress)>,
+    read: impl Fn(&PathBuf) -> FileOutput + Sync,
+) -> Vec<FileOutput> {
     let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
     if let Some((pass, progress)) = progress {
-        progress.begin(pass, found.files.len(), found.files.iter().map(size).sum());
+        progress.begin(pass, files.len(), files.iter().map(size).sum());
     }
-    let outputs: Vec<_> = found
-        .files
+    files
         .par_iter()
         .map(|p| {
-            let out = discover::read_file(p, opts);
+            let out = read(p);
             if let Some((_, progress)) = progress {
                 progress.advance(size(p));
             }
             out
         })
-        .collect();
+        .collect()
+}
 
+/// The warning a run gives when it read naive local times.
+fn naive_warning(opts: &ReadOptions) -> Warning {
+    Warning {
+        file: "(run)".into(),
+        location: String::new(),
+        message: format!(
+            "some inputs carry local times without a zone (NXLog EventTime); they were read as {} \
+             (set --local-tz to the hosts' zone if that is wrong)",
+            opts.naive_time_zone.iana_name().unwrap_or("the given zone")
+        ),
+    }
+}
+
+/// One collection from every input's output, in input order.
+fn assemble(warnings: Vec<Warning>, outputs: Vec<FileOutput>, opts: &ReadOptions) -> Collection {
     let mut c = Collection {
-        warnings: found.warnings,
+        warnings,
         ..Collection::default()
     };
     let mut naive = false;
@@ -71,15 +96,7 @@ pub fn collect(
         }
     }
     if naive {
-        c.warnings.push(Warning {
-            file: "(run)".into(),
-            location: String::new(),
-            message: format!(
-                "some inputs carry local times without a zone (NXLog EventTime); they were read as {} \
-                 (set --local-tz to the hosts' zone if that is wrong)",
-                opts.naive_time_zone.iana_name().unwrap_or("the given zone")
-            ),
-        });
+        c.warnings.push(naive_warning(opts));
     }
     c.stats.duplicates += order_and_dedup(&mut c.events);
     c
@@ -87,7 +104,115 @@ pub fn collect(
 
 /// Read `paths` by `plan`: the anchors first, to learn what to look for, then the whole
 /// selection, whose collection (events, counts, census) is the hunt's.
+///
+/// Plain EVTX files are read once: the first pass keeps, per chunk, keys of the evidence it
+/// cannot decide on yet, and the second reads again only the chunks whose keys meet the
+/// needles (see `read::evtx_onepass`). Every other input is read twice. Either way the
+/// collection is the one two full passes give.
 pub fn collect_by_plan(
+    paths: &[PathBuf],
+    plan: &ReadPlan,
+    base: &ReadOptions,
+    progress: Option<&dyn Progress>,
+) -> Collection {
+    let spec = (!base.evtx_render_only)
+        .then(|| evtx_onepass::spec(plan))
+        .flatten();
+    let Some(spec) = spec else {
+        return two_passes(paths, plan, base, progress);
+    };
+    let found = discover::discover(paths);
+    let first_opts = base
+        .with_filter(plan.anchor_filter())
+        .with_onepass(spec.clone());
+    let mut firsts = read_all(&found.files, progress.map(|p| ("installs", p)), |p| {
+        discover::read_file(p, &first_opts)
+    });
+
+    // The installs: those of deferred files are moved out for the needles and back.
+    let counts: Vec<Vec<usize>> = firsts
+        .iter()
+        .filter_map(|out| out.deferred.as_ref().map(|d| d.event_counts()))
+        .collect();
+    let deferred_anchors: usize = counts.iter().flatten().sum();
+    let others: usize = firsts
+        .iter()
+        .filter(|out| out.deferred.is_none())
+        .map(|out| out.events.len())
+        .sum();
+    // Reserved exactly, and freed before the second pass: a deferred file's installs are held
+    // once, here or in their chunks.
+    let mut anchors = Vec::with_capacity(deferred_anchors + others);
+    for out in &mut firsts {
+        if let Some(d) = &mut out.deferred {
+            d.take_events(&mut anchors);
+        }
+    }
+    for out in &firsts {
+        if out.deferred.is_none() {
+            anchors.extend(out.events.iter().cloned());
+        }
+    }
+    let needles = plan.needles(&anchors);
+    anchors.truncate(deferred_anchors);
+    let mut back = anchors.drain(..);
+    let mut counts = counts.iter();
+    for out in &mut firsts {
+        if let Some(d) = &mut out.deferred {
+            d.put_events(&mut back, counts.next().expect("one per deferred file"));
+        }
+    }
+    drop(back);
+    drop(anchors);
+
+    let resolution = evtx_onepass::Resolution::new(&spec, &needles, plan.anchors());
+    let full_opts = base.with_filter(plan.full_filter_with(needles));
+    // The first pass's warnings (and the run's, once), as a first full pass would give them.
+    let mut warnings = found.warnings.clone();
+    let mut naive = false;
+    let mut deferred: Vec<Option<Box<evtx_onepass::Deferred>>> = Vec::with_capacity(firsts.len());
+    for out in firsts {
+        warnings.extend(out.warnings);
+        naive |= out.used_naive_times;
+        deferred.push(out.deferred);
+    }
+    if naive {
+        warnings.push(naive_warning(base));
+    }
+    let jobs: Vec<_> = found.files.iter().zip(deferred).collect();
+    let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+    if let Some(progress) = progress {
+        progress.begin("evidence", jobs.len(), found.files.iter().map(size).sum());
+    }
+    let seconds: Vec<FileOutput> = jobs
+        .into_par_iter()
+        .map(|(p, d)| {
+            let out = match d {
+                Some(d) => evtx_onepass::second_pass(p, *d, &spec, &resolution, &full_opts),
+                None => discover::read_file(p, &full_opts),
+            };
+            if let Some(progress) = progress {
+                progress.advance(size(p));
+            }
+            out
+        })
+        .collect();
+    let mut full = assemble(found.warnings, seconds, &full_opts);
+    merge_warnings(warnings, &mut full);
+    full
+}
+
+/// The first pass's warnings, then the second's, each said once, in the order first met.
+fn merge_warnings(mut first: Vec<Warning>, full: &mut Collection) {
+    first.append(&mut full.warnings);
+    let mut seen = std::collections::HashSet::new();
+    first.retain(|w| seen.insert(w.clone()));
+    full.warnings = first;
+}
+
+/// Two full passes: every input read for the anchors, then again for everything. The oracle
+/// the one-pass read is checked against, and the way when a plan cannot be read in one pass.
+fn two_passes(
     paths: &[PathBuf],
     plan: &ReadPlan,
     base: &ReadOptions,
@@ -103,11 +228,6 @@ pub fn collect_by_plan(
         &base.with_filter(plan.full_filter(&anchors.events)),
         progress.map(|p| ("evidence", p)),
     );
-    // Both passes read every input: each warning is said once, in the order first met.
-    let mut warnings = anchors.warnings;
-    warnings.append(&mut full.warnings);
-    let mut seen = std::collections::HashSet::new();
-    warnings.retain(|w| seen.insert(w.clone()));
-    full.warnings = warnings;
+    merge_warnings(anchors.warnings, &mut full);
     full
 }

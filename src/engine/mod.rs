@@ -3,7 +3,7 @@
 //! An [`Engine`] is built once from its semantics' options ([`Engine::lifecycle`] or
 //! [`Engine::kql`]), which cannot contradict each other: a lifecycle window is not an option of
 //! the seed query, nor the seed's rounding one of the lifecycle. It then hunts paths
-//! ([`Engine::hunt_paths`]: discover, read in two passes by the semantics' read plan) or events
+//! ([`Engine::hunt_paths`]: discover, read by the semantics' read plan, EVTX files once) or events
 //! already in memory ([`Engine::hunt_events`]: the same plan applied to them), and both end in
 //! one shared tail: order and de-duplicate, correlate, attribute, apply the allow-list, drop
 //! benign findings unless asked, group campaigns, and report each host's audit coverage.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::logon::normalise_logon_id;
 use crate::event::Event;
-use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
+use crate::select::{FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids of the first pass: the installs themselves, and the start-type changes (7040)
 /// that name a service reconfigured rather than created (`reconfigure`).
@@ -27,12 +27,31 @@ pub(super) const EVIDENCE_EVENT_IDS: &[u32] = &[
 
 /// How the lifecycle semantics reads: the installs, then the evidence naming them.
 pub fn plan() -> ReadPlan {
+    const NAMES: NeedleKinds = NeedleKinds::STRINGS;
+    const PATHS: NeedleKinds = NeedleKinds {
+        phrases: true,
+        ..NeedleKinds::STRINGS
+    };
     ReadPlan::new(
         CREATION_EVENT_IDS,
         EVIDENCE_EVENT_IDS,
         fields(),
         evidence_needles,
     )
+    // What `evidence_needles` gives each id (a one-pass read keeps only values of these kinds).
+    .needle_kinds(&[
+        (4674, NAMES),
+        (7036, NAMES),
+        (7009, NAMES),
+        (7000, NAMES),
+        (4624, NeedleKinds::NUMBERS),
+        (5140, NeedleKinds::NUMBERS),
+        (5145, NAMES.and(NeedleKinds::NUMBERS)),
+        (17, NAMES),
+        (18, NAMES),
+        (13, PATHS),
+        (12, PATHS),
+    ])
 }
 
 /// The event-data fields the lifecycle, attribution, the seed query and the report read, by

@@ -6,10 +6,16 @@
 //! files *and* chunks share one work-stealing pool, and lets every damaged chunk be reported
 //! with its file offset while the rest of the file is still read.
 //!
-//! The fast path: for each record, `template_instances()` gives the substitution values without
-//! rendering; `values[3]` is the EventID in the standard System template. Only records whose id
-//! is wanted are rendered (to the crate's JSON, mapped by [`super::evtx_json`]). When the
-//! template does not say, the record is rendered and the id read from the result.
+//! The fast path, for a chunk whose CRC32s hold: [`super::evtx_lean`] walks its records without
+//! the crate (record headers, the EventID from the substitution values), decodes the kept ones
+//! itself ([`super::evtx_binxml`] parses templates and values, [`super::evtx_render`] makes the
+//! `Event` the crate's JSON mapped by [`super::evtx_json`] would give), and declines the chunk
+//! where it cannot promise the crate's answer. A declined or damaged chunk is read with the
+//! crate as before: for each record, `template_instances()` gives the substitution values
+//! without rendering (`values[3]` is the EventID in the standard System template) and only
+//! records whose id is wanted are rendered. Plain files read by a plan are read once
+//! ([`super::evtx_onepass`]): the first pass keeps keys of the evidence, the second reads again
+//! only chunks whose keys meet the needles.
 //!
 //! The chunk work is shared with [`super::evtx_stream`], which reads an EVTX held in an
 //! archive as it streams by.
@@ -78,12 +84,16 @@ impl EvtxBytes<'_> {
 }
 
 #[cfg(unix)]
-fn read_exact_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+pub(super) fn read_exact_at(f: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
 }
 
 #[cfg(windows)]
-fn read_exact_at(f: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+pub(super) fn read_exact_at(
+    f: &std::fs::File,
+    mut buf: &mut [u8],
+    mut offset: u64,
+) -> io::Result<()> {
     use std::os::windows::fs::FileExt;
     while !buf.is_empty() {
         match f.seek_read(buf, offset) {
@@ -121,6 +131,10 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
 
     let body = len - FILE_HEADER_SIZE;
     let chunks = body.div_ceil(CHUNK_SIZE);
+    if let (Some(spec), EvtxBytes::File(file, _)) = (&opts.onepass, &bytes) {
+        super::evtx_onepass::first_pass(name, file, len, chunks, spec, opts, out);
+        return;
+    }
     let settings = parser_settings();
     let per_chunk: Vec<ChunkOutput> = (0..chunks)
         .into_par_iter()
@@ -203,11 +217,11 @@ pub(super) fn merge_chunks(per_chunk: Vec<ChunkOutput>, out: &mut FileOutput) {
 /// What one chunk gave.
 #[derive(Default)]
 pub(super) struct ChunkOutput {
-    out: FileOutput,
+    pub out: FileOutput,
     /// Wanted event ids seen in the chunk, rendered or not.
-    seen_ids: std::collections::BTreeSet<u32>,
-    /// (computer, channel) of the first record the crate rendered here.
-    identity: Option<(String, String)>,
+    pub seen_ids: std::collections::BTreeSet<u32>,
+    /// (computer, channel) of the first record rendered here.
+    pub identity: Option<(String, String)>,
 }
 
 /// Which records of a chunk the crate must read, decided by the lean walk; `None` = all.
@@ -265,21 +279,71 @@ pub(super) fn read_chunk(
     settings: &Arc<ParserSettings>,
     opts: &ReadOptions,
 ) -> ChunkOutput {
-    let mut result = ChunkOutput::default();
-    let out = &mut result.out;
     let offset = FILE_HEADER_SIZE + number * CHUNK_SIZE;
-    let at = format!("chunk {number} (file offset {offset:#x})");
-    let mut data = match bytes.read_at(offset, CHUNK_SIZE) {
+    chunk_output(
+        name,
+        number,
+        bytes.read_at(offset, CHUNK_SIZE),
+        settings,
+        opts,
+    )
+}
+
+/// Where chunk `number` is, for warnings.
+pub(super) fn chunk_location(number: u64) -> String {
+    let offset = FILE_HEADER_SIZE + number * CHUNK_SIZE;
+    format!("chunk {number} (file offset {offset:#x})")
+}
+
+/// Whether `data` is a whole chunk whose header and records match their CRC32s (or which says
+/// it carries none): the only chunks read without the crate.
+pub(super) fn is_clean(data: &[u8]) -> bool {
+    if data.len() as u64 != CHUNK_SIZE || !data.starts_with(b"ElfChnk\0") {
+        return false;
+    }
+    let u32_at = |at: usize| u32::from_le_bytes(data[at..at + 4].try_into().expect("4 bytes"));
+    if u32_at(120) & 0x4 != 0 {
+        return true;
+    }
+    let mut header = crc32fast::Hasher::new();
+    header.update(&data[..120]);
+    header.update(&data[128..512]);
+    let free = u32_at(48) as usize;
+    header.finalize() == u32_at(124)
+        && data
+            .get(512..free)
+            .is_some_and(|records| crc32fast::hash(records) == u32_at(52))
+}
+
+/// Read chunk `number` from its bytes (as read, or why they could not be) for `opts`.
+pub(super) fn chunk_output(
+    name: &Arc<str>,
+    number: u64,
+    data: io::Result<Vec<u8>>,
+    settings: &Arc<ParserSettings>,
+    opts: &ReadOptions,
+) -> ChunkOutput {
+    let mut result = ChunkOutput::default();
+    let at = chunk_location(number);
+    let mut data = match data {
         Ok(d) => d,
         Err(e) => {
-            out.warn(name, at, format!("cannot read: {e}"));
-            out.skip("chunk unreadable");
+            result.out.warn(name, at, format!("cannot read: {e}"));
+            result.out.skip("chunk unreadable");
             return result;
         }
     };
     if data.iter().all(|b| *b == 0) {
         return result; // an unused chunk slot, normal in a log that is not full
     }
+    if !opts.evtx_render_only
+        && is_clean(&data)
+        && let super::evtx_lean::Lean::Done(out) =
+            super::evtx_lean::read(name, number, &data, opts, None)
+    {
+        return *out;
+    }
+    let out = &mut result.out;
     let truncated = (data.len() as u64) < CHUNK_SIZE;
     if truncated {
         out.warn(

@@ -7,16 +7,21 @@
 //! read a record's values, [`EvtxNeedles::raw_may_match`] searches its raw bytes for every
 //! needle's encodings (a superset test: never false when the rendered record would match).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use memchr::memmem;
 
+use super::evtx_binxml::{ChunkCtx, Val, ty};
+use super::evtx_keys::{
+    IdMap, RawGates, ascii_text, data_values, is_ascii_space, lower_text, typed_number,
+};
 use super::evtx_scan::RawValue;
 use crate::select::{NeedleMap, Needles};
 
 /// The EVTX form of every event id's needles in a pass.
-pub type EvtxNeedleMap = HashMap<u32, EvtxNeedles>;
+pub type EvtxNeedleMap = IdMap<EvtxNeedles>;
 
 /// Build the EVTX form of a pass's needles.
 pub fn encode(map: &NeedleMap) -> EvtxNeedleMap {
@@ -39,6 +44,12 @@ pub struct EvtxNeedles {
     raw: OnceLock<AhoCorasick>,
     /// The gate phrases in UTF-16LE.
     gate: Option<AhoCorasick>,
+    /// The gate phrases, lower-case ASCII, for data values; `None` when one is not ASCII.
+    gates: Option<Vec<memmem::Finder<'static>>>,
+    /// Whether a gate phrase could occur in the text of a number, GUID or time.
+    typed_gate: bool,
+    /// The gate phrases in a record's bytes (see [`RawGates`]).
+    raw_gates: RawGates,
 }
 
 fn utf16(s: &str) -> Vec<u8> {
@@ -67,12 +78,24 @@ impl EvtxNeedles {
                 .build(n.gate_phrases().iter().map(|g| utf16(g)))
                 .expect("byte patterns always build")
         });
+        let gates = n
+            .gate_phrases()
+            .iter()
+            .map(|g| {
+                g.is_ascii()
+                    .then(|| memmem::Finder::new(g.as_bytes()).into_owned())
+            })
+            .collect();
+        let typed_chars = |c: char| c.is_ascii_hexdigit() || "x{}-:.tzs".contains(c);
         EvtxNeedles {
             needles: n.clone(),
             sid_bins,
             raw_patterns: patterns,
             raw: OnceLock::new(),
             gate,
+            gates,
+            typed_gate: n.gate_phrases().iter().any(|g| g.chars().all(typed_chars)),
+            raw_gates: RawGates::new(n.gate_phrases()),
         }
     }
 
@@ -91,6 +114,80 @@ impl EvtxNeedles {
                 .expect("byte patterns always build")
         });
         ac.is_match(bytes)
+    }
+
+    /// Whether the record at `offset` (of `size` bytes) of the chunk `ctx` reads may hold a
+    /// needle: one of the values an event's data takes from it (or its account SID) is one, and
+    /// one holds a gate phrase where there is a gate. Never false when the decoded record would
+    /// match; `text` and `ascii` are scratch space.
+    pub fn record_may_match(
+        &self,
+        ctx: &mut ChunkCtx<'_>,
+        offset: usize,
+        size: usize,
+        text: &mut String,
+        ascii: &mut Vec<u8>,
+    ) -> bool {
+        let raw = &ctx.data[offset..offset + size];
+        let Some(gates) = &self.gates else {
+            return self.raw_passes_gate(raw) && self.raw_may_match(raw);
+        };
+        if !gates.is_empty() && !self.typed_gate && !self.raw_gates.may_hold(raw, ascii) {
+            return false;
+        }
+        let (mut passed, mut matched) = (gates.is_empty(), false);
+        let walked = data_values(
+            ctx,
+            offset + 24,
+            offset + size - 4,
+            0,
+            false,
+            &mut |v, sid| {
+                if !passed
+                    && !sid
+                    && ascii_text(&v, self.typed_gate, ascii)
+                    && gates.iter().any(|g| g.find(ascii).is_some())
+                {
+                    passed = true;
+                }
+                if !matched {
+                    matched = self.value_matches(&v, text);
+                }
+            },
+        );
+        if !walked {
+            return self.raw_passes_gate(raw) && self.raw_may_match(raw);
+        }
+        passed && matched
+    }
+
+    /// Whether one value is a needle, as its text would be in the decoded event.
+    fn value_matches(&self, v: &Val<'_>, buf: &mut String) -> bool {
+        if v.is_empty() {
+            return false;
+        }
+        let text = self.needles.has_text();
+        if let Some(n) = typed_number(v) {
+            if self.needles.numbers().contains(&n) {
+                return true;
+            }
+            if !text {
+                return false;
+            }
+        } else if !text && !matches!(v.ty, ty::STRING | ty::ANSI | ty::BINARY) {
+            return false;
+        } else if !text && v.ty == ty::STRING {
+            // Of text, only a number written out can match: it starts with a digit.
+            let first = v
+                .bytes
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .find(|u| !is_ascii_space(*u));
+            if first.is_some_and(|u| u < 0x80 && !(u as u8).is_ascii_digit()) {
+                return false;
+            }
+        }
+        lower_text(v, buf).is_none() || self.needles.lower_value_matches(buf)
     }
 
     /// Whether raw record bytes hold a gate phrase (always, when there is no gate).

@@ -63,10 +63,12 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// Walk the records of a chunk (its 64 KiB) up to `free_space_offset`. `None` when the walk
-/// meets something it does not expect (the caller then lets the crate read the chunk).
+/// Walk the records of a chunk (its 64 KiB) up to `free_space_offset`, and as the crate does,
+/// no further than the record the chunk header names its last. `None` when the walk meets
+/// something it does not expect (the caller then lets the crate read the chunk).
 pub fn records(chunk: &[u8], free_space_offset: usize) -> Option<Vec<LeanRecord>> {
     let end = free_space_offset.min(chunk.len());
+    let last_id = u64_at(chunk, 32)?;
     let mut out = Vec::with_capacity(128);
     let mut at = FIRST_RECORD;
     while at + RECORD_HEADER <= end {
@@ -81,12 +83,16 @@ pub fn records(chunk: &[u8], free_space_offset: usize) -> Option<Vec<LeanRecord>
         if u32_at(chunk, at + size - 4)? as usize != size {
             return None;
         }
+        let record_id = u64_at(chunk, at + 8)?;
         out.push(LeanRecord {
-            record_id: u64_at(chunk, at + 8)?,
+            record_id,
             offset: at,
             size,
             event_id: event_id(chunk, at + RECORD_HEADER, at + size - 4),
         });
+        if record_id == last_id {
+            break;
+        }
         at += size;
     }
     Some(out)
@@ -125,7 +131,14 @@ fn event_id(chunk: &[u8], start: usize, end: usize) -> Option<u16> {
     let descriptors = at + 4;
     let mut value_at = descriptors + count * 4;
     for i in 0..3 {
-        value_at += u16_at(b, descriptors + i * 4)? as usize;
+        // Where the crate reads value 3: past values it reads at their descriptors' sizes
+        // only when those are their types' (a shorter one, and it reads on from elsewhere).
+        let size = u16_at(b, descriptors + i * 4)? as usize;
+        let kind = *b.get(descriptors + i * 4 + 2)?;
+        if !super::evtx_binxml::scalar_ok(kind, b.get(value_at..value_at + size)?) {
+            return None;
+        }
+        value_at += size;
     }
     let (size, kind) = (u16_at(b, descriptors + 12)?, *b.get(descriptors + 14)?);
     if kind != UINT16 || size != 2 {
@@ -164,6 +177,12 @@ fn collect_values<'a>(
         let size = u16_at(b, descriptors + i * 4)? as usize;
         let kind = *b.get(descriptors + i * 4 + 2)?;
         let value = b.get(value_at..value_at + size)?;
+        // A value the crate reads otherwise than its descriptor says (a SID longer than its
+        // size, say: it reads the whole SID, then the next values from the wrong place), or of a
+        // type not compared here: the caller decides on the raw bytes instead.
+        if kind != BINXML && !super::evtx_binxml::scalar_ok(kind, value) {
+            return None;
+        }
         match kind {
             STRING if size >= 2 => out.push(RawValue::Utf16(value)),
             UINT64 | HEX_INT64 if size == 8 => {

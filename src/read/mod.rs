@@ -8,8 +8,14 @@
 
 pub mod csv_export;
 pub mod evtx;
+pub mod evtx_binxml;
 pub mod evtx_json;
+pub mod evtx_keys;
+mod evtx_lean;
 pub mod evtx_needles;
+pub mod evtx_onepass;
+mod evtx_recipe;
+pub mod evtx_render;
 pub mod evtx_scan;
 pub mod evtx_stream;
 pub mod json;
@@ -41,6 +47,10 @@ pub struct ReadOptions {
     /// The filter's needles as they look in binary EVTX records, encoded once per pass on
     /// first use.
     evtx_needles: Arc<OnceLock<evtx_needles::EvtxNeedleMap>>,
+    /// EVTX templates parsed so far, shared by the chunks of a run.
+    pub(crate) evtx_templates: Arc<evtx_binxml::TemplateStore>,
+    /// Read plain EVTX files in one pass, deferring the evidence (see [`evtx_onepass`]).
+    pub(crate) onepass: Option<Arc<evtx_onepass::Spec>>,
     /// Bounds on what one input may cost (see [`InputLimits`]).
     pub limits: InputLimits,
     /// The host a collection says it was taken from (a Velociraptor collection's
@@ -98,6 +108,15 @@ impl ReadOptions {
         ReadOptions {
             filter: Arc::new(filter),
             evtx_needles: Arc::default(),
+            onepass: None,
+            ..self.clone()
+        }
+    }
+
+    /// These options deferring EVTX evidence as `spec` says (the first pass of a one-pass read).
+    pub(crate) fn with_onepass(&self, spec: Arc<evtx_onepass::Spec>) -> ReadOptions {
+        ReadOptions {
+            onepass: Some(spec),
             ..self.clone()
         }
     }
@@ -112,7 +131,7 @@ impl ReadOptions {
         let needles = self.filter.needles.as_deref()?;
         self.evtx_needles
             .get_or_init(|| evtx_needles::encode(needles))
-            .get(&event_id)
+            .get(event_id)
     }
 }
 
@@ -123,6 +142,8 @@ impl Default for ReadOptions {
             naive_time_zone: TimeZone::UTC,
             evtx_render_only: false,
             evtx_needles: Arc::default(),
+            evtx_templates: Arc::default(),
+            onepass: None,
             limits: InputLimits::default(),
             collection_host: None,
         }
@@ -329,6 +350,8 @@ pub struct FileOutput {
     /// Which wanted event ids each (computer, channel) holds, kept or not: what each host's logs
     /// could show.
     pub census: Census,
+    /// A one-pass read's state for this input, until its second pass (see [`evtx_onepass`]).
+    pub deferred: Option<Box<evtx_onepass::Deferred>>,
     /// Kept events dated beyond the representable years (see [`Event::time_as_logged`]).
     pub times_beyond_range: u64,
 }

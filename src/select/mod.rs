@@ -10,6 +10,12 @@
 //! plan to events handed to it in memory, so a hunt over paths and a hunt over the same events
 //! give the same answer.
 //!
+//! A plan is two passes in meaning, not necessarily in reading: a reader that can key the
+//! evidence it meets before the needles are known ([`ReadPlan::needle_kinds`] says which kinds
+//! of value each evidence id's needles compare: strings, numbers, SIDs, phrases) reads each
+//! record once and decides the evidence afterwards (see `read::evtx_onepass`). The answer is the
+//! one two full passes give.
+//!
 //! This stage knows the [`Event`] type and nothing of formats: how a needle is encoded in a
 //! binary record is the readers' business.
 
@@ -19,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::event::{Census, Event};
-pub use needles::{NeedleMap, Needles, NeedlesBuilder};
+pub use needles::{NeedleKinds, NeedleMap, Needles, NeedlesBuilder};
 
 /// The set of event ids a pass wants; everything else is counted and dropped in the reader.
 #[derive(Debug, Clone)]
@@ -137,6 +143,7 @@ pub struct ReadPlan {
     evidence: &'static [u32],
     fields: Arc<FieldMap>,
     needles: fn(&[Event]) -> NeedleMap,
+    kinds: Arc<HashMap<u32, NeedleKinds>>,
 }
 
 impl std::fmt::Debug for ReadPlan {
@@ -167,6 +174,43 @@ impl ReadPlan {
             evidence,
             fields,
             needles,
+            kinds: Arc::default(),
+        }
+    }
+
+    /// Declare which kinds of needle `needles` may give each evidence id (ids not declared may
+    /// be given any): a reader that reads in one pass then keeps only what could match those.
+    pub fn needle_kinds(mut self, kinds: &[(u32, NeedleKinds)]) -> Self {
+        self.kinds = Arc::new(kinds.iter().copied().collect());
+        self
+    }
+
+    /// The anchor event ids.
+    pub fn anchors(&self) -> &'static [u32] {
+        self.anchors
+    }
+
+    /// The evidence event ids.
+    pub fn evidence(&self) -> &'static [u32] {
+        self.evidence
+    }
+
+    /// The kinds of needle evidence id `id` may be given.
+    pub fn kinds_for(&self, id: u32) -> NeedleKinds {
+        self.kinds.get(&id).copied().unwrap_or(NeedleKinds::ALL)
+    }
+
+    /// The needles the evidence ids get from `anchors`.
+    pub fn needles(&self, anchors: &[Event]) -> NeedleMap {
+        (self.needles)(anchors)
+    }
+
+    /// The second pass's filter for needles already built.
+    pub fn full_filter_with(&self, needles: NeedleMap) -> Filter {
+        Filter {
+            selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
+            needles: Some(Arc::new(needles)),
+            fields: Some(self.fields.clone()),
         }
     }
 
@@ -184,11 +228,7 @@ impl ReadPlan {
     /// so its counts of what could not be read are complete), and the evidence naming what the
     /// first pass's `anchors` found.
     pub fn full_filter(&self, anchors: &[Event]) -> Filter {
-        Filter {
-            selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
-            needles: Some(Arc::new((self.needles)(anchors))),
-            fields: Some(self.fields.clone()),
-        }
+        self.full_filter_with((self.needles)(anchors))
     }
 
     /// Both passes over events already in memory: what readers would have kept of them, with

@@ -16,6 +16,71 @@ use crate::event::Event;
 /// Needles by event id.
 pub type NeedleMap = HashMap<u32, Needles>;
 
+/// Which kinds of needle an event id may be given by a read plan: a reader that must decide
+/// before the needles are known (the EVTX reader remembers, per chunk, only the values that
+/// could match one) keeps only those kinds. A plan that gives an id a kind it did not declare
+/// is still read right, only slower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeedleKinds {
+    /// Whole strings and their path components ([`NeedlesBuilder::string`]).
+    pub strings: bool,
+    /// Numbers ([`NeedlesBuilder::number`]).
+    pub numbers: bool,
+    /// SIDs ([`NeedlesBuilder::sid`]).
+    pub sids: bool,
+    /// Phrases found anywhere in a value ([`NeedlesBuilder::phrase`]).
+    pub phrases: bool,
+}
+
+impl NeedleKinds {
+    /// Any kind.
+    pub const ALL: NeedleKinds = NeedleKinds {
+        strings: true,
+        numbers: true,
+        sids: true,
+        phrases: true,
+    };
+    /// Numbers only (logon sessions).
+    pub const NUMBERS: NeedleKinds = NeedleKinds {
+        strings: false,
+        numbers: true,
+        sids: false,
+        phrases: false,
+    };
+    /// Strings only (names).
+    pub const STRINGS: NeedleKinds = NeedleKinds {
+        strings: true,
+        numbers: false,
+        sids: false,
+        phrases: false,
+    };
+    /// SIDs only (accounts).
+    pub const SIDS: NeedleKinds = NeedleKinds {
+        strings: false,
+        numbers: false,
+        sids: true,
+        phrases: false,
+    };
+
+    /// These kinds and `other`'s.
+    pub const fn and(self, other: NeedleKinds) -> NeedleKinds {
+        NeedleKinds {
+            strings: self.strings || other.strings,
+            numbers: self.numbers || other.numbers,
+            sids: self.sids || other.sids,
+            phrases: self.phrases || other.phrases,
+        }
+    }
+
+    /// Whether every kind of `other` is one of these.
+    pub fn covers(self, other: NeedleKinds) -> bool {
+        (self.strings || !other.strings)
+            && (self.numbers || !other.numbers)
+            && (self.sids || !other.sids)
+            && (self.phrases || !other.phrases)
+    }
+}
+
 /// Values worth keeping a record for.
 #[derive(Debug, Clone)]
 pub struct Needles {
@@ -152,6 +217,16 @@ impl Needles {
     /// The gate phrases, lower-case (empty when there is no gate).
     pub fn gate_phrases(&self) -> &[String] {
         &self.gate_list
+    }
+
+    /// The kinds of needle this set holds.
+    pub fn kinds(&self) -> NeedleKinds {
+        NeedleKinds {
+            strings: !self.strings.is_empty(),
+            numbers: !self.numbers.is_empty(),
+            sids: !self.sids.is_empty(),
+            phrases: !self.phrase_list.is_empty(),
+        }
     }
 
     /// True when some needle is text (a string, phrase or SID), not only numbers: a record of

@@ -1,8 +1,10 @@
-//! Shared plumbing of the two baseline programs that `bench/run.sh` times beside `svchunt hunt`:
+//! Shared plumbing of the baseline programs that `bench/run.sh` times beside `svchunt hunt`:
 //! `evtx-render-json` renders every record to JSON with the `evtx` crate (what most EVTX hunting
 //! tools do), `evtx-template-walk` walks every record's template substitution values without
-//! rendering (the cheapest full pass the crate offers). Both read the same files with the same
-//! thread count as svchunt, so the ratios compare like with like.
+//! rendering (the cheapest full pass the crate offers), `evtx-header-walk` reads every chunk and
+//! walks its record headers without the crate or any BinXML (the floor any reader pays). All
+//! read the same files with the same thread count as svchunt, so the ratios compare like with
+//! like.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;

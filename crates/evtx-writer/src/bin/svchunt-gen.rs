@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use evtx_writer::scenario::{Config, generate, tools::TOOLS, variants};
+use evtx_writer::scenario::{Config, generate_mix, noise::Mix, tools::TOOLS, variants};
 
 /// Ready-made sizes.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -19,6 +19,10 @@ enum Preset {
     Bench1g,
     /// About 10 GiB: 100 hosts, 14 days, 11500 events per host per day, 2000 executions.
     Bench10g,
+    /// About 1 GiB of busy servers' Security logs (chunks full of logons, as production
+    /// Security logs are; an install every 5,000 events): 20 hosts, 7 days, 13000 events per
+    /// host per day, 200 executions, no Sysmon.
+    Dense,
     /// The judgement table: one host per behaviour variant (every tool version, getsystem
     /// spellings, local runs, reconfigured services, thin evidence, odd ordinary installs),
     /// 300 benign events each; truth.json lists what each should be judged.
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Some(Preset::Acceptance) => (20, 2, 3000, 3 * TOOLS.len(), 7, true),
         Some(Preset::Bench1g) => (20, 7, 11500, 200, 1, true),
         Some(Preset::Bench10g) => (100, 14, 11500, 2000, 1, true),
+        Some(Preset::Dense) => (20, 7, 13000, 200, 1, false),
         Some(Preset::Variants) => unreachable!("handled above"),
         None => (3, 1, 1000, TOOLS.len(), 1, false),
     };
@@ -127,7 +132,12 @@ fn main() -> ExitCode {
         eprintln!("svchunt-gen: --executions needs at least one host");
         return ExitCode::from(2);
     }
-    match generate(&cfg, &a.out) {
+    let mix = if matches!(a.preset, Some(Preset::Dense)) {
+        Mix::SecurityDense
+    } else {
+        Mix::Mixed
+    };
+    match generate_mix(&cfg, mix, &a.out) {
         Ok(s) => {
             println!(
                 "wrote {} files, {} records, {:.1} MiB, {} executions; truth in {}",

@@ -240,8 +240,10 @@ impl HostLogs {
 }
 
 /// Write one host's logs: noise day by day, merged in time order with its executions.
+#[allow(clippy::too_many_arguments)]
 fn write_host(
     cfg: &Config,
+    mix: noise::Mix,
     dir: &Path,
     t: &Target,
     mut pending: Vec<Event>,
@@ -273,12 +275,13 @@ fn write_host(
         let start = cfg.start + SignedDuration::from_hours(24 * i64::from(day));
         let end = start + SignedDuration::from_hours(24);
         let mut day_rng = rng.fork(u64::from(day));
-        noise::day_noise(
+        noise::day_noise_mix(
             t,
             users,
             peers,
             start,
             cfg.events_per_host_day,
+            mix,
             &mut day_rng,
             &mut pending,
         );
@@ -341,6 +344,11 @@ pub fn truth_path(out: &Path) -> std::path::PathBuf {
 /// Generate the scenario into `out` (`out/<host fqdn>/*.evtx`) and its truth into
 /// [`truth_path`]`(out)`.
 pub fn generate(cfg: &Config, out: &Path) -> Result<Summary, WriteError> {
+    generate_mix(cfg, noise::Mix::Mixed, out)
+}
+
+/// [`generate`] with benign activity of a given [`noise::Mix`].
+pub fn generate_mix(cfg: &Config, mix: noise::Mix, out: &Path) -> Result<Summary, WriteError> {
     let root = Rng::new(cfg.seed);
     let mut setup = root.fork(0x5e70);
     let dsid = domain_sid(&mut setup);
@@ -377,6 +385,7 @@ pub fn generate(cfg: &Config, out: &Path) -> Result<Summary, WriteError> {
                     let dir = out.join(&t.events.computer);
                     let r = write_host(
                         cfg,
+                        mix,
                         &dir,
                         t,
                         events,

@@ -198,6 +198,18 @@ pub struct Peer {
     pub name: String,
 }
 
+/// What the benign activity is made of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mix {
+    /// Workstations and servers: services starting and stopping, logons, processes, Sysmon
+    /// registry writes, a service installed every 400 events or so.
+    #[default]
+    Mixed,
+    /// A busy server's Security log, as production logs are: network and service logons and
+    /// process creation nearly all of it, few System events, an install every 5,000 events.
+    SecurityDense,
+}
+
 /// Append about `n` benign events for `target` on the day starting at `day`.
 pub fn day_noise(
     target: &Target,
@@ -205,6 +217,21 @@ pub fn day_noise(
     peers: &[Peer],
     day: Timestamp,
     n: usize,
+    rng: &mut Rng,
+    out: &mut Vec<Event>,
+) {
+    day_noise_mix(target, users, peers, day, n, Mix::Mixed, rng, out)
+}
+
+/// [`day_noise`] of a given [`Mix`].
+#[allow(clippy::too_many_arguments)]
+pub fn day_noise_mix(
+    target: &Target,
+    users: &[Account],
+    peers: &[Peer],
+    day: Timestamp,
+    n: usize,
+    mix: Mix,
     rng: &mut Rng,
     out: &mut Vec<Event>,
 ) {
@@ -216,10 +243,21 @@ pub fn day_noise(
     let at = |rng: &mut Rng| day + SignedDuration::from_millis(rng.range(0, day_ms - 1));
     let tid = |rng: &mut Rng| rng.range(300, 9000) as u32;
     // Installs are rare: about one per 400 events, at least one a day on each host.
-    let mut installs = 1 + n / 400;
+    let mut installs = 1 + n / if mix == Mix::SecurityDense { 5000 } else { 400 };
     while out.len() - start < n {
         let t = at(rng);
-        let roll = rng.below(100);
+        let roll = match mix {
+            Mix::Mixed => rng.below(100),
+            // Onto the same kinds of activity: 55% network logons, 25% service logons, 15%
+            // processes, the rest SC manager opens and service state changes.
+            Mix::SecurityDense => match rng.below(100) {
+                r @ 0..=54 => 24 + r * 24 / 55,
+                r @ 55..=79 => 48 + (r - 55) * 12 / 25,
+                r @ 80..=94 => 60 + (r - 80),
+                95 | 96 => 75,
+                r => r - 97,
+            },
+        };
         if installs > 0 && roll < 2 {
             installs -= 1;
             benign_install(target, &system, users, t, rng, services_guid, out);

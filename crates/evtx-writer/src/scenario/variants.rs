@@ -17,7 +17,7 @@ use super::plans;
 use super::reconfigure::{self, Reconfig};
 use super::rng::Rng;
 use super::tools::{self, Plan, Source, Target, Truth};
-use super::{Config, Summary, domain_sid, people, target, write_host};
+use super::{Config, Summary, domain_sid, noise, people, target, write_host};
 use crate::error::WriteError;
 
 /// How a variant is made.
@@ -719,6 +719,7 @@ pub fn generate(
         let dir = out.join(&t.events.computer);
         let s = write_host(
             &host_cfg,
+            noise::Mix::Mixed,
             &dir,
             &t,
             events,
