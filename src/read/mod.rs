@@ -11,6 +11,7 @@ pub mod evtx;
 pub mod evtx_json;
 pub mod evtx_needles;
 pub mod evtx_scan;
+pub mod evtx_tail;
 pub mod json;
 
 use std::collections::BTreeMap;

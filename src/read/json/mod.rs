@@ -21,6 +21,7 @@ mod sentinel_xml;
 mod sink;
 mod stream;
 mod table_row;
+pub mod tail;
 mod times;
 
 use std::io::{self, BufRead, Read};

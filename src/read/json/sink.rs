@@ -118,6 +118,11 @@ impl<'a> Sink<'a> {
         self.flavour = Some(flavour);
     }
 
+    /// The flavour decided so far (a follower carries it from one batch of lines to the next).
+    pub(crate) fn flavour(&self) -> Option<Flavour> {
+        self.flavour
+    }
+
     /// One NDJSON line (without its newline).
     pub(crate) fn line(&mut self, line: &[u8], at: Locator) {
         let flavour = match self.flavour {

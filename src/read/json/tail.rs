@@ -1,0 +1,240 @@
+//! Following JSON lines as they are written: a growing file, or lines handed over one batch at a
+//! time (standard input).
+//!
+//! Only complete lines are read: a line still being written (no newline yet) is left for the
+//! next call. Each line goes to the same [`Sink`] as a batch read of the file, with its line
+//! number counted from the start of the input, so a followed file gives the same events, at the
+//! same locations, as the file read whole. The flavour the first record decided is kept from
+//! call to call. A file that became shorter than the position, or whose first bytes changed, was
+//! truncated or replaced (copy-truncate rotation, a new export) and is read again from its start.
+//! Only JSON lines are followed: a JSON document (an array, a `tables` response) is a whole that
+//! a batch hunt reads.
+
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::sink::{Flavour, Sink};
+use crate::event::Locator;
+use crate::read::evtx_tail::{TailOutput, read_at};
+use crate::read::{FileOutput, ReadOptions};
+
+/// The longest line read; a longer one is skipped with a warning (a record is a few KiB).
+pub const MAX_LINE: usize = 16 << 20;
+/// How many first bytes identify the content of a file (see [`LinesPosition::head`]).
+const HEAD: usize = 64;
+
+/// How far a JSON-lines input was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinesPosition {
+    /// Bytes read: the end of the last complete line.
+    pub offset: u64,
+    /// Lines read (the next line's number is one more).
+    pub line: u64,
+    /// A hash of the file's first bytes (up to 64) when they were read, and how many there
+    /// were: a file rewritten from the start shows other bytes there.
+    pub head: Option<(u64, u32)>,
+}
+
+/// A JSON-lines input being followed.
+#[derive(Debug, Default)]
+pub struct LinesTail {
+    /// How far it was read (saved and restored by the follower's state).
+    pub position: LinesPosition,
+    flavour: Option<Flavour>,
+    abandoned: bool,
+    /// Inside a line longer than [`MAX_LINE`]: skip up to its end.
+    skipping: bool,
+}
+
+fn head_hash(bytes: &[u8]) -> (u64, u32) {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    (h.finish(), bytes.len() as u32)
+}
+
+impl LinesTail {
+    /// Follow from `position` (a saved one, or the default to read from the start).
+    pub fn new(position: LinesPosition) -> Self {
+        LinesTail {
+            position,
+            ..LinesTail::default()
+        }
+    }
+
+    /// True once the input was found not to be JSON lines of a known flavour: a batch read
+    /// would have given up on it, and so does the follower.
+    pub fn abandoned(&self) -> bool {
+        self.abandoned
+    }
+
+    /// Read the complete lines written to `file` since the last call, at most about `max_bytes`.
+    pub fn read_file(
+        &mut self,
+        name: &Arc<str>,
+        file: &File,
+        opts: &ReadOptions,
+        max_bytes: usize,
+    ) -> TailOutput {
+        let mut result = TailOutput {
+            at_end: true,
+            ..TailOutput::default()
+        };
+        let len = match file.metadata() {
+            Ok(m) => m.len(),
+            Err(e) => {
+                result.out.warn(name, "", format!("cannot read: {e}"));
+                return result;
+            }
+        };
+        let head = match read_at(file, 0, HEAD.min(len as usize)) {
+            Ok(h) => h,
+            Err(e) => {
+                result.out.warn(name, "", format!("cannot read: {e}"));
+                return result;
+            }
+        };
+        let replaced = match self.position.head {
+            Some((hash, n)) => {
+                let n = n as usize;
+                head.len() < n || head_hash(&head[..n]) != (hash, n as u32)
+            }
+            None => false,
+        };
+        if len < self.position.offset || replaced {
+            self.position = LinesPosition::default();
+            self.flavour = None;
+            self.abandoned = false;
+            self.skipping = false;
+            result.restarted = true;
+        }
+        if self
+            .position
+            .head
+            .is_none_or(|(_, n)| (n as usize) < head.len())
+        {
+            self.position.head = Some(head_hash(&head));
+        }
+        if self.abandoned || len == self.position.offset {
+            return result;
+        }
+        if self.position.offset == 0 {
+            result.out.stats.files += 1;
+            let first = head.iter().find(|b| !b.is_ascii_whitespace());
+            if matches!(first, Some(b'[')) {
+                result.out.warn(
+                    name,
+                    "offset 0x0",
+                    "a JSON document, not JSON lines: not followed (hunt it without --follow)",
+                );
+                result.out.stats.files_skipped += 1;
+                self.abandoned = true;
+                return result;
+            }
+        }
+        let want = ((len - self.position.offset) as usize).min(max_bytes.max(1 << 16));
+        let bytes = match read_at(file, self.position.offset, want) {
+            Ok(b) => b,
+            Err(e) => {
+                result.out.warn(
+                    name,
+                    format!("offset {:#x}", self.position.offset),
+                    format!("cannot read: {e}"),
+                );
+                return result;
+            }
+        };
+        let complete = match memchr::memrchr(b'\n', &bytes) {
+            Some(i) => i + 1,
+            None if bytes.len() >= MAX_LINE || self.skipping => {
+                // No end in sight: skip what there is of this line.
+                if !self.skipping {
+                    result.out.warn(
+                        name,
+                        format!("line {}", self.position.line + 1),
+                        format!("line longer than {} MiB: skipped", MAX_LINE >> 20),
+                    );
+                    result.out.skip("line too long");
+                }
+                self.skipping = true;
+                self.position.offset += bytes.len() as u64;
+                result.out.stats.bytes += bytes.len() as u64;
+                result.at_end = self.position.offset == len;
+                return result;
+            }
+            None => 0,
+        };
+        let mut lines = Vec::new();
+        let mut start = 0;
+        let mut number = self.position.line;
+        for end in memchr::memchr_iter(b'\n', &bytes[..complete]) {
+            number += 1;
+            let line = &bytes[start..end];
+            start = end + 1;
+            if std::mem::take(&mut self.skipping) {
+                continue; // the end of an over-long line
+            }
+            lines.push((number, line));
+        }
+        self.feed(name, &lines, opts, &mut result.out);
+        self.position.line = number;
+        self.position.offset += complete as u64;
+        result.out.stats.bytes += complete as u64;
+        result.at_end = self.position.offset == len;
+        result
+    }
+
+    /// Read lines handed over by the caller (standard input), each with its 1-based number.
+    pub fn read_lines(
+        &mut self,
+        name: &Arc<str>,
+        lines: &[(u64, Vec<u8>)],
+        opts: &ReadOptions,
+    ) -> FileOutput {
+        let mut out = FileOutput::default();
+        if self.position.line == 0 && !lines.is_empty() {
+            out.stats.files += 1;
+        }
+        let borrowed: Vec<(u64, &[u8])> = lines.iter().map(|(n, l)| (*n, l.as_slice())).collect();
+        if !self.abandoned {
+            self.feed(name, &borrowed, opts, &mut out);
+        }
+        if let Some((n, _)) = lines.last() {
+            self.position.line = *n;
+        }
+        out.stats.bytes += lines.iter().map(|(_, l)| l.len() as u64 + 1).sum::<u64>();
+        out
+    }
+
+    fn feed(
+        &mut self,
+        name: &Arc<str>,
+        lines: &[(u64, &[u8])],
+        opts: &ReadOptions,
+        out: &mut FileOutput,
+    ) {
+        let mut sink = Sink::new(name, opts, out);
+        if let Some(f) = self.flavour {
+            sink.set_flavour(f);
+        }
+        for &(number, line) in lines {
+            let line = if number == 1 {
+                line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line)
+            } else {
+                line
+            };
+            let line = line.trim_ascii();
+            if sink.abandoned() {
+                break;
+            }
+            if !line.is_empty() {
+                sink.line(line, Locator::Line(number));
+            }
+        }
+        self.flavour = sink.flavour();
+        self.abandoned |= sink.abandoned();
+        sink.finish();
+    }
+}
