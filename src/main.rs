@@ -1,6 +1,7 @@
 //! The `svchunt` command: parses flags, runs the library's pipeline, prints, sets the exit code.
 
 mod cli;
+mod follow;
 mod limits;
 mod output;
 mod progress;
@@ -97,7 +98,11 @@ fn hunt_engine(args: &HuntArgs) -> Result<Engine> {
 }
 
 fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
+    follow::check_flags(&args)?;
     let engine = hunt_engine(&args)?;
+    if args.follow.follow {
+        return follow::run(args, engine);
+    }
     // Before anything is read: refuse to overwrite an input, fail now if unwritable.
     let mut out = Output::prepare(args.output.as_deref(), &args.input.paths)?;
     let bar = progress::Bar::for_terminal(args.input.quiet);

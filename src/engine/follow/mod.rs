@@ -425,7 +425,9 @@ impl Follower {
             hosts.values().map(len).sum::<usize>().saturating_sub(limit)
         };
         let mut dropped = [0u64; 3];
-        let kinds: [(usize, fn(&Host) -> usize, fn(&mut Host, usize) -> usize); 3] = [
+        type Len = fn(&Host) -> usize;
+        type Drop = fn(&mut Host, usize) -> usize;
+        let kinds: [(usize, Len, Drop); 3] = [
             (
                 limits.events,
                 Host::evidence_len,

@@ -49,6 +49,34 @@ pub struct LinesTail {
     skipping: bool,
 }
 
+/// Whether the first complete lines of an input are JSON lines (as a batch read decides it:
+/// one of the first eight non-blank lines is a record on one line), a JSON document (the
+/// first is `[` or evtx_dump's `Record 1`, or eight lines and none a record), or too few yet.
+fn shape(lines: &[u8]) -> Option<bool> {
+    let lines = lines.strip_prefix(b"\xef\xbb\xbf").unwrap_or(lines);
+    let mut non_blank = lines
+        .split(|b| *b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty())
+        .take(super::HEAD_LINES)
+        .peekable();
+    match non_blank.peek() {
+        Some(first) if first.starts_with(b"[") || super::is_record_header(first) => {
+            return Some(false);
+        }
+        None => return None,
+        _ => {}
+    }
+    let mut seen = 0;
+    for line in non_blank {
+        if super::is_one_line_record(line) {
+            return Some(true);
+        }
+        seen += 1;
+    }
+    (seen == super::HEAD_LINES).then_some(false)
+}
+
 fn head_hash(bytes: &[u8]) -> (u64, u32) {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut h);
@@ -120,20 +148,6 @@ impl LinesTail {
         if self.abandoned || len == self.position.offset {
             return result;
         }
-        if self.position.offset == 0 {
-            result.out.stats.files += 1;
-            let first = head.iter().find(|b| !b.is_ascii_whitespace());
-            if matches!(first, Some(b'[')) {
-                result.out.warn(
-                    name,
-                    "offset 0x0",
-                    "a JSON document, not JSON lines: not followed (hunt it without --follow)",
-                );
-                result.out.stats.files_skipped += 1;
-                self.abandoned = true;
-                return result;
-            }
-        }
         let want = ((len - self.position.offset) as usize).min(max_bytes.max(1 << 16));
         let bytes = match read_at(file, self.position.offset, want) {
             Ok(b) => b,
@@ -166,6 +180,23 @@ impl LinesTail {
             }
             None => 0,
         };
+        if self.position.offset == 0 {
+            match shape(&bytes[..complete]) {
+                Some(true) => result.out.stats.files += 1,
+                Some(false) => {
+                    result.out.warn(
+                        name,
+                        "offset 0x0",
+                        "a JSON document, not JSON lines: not followed (hunt it without --follow)",
+                    );
+                    result.out.stats.files += 1;
+                    result.out.stats.files_skipped += 1;
+                    self.abandoned = true;
+                    return result;
+                }
+                None => return result, // too few lines yet to tell
+            }
+        }
         let mut lines = Vec::new();
         let mut start = 0;
         let mut number = self.position.line;
