@@ -2,21 +2,19 @@
 # Installs the tools that check svchunt's SIEM exports (tests/export_validators.rs):
 #   - Microsoft's Kusto language service, into tools/kusto-check/node_modules (from its lock file);
 #   - pySigma with the sqlite backend (it converts correlation rules, temporal_ordered included);
-#   - the eql package (Elastic's EQL engine in Python).
-# Versions are pinned to the ones the tests were written against. A tool that cannot be installed
-# only warns: its test then prints SKIP, and the rest of CI still runs.
-set -uo pipefail
+#   - the eql package (Elastic's EQL engine in Python);
+#   - Timesketch's importer library (checks `--format timesketch`).
+# Versions are pinned to the ones the tests were written against. Any failure stops CI: a check
+# whose tool is missing would otherwise fail anyway (under CI a test never skips).
+set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if command -v npm >/dev/null 2>&1; then
-  (cd tools/kusto-check && npm ci --no-audit --no-fund --loglevel=error) ||
-    echo "warning: could not install @kusto/language-service-next; the KQL checks will skip"
-else
-  echo "warning: npm not found; the KQL checks will skip"
-fi
+command -v npm >/dev/null 2>&1 || { echo "error: npm not found (the KQL checks need Node.js)" >&2; exit 1; }
+(cd tools/kusto-check && npm ci --no-audit --no-fund --loglevel=error)
 
-if ! python3 -c 'import sigma.backends.sqlite, eql' 2>/dev/null; then
+if ! python3 -c 'import sigma.backends.sqlite, eql, timesketch_import_client.importer' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check \
-    'pysigma==1.5.1' 'pysigma-backend-sqlite==2.0.0' 'eql==1.0.1' ||
-    echo "warning: could not install pySigma/eql; the Sigma and EQL checks will skip"
+    'pysigma==1.5.1' 'pysigma-backend-sqlite==2.0.0' 'eql==1.0.1' \
+    'timesketch-import-client==20261014'
 fi
+python3 -c 'import sigma.backends.sqlite, eql, timesketch_import_client.importer'

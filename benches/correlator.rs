@@ -34,6 +34,7 @@ fn event(
             file: "bench".into(),
             locator: Locator::Record(0),
         },
+        table: None,
     }
 }
 

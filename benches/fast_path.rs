@@ -24,7 +24,7 @@ fn chunks() -> Vec<Vec<u8>> {
         sysmon: false,
         start: "2024-05-06T00:00:00Z".parse().expect("time"),
     };
-    let summary = generate(&config, dir.path()).expect("generate");
+    let summary = generate(&config, &dir.path().join("logs")).expect("generate");
     let file = summary
         .files
         .iter()

@@ -81,6 +81,9 @@ pub enum FormatArg {
     Dot,
     /// A self-contained HTML report to open in a browser (timeline, movement graph, table).
     Html,
+    /// JSON lines for Timesketch: one event per source logon, creation and removal, each with
+    /// the finding's id and verdict (`timesketch_importer --file out.jsonl …`).
+    Timesketch,
 }
 
 /// Flags shared by every command that reads inputs.

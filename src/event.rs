@@ -9,7 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 /// The account an event is attributed to: a SID, a `DOMAIN\name`, or both.
@@ -101,6 +101,56 @@ pub struct Event {
     pub data: Vec<(String, String)>,
     /// Where the event was read.
     pub origin: Origin,
+    /// For a row of a Sentinel / Log Analytics export: its table and the columns the seed query
+    /// reads, as exported. `None` for every other format (EVTX, evtx_dump, NXLog, Winlogbeat…),
+    /// whose events count as the legacy agent's tables (see [`AgentTable`]).
+    ///
+    /// Not serialised: `svchunt events` prints the normalised event, the same whatever the
+    /// format; these raw columns exist for `--semantics kql` alone and are the input's own text.
+    #[serde(skip)]
+    pub table: Option<Box<TableRow>>,
+}
+
+/// The Log Analytics tables that hold Windows events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AgentTable {
+    /// `Event`: the legacy agent's table for every log but Security.
+    Event,
+    /// `SecurityEvent`: the legacy agent's table for the Security log.
+    SecurityEvent,
+    /// `WindowsEvent`: the Azure Monitor Agent's table.
+    WindowsEvent,
+}
+
+impl AgentTable {
+    /// The table's name, as Log Analytics spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentTable::Event => "Event",
+            AgentTable::SecurityEvent => "SecurityEvent",
+            AgentTable::WindowsEvent => "WindowsEvent",
+        }
+    }
+}
+
+/// A row of a Log Analytics table: which table, and the text of some of its columns exactly as
+/// the export holds it (no trimming, no `N/A` mapping, no XML decoding).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TableRow {
+    /// The table the row belongs to.
+    pub table: AgentTable,
+    /// (column, text) for the columns kept; a column the export lacks is absent.
+    pub columns: Vec<(&'static str, String)>,
+}
+
+impl TableRow {
+    /// The text of `column` as exported, if the export has that column.
+    pub fn column(&self, column: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Event {
@@ -134,8 +184,23 @@ impl Event {
         }
     }
 
+    /// The table this event is a row of: the export's table for a Sentinel row, else the one
+    /// the legacy Log Analytics agent writes it to (the Security log to `SecurityEvent`, every
+    /// other log to `Event`).
+    pub fn agent_table(&self) -> AgentTable {
+        match &self.table {
+            Some(row) => row.table,
+            None if self.channel.eq_ignore_ascii_case(channel::SECURITY) => {
+                AgentTable::SecurityEvent
+            }
+            None => AgentTable::Event,
+        }
+    }
+
     /// A key that is equal for two copies of the same record (the same log copied into two
-    /// folders), used to read each record once. It ignores where the record was read.
+    /// folders), used to read each record once. It ignores where the record was read, and
+    /// covers everything else a later stage can read: the header, the user, the data fields
+    /// and a Sentinel row's raw columns, so that two rows differing in any of them stay two.
     pub fn identity(&self) -> EventIdentity {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -145,8 +210,41 @@ impl Event {
         self.event_id.hash(&mut h);
         self.record_id.hash(&mut h);
         self.time.hash(&mut h);
+        self.user.hash(&mut h);
         self.data.hash(&mut h);
+        self.table.hash(&mut h);
         EventIdentity(h.finish())
+    }
+}
+
+/// Time arithmetic on event times that never panics.
+///
+/// Event times come from the logs, that is from whoever set the host's clock: Windows accepts
+/// dates up to the year 30827, jiff represents instants between the years -9999 and 9999, and
+/// `Timestamp + SignedDuration` panics past either end. Every window computed from an event time
+/// goes through these, which stop at the representable ends instead: an event logged at the
+/// end of time is still correlated with what lies within its window.
+pub trait SaturatingTime {
+    /// `self + d`, or the latest (earliest) representable instant past it.
+    fn plus(self, d: SignedDuration) -> Timestamp;
+    /// `self - d`, likewise.
+    fn minus(self, d: SignedDuration) -> Timestamp;
+}
+
+impl SaturatingTime for Timestamp {
+    fn plus(self, d: SignedDuration) -> Timestamp {
+        self.checked_add(d).unwrap_or(if d.is_negative() {
+            Timestamp::MIN
+        } else {
+            Timestamp::MAX
+        })
+    }
+
+    fn minus(self, d: SignedDuration) -> Timestamp {
+        match d.checked_neg() {
+            Some(neg) => self.plus(neg),
+            None => Timestamp::MAX,
+        }
     }
 }
 
@@ -201,6 +299,7 @@ pub(crate) fn test_event(event_id: u32, chan: &str, data: &[(&str, &str)]) -> Ev
             file: "test.evtx".into(),
             locator: Locator::Record(1),
         },
+        table: None,
     }
 }
 
@@ -239,6 +338,21 @@ mod tests {
     }
 
     #[test]
+    fn time_arithmetic_stops_at_the_ends_of_time() {
+        let hour = SignedDuration::from_hours(1);
+        assert_eq!(Timestamp::MAX.plus(hour), Timestamp::MAX);
+        assert_eq!(Timestamp::MIN.minus(hour), Timestamp::MIN);
+        assert_eq!(Timestamp::MAX.minus(-hour), Timestamp::MAX);
+        assert_eq!(Timestamp::MIN.plus(SignedDuration::MIN), Timestamp::MIN);
+        assert_eq!(
+            Timestamp::UNIX_EPOCH.minus(SignedDuration::MIN),
+            Timestamp::MAX
+        );
+        let t = Timestamp::UNIX_EPOCH;
+        assert_eq!(t.plus(hour).minus(hour), t);
+    }
+
+    #[test]
     fn identity_ignores_origin_but_not_content() {
         let a = event(&[("ServiceName", "X")]);
         let mut b = a.clone();
@@ -246,5 +360,39 @@ mod tests {
         assert_eq!(a.identity(), b.identity());
         b.record_id = Some(2);
         assert_ne!(a.identity(), b.identity());
+    }
+
+    #[test]
+    fn identity_sees_the_user_and_raw_columns() {
+        let a = event(&[("ServiceName", "X")]);
+        let mut b = a.clone();
+        b.user.name = Some("CORP\\bob".into());
+        assert_ne!(
+            a.identity(),
+            b.identity(),
+            "two rows differing only in UserName"
+        );
+        let mut c = a.clone();
+        c.table = Some(Box::new(TableRow {
+            table: AgentTable::Event,
+            columns: vec![("UserName", "N/A".into())],
+        }));
+        let mut d = c.clone();
+        d.table.as_mut().unwrap().columns[0].1 = "-".into();
+        assert_ne!(c.identity(), d.identity());
+        assert_ne!(a.identity(), c.identity());
+    }
+
+    #[test]
+    fn agent_table_follows_the_channel_unless_the_row_says() {
+        let mut e = event(&[]);
+        assert_eq!(e.agent_table(), AgentTable::SecurityEvent);
+        e.channel = "System".into();
+        assert_eq!(e.agent_table(), AgentTable::Event);
+        e.table = Some(Box::new(TableRow {
+            table: AgentTable::WindowsEvent,
+            columns: Vec::new(),
+        }));
+        assert_eq!(e.agent_table(), AgentTable::WindowsEvent);
     }
 }

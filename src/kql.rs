@@ -16,28 +16,68 @@
 //! | sort by SourceTime
 //! ```
 //!
-//! Kusto semantics kept exactly (see `events.md`): `==` on strings is case-sensitive; `parse`
-//! keeps rows it cannot match (with empty columns) and works on the *XML text* of EventData, so
-//! `&`, `<`, `>` come out escaped; `bin(t, 1s)` floors to the second from the epoch; `has` with a
-//! non-alphanumeric needle is a case-insensitive phrase match on term boundaries; the inner join
-//! pairs every left row with every right row of the same (UserName, Computer), and the service
-//! name is *not* a key; `between` is inclusive at both ends; `arg_max` keeps one row per
-//! InstalledService across all hosts; `sort by` is descending by default.
+//! # What "exact" means
 //!
-//! Where Kusto leaves a choice open, svchunt fixes it: `arg_max` ties (several joined rows with
-//! the same SourceTime, e.g. one 7045 joined to several 4674s) go to the earliest TargetTime, then
-//! the smallest Computer, then the 4674's ObjectName, then input order; `sort` ties go by
-//! InstalledService ascending. The 7045's `UserName` is what Sentinel's agent shows: the name of
-//! `Security/@UserID`, resolved offline through the SID/name pairs of the Security log, else the
-//! SID itself.
+//! [`run`] returns the rows Kusto returns for the seed over the same table rows, and where
+//! Kusto leaves a choice open (which of several rows `arg_max` keeps, the order of rows `sort`
+//! ranks equal) it returns one of the answers Kusto may give, chosen by the rules below. The
+//! rows are the table rows as exported: a Sentinel row is read from its own columns' text
+//! ([`crate::event::TableRow`]); an event from any other format is read as the row the legacy
+//! agent would have written for it (the mapping is in `src/kql/agent.rs`).
+//!
+//! Operator by operator (Kusto documentation, learn.microsoft.com/kusto/query):
+//!
+//! - **Tables.** The 7045s come from `Event` only and the 4674s from `SecurityEvent` only: a
+//!   row of `WindowsEvent` (the Azure Monitor Agent's table), a 4674 in `Event` or a 7045 in
+//!   `SecurityEvent` is not read ([`unread_notes`] says how many). EVTX and other formats count
+//!   as the legacy agent's tables: the Security log in `SecurityEvent`, every other log in
+//!   `Event`.
+//! - **`==`** on strings is case-sensitive and byte for byte (`Source`, and the join keys).
+//! - **`parse`** (simple mode) is text matching on the raw `EventData` string, translated to a
+//!   regex as the documentation says (`*` and a string column are `.*?`); see
+//!   `src/kql/text.rs` for the two measured points (end anchor, `.` not crossing a
+//!   newline). No XML decoding: `&amp;`, `&#x41;`, CDATA stay as written; other elements or
+//!   whitespace between the two `Data` elements make the match run on or fail exactly as the
+//!   regex does; `<Data Name="ImagePath" />` is not `</Data>`. A row that does not match is
+//!   kept with both columns empty (Kusto's null string), like every other row.
+//! - **`bin(t, 1s)`** floors to the second, counted from the Unix epoch (before it too).
+//! - **`has`**: the needle as a whole term, case-insensitively, where terms are maximal runs of
+//!   Unicode letters and digits; a needle with other characters (`%%1537`) is a phrase on term
+//!   boundaries (see [`has`]).
+//! - **`join kind=inner`**: every 7045 row with every 4674 row of the same (`UserName`,
+//!   `Computer`), compared byte for byte: `UserName` is the `Event` row's column (`N/A`, `-`,
+//!   padding and all), `Account` the `SecurityEvent` row's, never a Subject column instead.
+//!   The service name is not a key.
+//! - **`between (0s .. 24h)`** is inclusive at both ends, on the floored times.
+//! - **`summarize arg_max(SourceTime, *) by InstalledService`**: one row per distinct
+//!   `InstalledService` (the empty string of unparsed rows included), across all hosts, with the
+//!   greatest `SourceTime`.
+//! - **`sort by SourceTime`** is descending.
+//!
+//! # Where Kusto leaves a choice open
+//!
+//! `arg_max` keeps one of the rows with the greatest `SourceTime` and the documentation does
+//! not say which: svchunt keeps the row whose 4674 `ObjectName` names the installed service
+//! (equal, ignoring case, to `InstalledService` once `&`, `<`, `>` in the name are written as
+//! the EventData text writes them), then the earliest `TargetTime`, then the smallest
+//! `Computer`, then the smallest `ObjectName`, then the first in input order (the 7045's, then
+//! the 4674's). So a 7045 joined to its own service's DELETE-capable open and to an unrelated
+//! one reports its own, the most useful of the valid answers. `sort` ties (equal `SourceTime`)
+//! go by `InstalledService` ascending.
 
-use std::collections::HashMap;
+mod agent;
+mod text;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+pub use text::has;
+
 use crate::accounts::AccountDirectory;
-use crate::event::{Event, Origin};
+use crate::event::{AgentTable, Event, Origin, SaturatingTime};
 use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids the seed query reads.
@@ -50,10 +90,16 @@ const ACCOUNT_EVENT_IDS: &[u32] = &[4624, 4634, 4648, 4672, 4688, 4697, 5140, 51
 /// How the seed semantics reads: its 7045s and 4674s, then the account events that name the
 /// 7045s' installers.
 pub fn plan() -> ReadPlan {
-    // The 7045 is read whole (its ServiceName and ImagePath as `parse` sees them); a 4674 needs
-    // its access list and object; account events only their Target account (the Subject
+    // The 7045 is read whole (the agent's EventData holds every field, and `parse` runs over
+    // all of it); a 4674 needs its access list, its object and the two Subject fields the
+    // agent's `Account` is built from; account events only their Target account (the Subject
     // account is the event's user already).
-    const F4674: &[&str] = &["AccessMask", "ObjectName"];
+    const F4674: &[&str] = &[
+        "AccessMask",
+        "ObjectName",
+        "SubjectUserName",
+        "SubjectDomainName",
+    ];
     const TARGET: &[&str] = &["TargetUserSid", "TargetUserName", "TargetDomainName"];
     let mut fields = FieldMap::from([(4674, F4674)]);
     fields.extend(ACCOUNT_EVENT_IDS.iter().map(|id| (*id, TARGET)));
@@ -142,62 +188,94 @@ pub fn bin(t: Timestamp, size: SignedDuration) -> Timestamp {
     Timestamp::from_nanosecond(floored).unwrap_or(t)
 }
 
-/// Kusto `lhs has rhs`: `rhs` as a whole term (or, when it holds non-alphanumerics, as a phrase
-/// on term boundaries) in `lhs`, ASCII case-insensitively.
-pub fn has(lhs: &str, rhs: &str) -> bool {
-    if rhs.is_empty() {
-        return true;
-    }
-    let l = lhs.to_ascii_lowercase();
-    let r = rhs.to_ascii_lowercase();
-    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    let needs_left = alnum(r.chars().next());
-    let needs_right = alnum(r.chars().last());
-    let mut from = 0;
-    while let Some(pos) = l[from..].find(&r) {
-        let start = from + pos;
-        let end = start + r.len();
-        let left_ok = !needs_left || !alnum(l[..start].chars().last());
-        let right_ok = !needs_right || !alnum(l[end..].chars().next());
-        if left_ok && right_ok {
-            return true;
-        }
-        from = start + r.chars().next().map_or(1, char::len_utf8);
-    }
-    false
-}
-
-/// XML-escape text as it stands inside Sentinel's EventData string.
-fn xml_text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// `parse EventData with * '<Data Name="ServiceName">' InstalledService '</Data>'
-/// '<Data Name="ImagePath">' Exe '</Data>' *`: Windows writes 7045's ImagePath element right
-/// after its ServiceName element, so the pattern matches every 7045 that has both (readers of
-/// key-value formats such as NXLog do not keep the XML order, so adjacency is not tested on
-/// them); when either is missing `parse` leaves both columns empty and keeps the row.
-fn parse_service_and_exe(e: &Event) -> (String, String) {
-    match (e.field("ServiceName"), e.field("ImagePath")) {
-        (Some(svc), Some(exe)) => (xml_text(svc), xml_text(exe)),
-        _ => (String::new(), String::new()),
+/// The columns the seed reads from a row of `table` with `event_id`, which readers of Sentinel
+/// exports keep as exported (see [`crate::event::TableRow`]); none for rows it does not read.
+pub fn seed_columns(table: AgentTable, event_id: u32) -> &'static [&'static str] {
+    match (table, event_id) {
+        (AgentTable::Event, 7045) => &["Computer", "Source", "UserName", "EventData"],
+        (AgentTable::SecurityEvent, 4674) => &["Computer", "Account", "AccessMask", "ObjectName"],
+        _ => &[],
     }
 }
 
+/// The text of `column` of a Sentinel row (empty when the export lacks the column), or the
+/// agent's value for an event from another format.
+fn column<'a>(
+    e: &'a Event,
+    column: &str,
+    agent: impl FnOnce() -> String,
+) -> std::borrow::Cow<'a, str> {
+    match &e.table {
+        Some(row) => row.column(column).unwrap_or("").into(),
+        None => agent().into(),
+    }
+}
+
+/// A 7045 row of `Event` after `parse` and `project`.
 struct Left<'a> {
     event: &'a Event,
     rounded: Timestamp,
+    computer: String,
     user: String,
     service: String,
     exe: String,
 }
 
+/// A 4674 row of `SecurityEvent` after `project`.
 struct Right<'a> {
     event: &'a Event,
     rounded: Timestamp,
     object_name: String,
+}
+
+/// The seed's left side: `Event | where EventID == 7045 | where Source == "…" | parse …`.
+fn left<'a>(e: &'a Event, accounts: &AccountDirectory, config: &KqlConfig) -> Option<Left<'a>> {
+    if e.event_id != 7045 || e.agent_table() != AgentTable::Event {
+        return None;
+    }
+    if column(e, "Source", || e.provider.clone()) != crate::lifecycle::SCM_PROVIDER {
+        return None;
+    }
+    let event_data = column(e, "EventData", || agent::event_data(e));
+    let (service, exe) = text::parse_seed(&event_data);
+    Some(Left {
+        event: e,
+        rounded: bin(e.time, config.rounding),
+        computer: column(e, "Computer", || e.computer.clone()).into_owned(),
+        user: column(e, "UserName", || agent::user_name(e, accounts)).into_owned(),
+        service,
+        exe,
+    })
+}
+
+/// The seed's right side: `SecurityEvent | where EventID == 4674 | where AccessMask has …`,
+/// keyed by (`UserName = Account`, `Computer`).
+fn right<'a>(e: &'a Event, config: &KqlConfig) -> Option<((String, String), Right<'a>)> {
+    if e.event_id != 4674 || e.agent_table() != AgentTable::SecurityEvent {
+        return None;
+    }
+    let mask = column(e, "AccessMask", || {
+        e.field("AccessMask").unwrap_or("").to_string()
+    });
+    if !has(&mask, crate::lifecycle::DELETE_ACCESS_CODE) {
+        return None;
+    }
+    let key = (
+        column(e, "Account", || agent::account(e)).into_owned(),
+        column(e, "Computer", || e.computer.clone()).into_owned(),
+    );
+    let object_name = column(e, "ObjectName", || {
+        e.field("ObjectName").unwrap_or("").to_string()
+    })
+    .into_owned();
+    Some((
+        key,
+        Right {
+            event: e,
+            rounded: bin(e.time, config.rounding),
+            object_name,
+        },
+    ))
 }
 
 /// Run the seed query over `events`.
@@ -205,61 +283,36 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
     let accounts = AccountDirectory::learn(events);
     let lefts: Vec<Left<'_>> = events
         .iter()
-        .filter(|e| e.event_id == 7045 && e.provider == "Service Control Manager")
-        .map(|e| {
-            let (service, exe) = parse_service_and_exe(e);
-            Left {
-                event: e,
-                rounded: bin(e.time, config.rounding),
-                user: accounts
-                    .resolve(&e.user)
-                    .name
-                    .or_else(|| e.user.sid.clone())
-                    .unwrap_or_default(),
-                service,
-                exe,
-            }
-        })
+        .filter_map(|e| left(e, &accounts, config))
         .collect();
 
     // Right side, grouped by the join key and ordered by (rounded, time, input order) so the
     // rows inside a window are a contiguous run.
     let mut rights: HashMap<(String, String), Vec<Right<'_>>> = HashMap::new();
-    for e in events
-        .iter()
-        .filter(|e| e.event_id == 4674 && is_security(e))
-        .filter(|e| has(e.field("AccessMask").unwrap_or(""), "%%1537"))
-    {
-        let account = e.user.name.clone().unwrap_or_default();
-        rights
-            .entry((account, e.computer.clone()))
-            .or_default()
-            .push(Right {
-                event: e,
-                rounded: bin(e.time, config.rounding),
-                object_name: e.field("ObjectName").unwrap_or("").to_string(),
-            });
+    for (key, r) in events.iter().filter_map(|e| right(e, config)) {
+        rights.entry(key).or_default().push(r);
     }
     for v in rights.values_mut() {
         v.sort_by_key(|a| (a.rounded, a.event.time));
     }
 
-    // summarize arg_max(SourceTime, *) by InstalledService
+    // summarize arg_max(SourceTime, *) by InstalledService, with the documented tie rule: the
+    // smallest [`choice`] key wins, over every joined (left, right) pair of a service.
     let mut best: HashMap<&str, (&Left<'_>, &Right<'_>)> = HashMap::new();
     for left in &lefts {
-        let Some(candidates) = rights.get(&(left.user.clone(), left.event.computer.clone())) else {
+        let Some(candidates) = rights.get(&(left.user.clone(), left.computer.clone())) else {
             continue;
         };
-        let lo = left.rounded + config.min_delta;
-        let hi = left.rounded + config.max_delta;
+        let lo = left.rounded.plus(config.min_delta);
+        let hi = left.rounded.plus(config.max_delta);
         let start = candidates.partition_point(|r| r.rounded < lo);
         let in_window = candidates[start..].iter().take_while(|r| r.rounded <= hi);
-        let Some(right) = in_window.min_by(|a, b| tie_order(left, a, b)) else {
+        let Some(right) = in_window.min_by(|a, b| choice(left, a).cmp(&choice(left, b))) else {
             continue;
         };
         best.entry(left.service.as_str())
             .and_modify(|cur| {
-                if better(left, right, cur.0, cur.1) {
+                if choice(left, right) < choice(cur.0, cur.1) {
                     *cur = (left, right);
                 }
             })
@@ -273,7 +326,7 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
             source_event_id: 7045,
             target_time: r.event.time,
             target_event_id: 4674,
-            computer: l.event.computer.clone(),
+            computer: l.computer.clone(),
             user_name: l.user.clone(),
             installed_service: l.service.clone(),
             exe: l.exe.clone(),
@@ -289,39 +342,65 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
     rows
 }
 
-/// Order of two right rows joined to the same left row, for the arg_max tie rule.
-fn tie_order(_left: &Left<'_>, a: &Right<'_>, b: &Right<'_>) -> std::cmp::Ordering {
-    (a.event.time, &a.object_name, &a.event.origin).cmp(&(
-        b.event.time,
-        &b.object_name,
-        &b.event.origin,
-    ))
+/// The order in which `arg_max` prefers joined rows (smallest first): the greatest
+/// `SourceTime`, then the 4674 that names the installed service, then the earliest
+/// `TargetTime`, then the smallest `Computer` and `ObjectName`, then input order.
+#[allow(clippy::type_complexity)]
+fn choice<'a>(
+    l: &'a Left<'_>,
+    r: &'a Right<'_>,
+) -> (
+    Reverse<Timestamp>,
+    bool,
+    Timestamp,
+    &'a str,
+    &'a str,
+    &'a Origin,
+    &'a Origin,
+) {
+    (
+        Reverse(l.event.time),
+        !names_service(&r.object_name, &l.service),
+        r.event.time,
+        l.computer.as_str(),
+        r.object_name.as_str(),
+        &l.event.origin,
+        &r.event.origin,
+    )
 }
 
-/// Whether (l, r) beats the current (cl, cr) for `arg_max(SourceTime, *)` with the documented
-/// tie rule.
-fn better(l: &Left<'_>, r: &Right<'_>, cl: &Left<'_>, cr: &Right<'_>) -> bool {
-    use std::cmp::Ordering::*;
-    match l.event.time.cmp(&cl.event.time) {
-        Greater => true,
-        Less => false,
-        Equal => {
-            (
-                r.event.time,
-                &l.event.computer,
-                &r.object_name,
-                &l.event.origin,
-            ) < (
-                cr.event.time,
-                &cl.event.computer,
-                &cr.object_name,
-                &cl.event.origin,
-            )
+/// Whether a 4674's `ObjectName` names the service `parse` extracted (as EventData text, so
+/// with `&`, `<`, `>` escaped): Windows service names compare without case.
+fn names_service(object_name: &str, installed_service: &str) -> bool {
+    let escaped = object_name
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    escaped.to_lowercase() == installed_service.to_lowercase()
+}
+
+/// One line per table whose 7045 or 4674 rows the seed does not read (it reads 7045 from
+/// `Event` and 4674 from `SecurityEvent`), saying how many there are, for stderr.
+pub fn unread_notes(events: &[Event]) -> Vec<String> {
+    let mut unread: BTreeMap<&'static str, u64> = BTreeMap::new();
+    for e in events {
+        let table = e.agent_table();
+        let read = match e.event_id {
+            7045 => table == AgentTable::Event,
+            4674 => table == AgentTable::SecurityEvent,
+            _ => true,
+        };
+        if !read {
+            *unread.entry(table.name()).or_default() += 1;
         }
     }
-}
-
-/// `SecurityEvent` holds the Security log only.
-fn is_security(e: &Event) -> bool {
-    e.channel.eq_ignore_ascii_case("Security")
+    unread
+        .into_iter()
+        .map(|(table, n)| {
+            format!(
+                "{n} {table} rows are not read by the seed query (it reads 7045 from Event and \
+                 4674 from SecurityEvent); the default semantics read them"
+            )
+        })
+        .collect()
 }

@@ -38,6 +38,7 @@ let event = |id: u32, time: &str, data: &[(&str, &str)]| Event {
     user: UserRef { sid: Some("S-1-5-21-1-2-3-1104".into()), name: None },
     data: data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     origin: Origin { file: "memory".into(), locator: Locator::Row(0) },
+    table: None,
 };
 let events = vec![
     event(7045, "2024-05-06T08:00:00Z", &[
@@ -90,4 +91,6 @@ pub use event::{Event, Locator, Origin, UserRef};
 pub use kql::{KqlConfig, KqlRow};
 pub use lifecycle::LifecycleConfig;
 pub use read::{ReadStats, Warning};
-pub use report::{Campaign, Coverage, Evidence, Finding, Report, Source, Verdict};
+pub use report::{
+    Campaign, Coverage, Evidence, Finding, Kind, Reconfiguration, Report, Source, Verdict,
+};

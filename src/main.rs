@@ -124,6 +124,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
         Some(FormatArg::Graph) => Format::Graph,
         Some(FormatArg::Dot) => Format::Dot,
         Some(FormatArg::Html) => Format::Html,
+        Some(FormatArg::Timesketch) => Format::Timesketch,
         None if to_terminal => Format::Table,
         None => Format::Json,
     };

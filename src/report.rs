@@ -13,11 +13,14 @@ use crate::attribute::{Attribution, Confidence, Tool};
 use crate::event::UserRef;
 use crate::lifecycle::{Lifecycle, Logon, Role};
 
-pub use crate::lifecycle::{Coverage, Evidence, Verdict};
+pub use crate::lifecycle::{Coverage, Evidence, Reconfiguration, Verdict};
 
 /// One service creation and everything the logs say about its life.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// What happened to the service: `creation` (7045/4697), or `reconfiguration` (an existing
+    /// service's binary path changed, started and set back; see `reconfiguration`).
+    pub kind: Kind,
     /// The host the service was installed on, as its log spells it.
     pub computer: String,
     /// The service's key name (`HKLM\System\CurrentControlSet\Services\<name>`), where known;
@@ -62,6 +65,30 @@ pub struct Finding {
     pub source: Option<Source>,
     /// Every event that speaks of this service, in time order, labelled.
     pub evidence: Vec<Evidence>,
+    /// For a reconfiguration: the original and the temporary binary paths, when it was set back,
+    /// the start-type changes made for it. (`image_path` is then the first temporary path.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconfiguration: Option<Reconfiguration>,
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A service created (7045, 4697).
+    Creation,
+    /// An existing service's binary path changed and set back (no service created).
+    Reconfiguration,
+}
+
+impl Kind {
+    /// The id used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Creation => "creation",
+            Kind::Reconfiguration => "reconfiguration",
+        }
+    }
 }
 
 /// Where an installation came from: its logon, and the client's trail on the host.
@@ -120,6 +147,24 @@ pub struct Report {
 }
 
 impl Finding {
+    /// A stable id for this finding: the same creation gives the same id in every run and every
+    /// output (Timesketch events, follow-mode updates), so that a SIEM or a case timeline can
+    /// update its record. 16 hex digits of the SHA-256 of the host (as hosts are matched: first
+    /// label, lower case), the service name (lower case) and the creation time in nanoseconds.
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(crate::lifecycle::host_key(&self.computer).as_bytes());
+        h.update([0]);
+        h.update(self.service_name.to_lowercase().as_bytes());
+        h.update([0]);
+        h.update(self.created.as_nanosecond().to_le_bytes());
+        h.finalize()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The finding told by a lifecycle and its attribution (in no campaign yet).
     pub fn assemble(lifecycle: Lifecycle, attribution: Attribution) -> Finding {
         let Lifecycle {
@@ -139,6 +184,7 @@ impl Finding {
             user,
             logon,
             evidence,
+            reconfiguration,
         } = lifecycle;
         let Attribution {
             tool,
@@ -172,6 +218,11 @@ impl Finding {
             }
         };
         Finding {
+            kind: if reconfiguration.is_some() {
+                Kind::Reconfiguration
+            } else {
+                Kind::Creation
+            },
             computer,
             service_name,
             display_name,
@@ -193,6 +244,7 @@ impl Finding {
             user,
             source,
             evidence,
+            reconfiguration,
         }
     }
 }

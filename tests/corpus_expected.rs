@@ -343,3 +343,91 @@ fn kql_semantics_gives_nothing_for_files_without_a_7045_or_4674() {
         assert!(rows.is_empty(), "{rel}: {rows:#?}");
     }
 }
+
+// Issue 11: judged by behaviour, not presumed.
+
+#[test]
+fn apt_simulator_psexec_is_local_once_its_sysmon_log_is_read() {
+    // The same seven PsExec installs as above, hunted with the host's Sysmon log: each follows
+    // a PsExec client started on the host itself (`C:\TMP\p.exe`, OriginalFileName psexec.c).
+    let dir = "DFIRArtifactMuseum/Windows/EventLogs/Server2022/APTSimulatorVM/APTSimulatorVM_EventLogs_Server2022/logs";
+    let Some(f) = findings(dir) else { return };
+    let psexec: Vec<&Finding> = f
+        .iter()
+        .filter(|f| f.image_path.contains("PSEXESVC"))
+        .collect();
+    assert_eq!(psexec.len(), 7, "{:#?}", times(&f));
+    for p in psexec {
+        assert_eq!(
+            p.verdict,
+            Verdict::LocalExecution,
+            "{:?}",
+            p.verdict_reasons
+        );
+        assert!(
+            p.verdict_reasons
+                .iter()
+                .any(|r| r.contains("OriginalFileName psexec.c")),
+            "{:?}",
+            p.verdict_reasons
+        );
+        assert!(p.evidence.iter().any(|e| e.role == Role::ClientStarted));
+        assert_eq!(p.tool.as_str(), "psexec");
+    }
+}
+
+#[test]
+fn tchopper_segments_are_named_for_their_tool() {
+    let rel = "EVTX-to-MITRE-Attack/TA0002-Execution/T1569.002-Service execution/ID7000,7009,7045-Payload deployed via service - Tchopper.evtx";
+    let Some(f) = findings(rel) else { return };
+    assert_eq!(f.len(), 244);
+    assert!(
+        f.iter().all(|s| s.tool.as_str() == "tchopper"),
+        "{:?}",
+        f.iter()
+            .find(|s| s.tool.as_str() != "tchopper")
+            .map(|s| &s.tool_reasons)
+    );
+}
+
+#[test]
+fn mimikatz_driver_and_wce_are_suspicious_never_psexec() {
+    let rel = format!("{SERVICE_DIR}/ID7045-New service for Mimikatz +npcap.evtx");
+    let Some(all) = findings_with(&rel, true) else {
+        return;
+    };
+    for name in ["mimidrv", "WCESERVICE"] {
+        let f = all
+            .iter()
+            .find(|f| {
+                f.service_name
+                    .to_ascii_lowercase()
+                    .contains(&name.to_ascii_lowercase())
+            })
+            .unwrap_or_else(|| panic!("{name} not found"));
+        assert_eq!(
+            f.verdict,
+            Verdict::Suspicious,
+            "{name}: {:?}",
+            f.verdict_reasons
+        );
+        assert!(
+            f.verdict_reasons
+                .iter()
+                .any(|r| r.contains("offensive tool")),
+            "{:?}",
+            f.verdict_reasons
+        );
+        assert_ne!(f.tool.as_str(), "psexec");
+    }
+    let npcap = all
+        .iter()
+        .find(|f| f.image_path.contains("npcap.sys"))
+        .expect("npcap");
+    assert_eq!(
+        npcap.verdict,
+        Verdict::Benign,
+        "{:?}",
+        npcap.verdict_reasons
+    );
+}

@@ -66,15 +66,11 @@ fn kql_body(text: &str) -> Vec<&str> {
 
 #[test]
 fn the_generated_seed_is_the_reference_seed() {
-    let reference =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/seed-query.kql");
-    let Ok(seed) = std::fs::read_to_string(&reference) else {
-        println!(
-            "SKIP: {} not found (the shared reference folder is not beside this checkout)",
-            reference.display()
-        );
+    let Some(reference) = svchunt_testkit::reference(env!("CARGO_MANIFEST_DIR"), "seed-query.kql")
+    else {
         return;
     };
+    let seed = std::fs::read_to_string(&reference).unwrap();
     let generated = render(Target::KqlSeed, &ExportOptions::default());
     assert_eq!(kql_body(&generated), kql_body(&seed));
 }

@@ -55,9 +55,10 @@ fn fast_path_equals_rendering_on_a_generated_scenario() {
         sysmon: true,
         start: "2024-05-06T00:00:00Z".parse().unwrap(),
     };
-    generate(&config, dir.path()).unwrap();
+    let logs = dir.path().join("logs");
+    generate(&config, &logs).unwrap();
     let (fast, rendered) = both_ways(
-        &[dir.path().to_path_buf()],
+        &[logs],
         Semantics::Lifecycle(LifecycleOptions::default().include_benign(true)),
     );
     assert!(fast.contains("remote-execution"));

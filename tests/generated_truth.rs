@@ -23,8 +23,9 @@ fn acceptance() -> Config {
 #[test]
 fn the_acceptance_scenario_gives_exactly_its_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let summary = generate(&acceptance(), dir.path()).unwrap();
-    let outcome = Engine::default().hunt_paths(&[dir.path().to_path_buf()]);
+    let logs = dir.path().join("logs");
+    let summary = generate(&acceptance(), &logs).unwrap();
+    let outcome = Engine::default().hunt_paths(&[logs]);
     let Answer::Lifecycle(report) = outcome.answer else {
         unreachable!()
     };
@@ -54,14 +55,20 @@ fn the_acceptance_scenario_gives_exactly_its_truth() {
             continue;
         };
         assert_eq!(f.tool.as_str(), t.tool, "{t:?}\n{:?}", f.tool_reasons);
-        let want = if t.tool == "getsystem" {
-            Verdict::PrivilegeEscalation
-        } else {
-            Verdict::RemoteExecution
+        let want = match t.verdict.as_str() {
+            "privilege-escalation" => Verdict::PrivilegeEscalation,
+            "local-execution" => Verdict::LocalExecution,
+            _ => Verdict::RemoteExecution,
         };
         assert_eq!(f.verdict, want, "{t:?}: {:?}", f.verdict_reasons);
-        let ip = f.source.as_ref().and_then(|s| s.ip.clone());
-        assert_eq!(ip, t.source_ip, "{t:?}");
+        let source = f.source.as_ref();
+        if t.source_ip.is_some() {
+            let ip = source.and_then(|s| s.ip.clone());
+            assert_eq!(ip, t.source_ip, "{t:?}");
+        } else {
+            // A local install: its logon, when logged, is an interactive one.
+            assert_ne!(source.and_then(|s| s.logon_type), Some(3), "{t:?}");
+        }
         let deleted = t
             .deleted
             .as_deref()

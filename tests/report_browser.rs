@@ -2,45 +2,25 @@
 //! tests read the DOM it built. They check that every part is drawn with the expected number of
 //! bars, edges and rows, that nothing was logged to the console (the report logs only errors,
 //! and Chromium logs CSP refusals and uncaught exceptions there too), that markup in service
-//! names stayed text, and that 10,000 findings are ready in under 2 s. Screenshots are kept in
+//! names stayed text, and that 10,000 findings are all there and paged. How fast they open is
+//! a benchmark, not a test (`cargo bench --bench report_load`). Screenshots are kept in
 //! `target/report-artefacts/`.
 //!
-//! Without Chromium (`/usr/bin/chromium`, or `SVCHUNT_CHROMIUM`) every test prints why it skips
-//! and passes, so `cargo test` works anywhere; `.ci/report-browser.sh` installs it for CI.
+//! Without Chromium (`/usr/bin/chromium`, or `SVCHUNT_CHROMIUM`) every test skips and says why
+//! on a developer's machine, and fails under CI; `.ci/report-browser.sh` installs it.
 
 mod common;
 mod report_scenario;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
+use report_scenario::browser::{Opened, chromium, run_browser};
 use report_scenario::*;
 use svchunt::emit::graph;
 use svchunt::{Answer, Engine, Report as LifecycleReport};
 
-/// Longest a browser run may take before the test gives up on it.
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);
-/// The load-time promise for 10,000 findings.
-const OPEN_BUDGET_MS: u64 = 2_000;
 /// Rows on one page of the findings table (the script's `PAGE`).
 const PAGE: usize = 200;
-
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("SVCHUNT_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: no Chromium at {} (install the Debian `chromium` package, run \
-             .ci/report-browser.sh, or set SVCHUNT_CHROMIUM)",
-            path.display()
-        );
-        None
-    }
-}
 
 /// Where screenshots are kept: `target/report-artefacts/`.
 fn artefacts() -> PathBuf {
@@ -50,85 +30,6 @@ fn artefacts() -> PathBuf {
         .join("report-artefacts");
     std::fs::create_dir_all(&dir).expect("artefact dir");
     dir
-}
-
-/// Run Chromium headless on `page` with `args`; its stdout and stderr.
-fn run_browser(chromium: &Path, page: &Path, args: &[&str]) -> (String, String) {
-    let profile = tempfile::tempdir().expect("profile dir");
-    let out_dir = tempfile::tempdir().expect("output dir");
-    let (stdout_path, stderr_path) = (out_dir.path().join("out"), out_dir.path().join("err"));
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(format!("file://{}", page.display()))
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
-        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
-        .spawn()
-        .expect("chromium starts");
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait on chromium").is_some() {
-            break;
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within {BROWSER_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (
-        std::fs::read_to_string(stdout_path).unwrap_or_default(),
-        std::fs::read_to_string(stderr_path).unwrap_or_default(),
-    )
-}
-
-/// What the browser made of a report.
-struct Opened {
-    dom: String,
-    console: Vec<String>,
-}
-
-impl Opened {
-    fn count(&self, needle: &str) -> usize {
-        self.dom.matches(needle).count()
-    }
-
-    /// The value of attribute `name` on `<html>`.
-    fn root_attr(&self, name: &str) -> Option<&str> {
-        let tag_end = self.dom.find("<head")?;
-        let root = &self.dom[..tag_end];
-        let key = format!(" {name}=\"");
-        let start = root.find(&key)? + key.len();
-        let end = start + root[start..].find('"')?;
-        Some(&root[start..end])
-    }
-
-    fn bars(&self) -> usize {
-        self.count("class=\"bar ")
-    }
-
-    fn rows(&self) -> usize {
-        self.count("class=\"frow")
-    }
-
-    fn edges(&self) -> usize {
-        self.count("class=\"edge\"")
-    }
 }
 
 /// Write `html` to a temporary file, open it, screenshot it as `artefact` (a PNG name), and
@@ -230,7 +131,7 @@ fn small_scenario_shows_every_part_and_keeps_markup_as_text() {
 }
 
 #[test]
-fn ten_thousand_findings_open_in_under_two_seconds() {
+fn ten_thousand_findings_are_all_drawn_and_paged() {
     let Some(chromium) = chromium() else { return };
     let report = big(10_000);
     let html = render(&report);
@@ -246,19 +147,6 @@ fn ten_thousand_findings_open_in_under_two_seconds() {
         opened.count("class=\"tick\"") + opened.count("class=\"tick removal\""),
         0
     );
-
-    let ready_ms: u64 = opened
-        .root_attr("data-ready-ms")
-        .and_then(|v| v.parse().ok())
-        .expect("data-ready-ms");
-    eprintln!(
-        "10,000 findings ready {ready_ms} ms after navigation start ({})",
-        opened.root_attr("data-timings").unwrap_or("")
-    );
-    assert!(
-        ready_ms < OPEN_BUDGET_MS,
-        "10,000 findings took {ready_ms} ms to open (budget {OPEN_BUDGET_MS} ms)"
-    );
 }
 
 fn hunt_dir(dir: &Path) -> LifecycleReport {
@@ -273,10 +161,6 @@ fn hunt_dir(dir: &Path) -> LifecycleReport {
 fn examples_lab_report_opens() {
     let Some(chromium) = chromium() else { return };
     let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lab");
-    if !lab.is_dir() {
-        eprintln!("skipping: {} not found", lab.display());
-        return;
-    }
     let report = hunt_dir(&lab);
     assert!(!report.findings.is_empty(), "the lab has executions");
     let opened = open_report(&chromium, &render(&report), "report-examples-lab.png");

@@ -114,10 +114,6 @@ fn embedded_data_has_every_finding_and_graph_edge() {
 #[test]
 fn the_cli_writes_the_report_for_the_examples() {
     let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lab");
-    if !lab.is_dir() {
-        eprintln!("skipping: {} not found", lab.display());
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.html");
     Command::cargo_bin("svchunt")
@@ -135,10 +131,6 @@ fn the_cli_writes_the_report_for_the_examples() {
 #[test]
 fn the_seed_query_has_no_html_report() {
     let lab = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lab");
-    if !lab.is_dir() {
-        eprintln!("skipping: {} not found", lab.display());
-        return;
-    }
     Command::cargo_bin("svchunt")
         .unwrap()
         .args(["hunt", "--quiet", "--semantics", "kql", "--format", "html"])

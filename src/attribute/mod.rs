@@ -96,9 +96,11 @@ fn identify(l: &Lifecycle, o: &observe::Observed<'_>) -> (Tool, Option<Confidenc
         .into_iter()
         .max_by(|a, b| (a.1.1, std::cmp::Reverse(a.1.0)).cmp(&(b.1.1, std::cmp::Reverse(b.1.0))));
     match best {
-        // A benign install that merely shares a shape (an auto-start service over the network)
-        // is not a tool's work.
-        Some((tool, (_, score, reasons))) if l.verdict != Verdict::Benign || score >= 3 => {
+        // An install that merely shares a shape (an auto-start service over the network) is
+        // not a tool's work unless it executed, or the shape alone is decisive.
+        Some((tool, (_, score, reasons)))
+            if !matches!(l.verdict, Verdict::Benign | Verdict::Suspicious) || score >= 3 =>
+        {
             (tool, Some(Confidence::of_score(score)), reasons)
         }
         _ => (Tool::Unknown, None, Vec::new()),

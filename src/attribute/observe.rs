@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use jiff::SignedDuration;
 
 use crate::event::Event;
+use crate::event::SaturatingTime;
 use crate::lifecycle::{Lifecycle, Role, file_name, host_key, is_command_line};
 
 /// How far before a creation a client's share activity is looked at (upload, then install).
@@ -74,7 +75,7 @@ impl<'a> ShareIndex<'a> {
     }
 
     fn around(&self, f: &Lifecycle) -> impl Iterator<Item = &ShareAccess<'a>> {
-        let (from, to) = (f.created - BEFORE, f.created + AFTER);
+        let (from, to) = (f.created.minus(BEFORE), f.created.plus(AFTER));
         let ip = f.logon.as_ref().and_then(|s| s.ip.clone());
         let sid = f.user.sid.clone();
         let image_file = file_name(&f.image_path).to_ascii_lowercase();
@@ -125,6 +126,13 @@ pub struct Observed<'a> {
     pub network_logon: bool,
     /// The image path is a command line.
     pub command_line: bool,
+    /// The installing logon's authentication package, lower case (`ntlm`, `kerberos`, or
+    /// empty).
+    pub auth: String,
+    /// Sysmon showed the new service's process connect to a pipe a user process created.
+    pub pipe_impersonation: bool,
+    /// What was changed, for a service reconfigured rather than created.
+    pub reconfiguration: Option<&'a crate::lifecycle::Reconfiguration>,
 }
 
 impl<'a> Observed<'a> {
@@ -163,6 +171,15 @@ impl<'a> Observed<'a> {
             auto_start: start == "auto start" || start == "2",
             network_logon: f.logon.as_ref().is_some_and(|s| s.logon_type == Some(3)),
             command_line: is_command_line(&f.image_path),
+            auth: f
+                .logon
+                .as_ref()
+                .and_then(|s| s.auth.as_deref())
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase(),
+            pipe_impersonation: f.evidence.iter().any(|e| e.role == Role::PipeConnected),
+            reconfiguration: f.reconfiguration.as_ref(),
         }
     }
 }

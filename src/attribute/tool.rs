@@ -58,6 +58,26 @@ tools! {
     Winexe => "winexe",
     /// getsystem-style privilege escalation through a service.
     Getsystem => "getsystem",
+    /// Invoke-SMBExec (Invoke-TheHash).
+    InvokeSmbexec => "invoke-smbexec",
+    /// Invoke-PsExec (Veil PowerTools, Empire's module source).
+    InvokePsexec => "invoke-psexec",
+    /// Covenant's PSExecCommand task and SharpSploit's PSExec.
+    CovenantPsexec => "covenant-psexec",
+    /// SharpSC (Covenant's SharpSC task).
+    Sharpsc => "sharpsc",
+    /// SharpExec.
+    Sharpexec => "sharpexec",
+    /// Sliver's psexec.
+    SliverPsexec => "sliver-psexec",
+    /// TChopper: a payload smuggled through service display names.
+    Tchopper => "tchopper",
+    /// SCShell: an existing service's binary path changed, started, restored.
+    Scshell => "scshell",
+    /// SharpNoPSExec: the same on a disabled service, start type restored.
+    Sharpnopsexec => "sharpnopsexec",
+    /// PowerSploit PowerUp's Invoke-ServiceAbuse (local privilege escalation).
+    Powerup => "powerup",
     /// No fingerprint holds.
     Unknown => "unknown",
 }

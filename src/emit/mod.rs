@@ -11,7 +11,8 @@
 //! [`graph::Edge`]) and `dot` the same edges for Graphviz. A Finding is:
 //!
 //! ```json
-//! {"computer": "WORKSTATION6.theshire.local", "service_name": "Updater", "display_name": null,
+//! {"kind": "creation", "computer": "WORKSTATION6.theshire.local", "service_name": "Updater",
+//!  "display_name": null,
 //!  "image_path": "%COMSPEC% /C start /b …", "service_type": "user mode service",
 //!  "start_type": "demand start", "service_account": "LocalSystem",
 //!  "created": "2020-09-20T12:16:56.95Z", "deleted": "2020-09-20T12:16:57.97Z",
@@ -28,6 +29,12 @@
 //!                "detail": "7045: service installed (System log)"}]}
 //! ```
 //!
+//! A finding of `"kind": "reconfiguration"` is an existing service whose binary path was changed,
+//! the service started, and the path set back (no 7045/4697): `image_path` is the first
+//! temporary path, `deleted` when it was set back, and it carries `"reconfiguration":
+//! {"original_image_path": "…", "temporary_image_paths": ["…"], "restored": "…",
+//! "start_type_changes": ["disabled → demand start", …]}`.
+//!
 //! Under `--semantics kql` every format writes the seed's columns: SourceTime, SourceEventID,
 //! TargetTime, TargetEventID, Computer, UserName, InstalledService, Exe.
 //!
@@ -43,6 +50,7 @@ pub mod escape;
 pub mod graph;
 pub mod html;
 mod table;
+mod timesketch;
 
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -71,6 +79,8 @@ pub enum Format {
     Dot,
     /// A self-contained HTML report (findings only; see [`html`]).
     Html,
+    /// JSON lines for a Timesketch timeline: one event per moment of each finding.
+    Timesketch,
 }
 
 /// How a format is written, beyond which format it is.
@@ -133,6 +143,7 @@ pub fn write_findings_with(
         Format::Graph => graph::write_json(out, findings),
         Format::Dot => graph::write_dot(out, findings),
         Format::Html => html::write_report(out, report),
+        Format::Timesketch => timesketch::write(out, findings),
     }
 }
 
@@ -156,9 +167,10 @@ pub fn write_kql_rows_with(
             writeln!(out)
         }
         Format::Jsonl => write_jsonl(out, rows),
-        Format::Graph | Format::Dot => Err(io::Error::new(
+        Format::Graph | Format::Dot | Format::Timesketch => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "the graph formats need the lifecycle semantics (the seed query has no source)",
+            "the graph and Timesketch formats need the lifecycle semantics (the seed query's rows \
+             are not lifecycles)",
         )),
         Format::Html => Err(io::Error::new(
             io::ErrorKind::InvalidInput,

@@ -295,16 +295,19 @@ impl Engine {
     pub fn hunt_paths_with(&self, paths: &[PathBuf], progress: Option<&dyn Progress>) -> Hunt {
         let collection =
             self.in_pool(|| collect::collect_by_plan(paths, &self.plan(), &self.read, progress));
+        let mut warnings = collection.warnings;
+        warnings.extend(self.notes(&collection.events));
         Hunt {
             answer: self.answer(&collection.events, &collection.census),
-            warnings: collection.warnings,
+            warnings,
             stats: collection.stats,
         }
     }
 
     /// Hunt events already in memory (read by another front end, or built by a test): the
     /// same read plan and the same tail as [`Engine::hunt_paths`], so the same events give the
-    /// same answer either way. Nothing is read, so no warnings; the counts say how many events
+    /// same answer either way. Nothing is read, so no reading warnings (only what the semantics
+    /// says of the events, as [`Engine::hunt_paths`] does); the counts say how many events
     /// were given, kept and found twice.
     pub fn hunt_events(&self, events: impl IntoIterator<Item = Event>) -> Hunt {
         let selected = self.plan().select(events);
@@ -312,7 +315,7 @@ impl Engine {
         let duplicates = order_and_dedup(&mut kept);
         Hunt {
             answer: self.answer(&kept, &selected.census),
-            warnings: Vec::new(),
+            warnings: self.notes(&kept),
             stats: ReadStats {
                 records: selected.records,
                 records_selected: selected.selected,
@@ -344,6 +347,22 @@ impl Engine {
         match &self.semantics {
             Semantics::Lifecycle(_) => lifecycle::plan(),
             Semantics::Kql(_) => kql::plan(),
+        }
+    }
+
+    /// What the semantics says of the events it was given, once per run: the seed query names
+    /// the tables it reads, and the rows of other tables it leaves out are counted.
+    fn notes(&self, events: &[Event]) -> Vec<Warning> {
+        match &self.semantics {
+            Semantics::Lifecycle(_) => Vec::new(),
+            Semantics::Kql(_) => kql::unread_notes(events)
+                .into_iter()
+                .map(|message| Warning {
+                    file: "(run)".into(),
+                    location: String::new(),
+                    message,
+                })
+                .collect(),
         }
     }
 

@@ -96,7 +96,7 @@ let data_field = (xml: string, name: string) {
 };
 let Installs = union
     (Event
-    | where EventID == 7045 and Source == "$SCM_PROVIDER"
+    | where EventID == 7045 and Source =~ "$SCM_PROVIDER"
     | project TimeGenerated, Computer, EventID,
         Name = data_field(EventData, "ServiceName"), ImagePath = data_field(EventData, "ImagePath"),
         ServiceType = data_field(EventData, "ServiceType"), StartType = data_field(EventData, "StartType"),
@@ -112,13 +112,13 @@ let Mentions = union
     | where AccessMask has "$DELETE"
     | project TimeGenerated, Computer, Name = ObjectName, Kind = "delete-capable-open", Channel = "Security", LogonId = SubjectLogonId),
     (Event
-    | where EventID == 7036 and Source == "$SCM_PROVIDER"
+    | where EventID == 7036 and Source =~ "$SCM_PROVIDER"
     | extend State = tolower(trim(@"\s+", data_field(EventData, "param2")))
     | project TimeGenerated, Computer, Name = data_field(EventData, "param1"),
         Kind = case(State == "running", "running", State == "stopped", "stopped", "state-changed"),
         Channel = "System", LogonId = ""),
     (Event
-    | where EventID in (12, 13) and (Source == "$SYSMON_PROVIDER" or EventLog == "$SYSMON_PROVIDER/Operational")
+    | where EventID in (12, 13) and (Source =~ "$SYSMON_PROVIDER" or EventLog =~ "$SYSMON_PROVIDER/Operational")
     | extend Target = data_field(EventData, "TargetObject"), RegistryEvent = data_field(EventData, "EventType")
     | project TimeGenerated, Computer, EventID, RegistryEvent, Name = service_key(Target), Rest = service_rest(Target)
     | extend Kind = case(EventID == 13 and Rest =~ "DeleteFlag", "delete-flag-set",
@@ -134,7 +134,7 @@ let Logons = SecurityEvent
 const AMA_SOURCES: &str = r#"// WindowsEvent.EventData is already parsed: one property per <Data> element.
 let Installs = union
     (WindowsEvent
-    | where EventID == 7045 and Provider == "$SCM_PROVIDER"
+    | where EventID == 7045 and Provider =~ "$SCM_PROVIDER"
     | project TimeGenerated, Computer, EventID,
         Name = tostring(EventData.ServiceName), ImagePath = tostring(EventData.ImagePath),
         ServiceType = tostring(EventData.ServiceType), StartType = tostring(EventData.StartType),
@@ -155,13 +155,13 @@ let Mentions = union
     | project TimeGenerated, Computer, Name = tostring(EventData.ObjectName), Kind = "delete-capable-open",
         Channel = "Security", LogonId = tostring(EventData.SubjectLogonId)),
     (WindowsEvent
-    | where EventID == 7036 and Provider == "$SCM_PROVIDER"
+    | where EventID == 7036 and Provider =~ "$SCM_PROVIDER"
     | extend State = tolower(trim(@"\s+", tostring(EventData.param2)))
     | project TimeGenerated, Computer, Name = tostring(EventData.param1),
         Kind = case(State == "running", "running", State == "stopped", "stopped", "state-changed"),
         Channel = "System", LogonId = ""),
     (WindowsEvent
-    | where EventID in (12, 13) and (Provider == "$SYSMON_PROVIDER" or Channel == "$SYSMON_PROVIDER/Operational")
+    | where EventID in (12, 13) and (Provider =~ "$SYSMON_PROVIDER" or Channel =~ "$SYSMON_PROVIDER/Operational")
     | extend Target = tostring(EventData.TargetObject), RegistryEvent = tostring(EventData.EventType)
     | project TimeGenerated, Computer, EventID, RegistryEvent, Name = service_key(Target), Rest = service_rest(Target)
     | extend Kind = case(EventID == 13 and Rest =~ "DeleteFlag", "delete-flag-set",
@@ -247,3 +247,30 @@ Creations
     AuthenticationPackageName, Deleted, DeletionEvidence, LifetimeMs
 | sort by Created asc, Computer asc, ServiceName asc
 "##;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `svchunt hunt` matches the providers ignoring case (`lifecycle::names::is_scm`,
+    /// `is_sysmon`), so the exported query must too: `=~`, never `==`, wherever a provider or
+    /// the Sysmon channel is compared.
+    #[test]
+    fn providers_compare_without_case_as_the_hunt_does() {
+        for schema in [Schema::Legacy, Schema::Ama] {
+            let text = render(&ExportOptions {
+                schema,
+                ..ExportOptions::default()
+            });
+            for line in text.lines() {
+                for name in [SCM_PROVIDER, SYSMON_PROVIDER] {
+                    assert!(
+                        !line.contains(&format!("== \"{name}")),
+                        "{schema:?}: {line}"
+                    );
+                }
+            }
+            assert!(text.contains(&format!("=~ \"{SCM_PROVIDER}\"")));
+        }
+    }
+}

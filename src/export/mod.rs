@@ -4,7 +4,7 @@
 //! One module per target, each rendering text from [`ExportOptions`]:
 //!
 //! - [`kql_seed`]: the seed Sentinel query, generated with its window and rounding as options;
-//! - [`kql`]: Sentinel / Azure Data Explorer, the lifecycle semantics as far as KQL goes, over the
+//! - [`kql_lifecycle`]: Sentinel / Azure Data Explorer, the lifecycle semantics as far as KQL goes, over the
 //!   legacy agent's `Event`/`SecurityEvent` tables or the AMA's `WindowsEvent` table;
 //! - [`sigma`]: base rules plus a `temporal_ordered` correlation rule (Sigma correlation spec v2);
 //! - [`spl`]: Splunk, with `streamstats` over Windows event log fields;

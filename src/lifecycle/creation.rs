@@ -11,6 +11,7 @@ use super::names::{is_scm, is_sysmon, same_name, service_key_in};
 use super::{Evidence, Lifecycle, LifecycleConfig, Role, Verdict};
 use crate::accounts::AccountDirectory;
 use crate::event::Event;
+use crate::event::SaturatingTime;
 
 /// One installation, from one or both of its creation events.
 #[derive(Debug, Clone)]
@@ -109,6 +110,7 @@ impl<'a> Creation<'a> {
             user,
             logon: None,
             evidence,
+            reconfiguration: None,
         }
     }
 
@@ -152,12 +154,12 @@ pub fn merge<'a>(host_events: &[&'a Event], config: &LifecycleConfig) -> Vec<Cre
         let name = sys.field("ServiceName").unwrap_or("");
         let image = sys.field("ImagePath").unwrap_or("");
         // Securities are in time order: look only at those within the merge window.
-        let from = securities.partition_point(|sec| sec.time < sys.time - config.merge_window);
+        let from = securities.partition_point(|sec| sec.time < sys.time.minus(config.merge_window));
         let best = securities
             .iter()
             .enumerate()
             .skip(from)
-            .take_while(|(_, sec)| sec.time <= sys.time + config.merge_window)
+            .take_while(|(_, sec)| sec.time <= sys.time.plus(config.merge_window))
             .filter(|(i, _)| !used[*i])
             .filter(|(_, sec)| sec.time.duration_since(sys.time).abs() <= config.merge_window)
             .filter(|(_, sec)| {

@@ -17,6 +17,7 @@ use super::names::{
     access_includes_delete, is_scm, is_scm_service_object, is_sysmon, service_key_in,
 };
 use super::{Lifecycle, LifecycleConfig};
+use crate::event::SaturatingTime;
 use crate::event::{Event, Locator};
 
 /// What a piece of evidence is.
@@ -51,6 +52,22 @@ pub enum Role {
     ShareConnected,
     /// 5145: a file or pipe on a share opened by the installing account from the source.
     ShareObjectAccessed,
+    /// Sysmon 1, 4688 or Sysmon 13 (PsExec's EULA key): a client program or service-creating
+    /// command started on this host just before the install.
+    ClientStarted,
+    /// 4648: a program of the installing session used explicit credentials on this host.
+    ExplicitCredentials,
+    /// Sysmon 17: a user-context process created the pipe the new service connected to.
+    PipeCreated,
+    /// Sysmon 18: the new service's SYSTEM process connected to that pipe.
+    PipeConnected,
+    /// Sysmon 13: an existing service's `ImagePath` set to a temporary command (a
+    /// reconfiguration).
+    ImagePathChanged,
+    /// Sysmon 13: its `ImagePath` set back (the reconfiguration undone).
+    ImagePathRestored,
+    /// 7040: its start type changed.
+    StartTypeChanged,
 }
 
 impl Role {
@@ -70,6 +87,13 @@ impl Role {
             Role::Logon => "logon",
             Role::ShareConnected => "share connected",
             Role::ShareObjectAccessed => "share object accessed",
+            Role::ClientStarted => "client started on this host",
+            Role::ExplicitCredentials => "explicit credentials used on this host",
+            Role::PipeCreated => "pipe created by a user process",
+            Role::PipeConnected => "pipe connected by the service",
+            Role::ImagePathChanged => "binary path changed (Sysmon 13)",
+            Role::ImagePathRestored => "binary path set back (Sysmon 13)",
+            Role::StartTypeChanged => "start type changed",
         }
     }
 }
@@ -217,9 +241,9 @@ pub fn assign(
             // follows. Only events of another log get the clock tolerance.
             let earliest = match c.system {
                 Some(sys) if sys.channel.eq_ignore_ascii_case(&m.event.channel) => sys.time,
-                _ => created - config.tolerance,
+                _ => created.minus(config.tolerance),
             };
-            m.event.time >= earliest && m.event.time <= created + config.window
+            m.event.time >= earliest && m.event.time <= created.plus(config.window)
         });
         let Some(owner) = owner else { continue };
         let mut role = m.role;
@@ -255,7 +279,14 @@ pub fn date_removal(finding: &mut Lifecycle) {
         .filter(|e| {
             !matches!(
                 e.role,
-                Role::Logon | Role::ShareConnected | Role::ShareObjectAccessed
+                Role::Logon
+                    | Role::ShareConnected
+                    | Role::ShareObjectAccessed
+                    | Role::ClientStarted
+                    | Role::ExplicitCredentials
+                    | Role::PipeCreated
+                    | Role::PipeConnected
+                    | Role::StartTypeChanged
             )
         })
         .collect();

@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::evidence::{Evidence, Role};
 use super::names::{is_scm_service_object, same_name};
 use crate::event::Event;
+use crate::event::SaturatingTime;
 
 /// The logon session that installed a service, from its 4624.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,7 +111,7 @@ impl<'a> LogonIndex<'a> {
         let logons = self.logons.get(logon_id)?;
         logons
             .iter()
-            .filter(|e| e.time <= created + tolerance)
+            .filter(|e| e.time <= created.plus(tolerance))
             .max_by_key(|e| e.time)
             .or_else(|| logons.first())
             .copied()
@@ -160,10 +161,10 @@ impl<'a> LogonIndex<'a> {
         // Shares are in time order: look only at those around the creation.
         let from = self
             .shares
-            .partition_point(|e| e.time < created - SHARE_ACCESS_SPAN);
+            .partition_point(|e| e.time < created.minus(SHARE_ACCESS_SPAN));
         for e in self.shares[from..]
             .iter()
-            .take_while(|e| e.time <= created + SHARE_ACCESS_SPAN)
+            .take_while(|e| e.time <= created.plus(SHARE_ACCESS_SPAN))
         {
             let same_logon = e
                 .field("SubjectLogonId")

@@ -20,6 +20,7 @@ mod evidence;
 mod logon;
 mod names;
 mod plan;
+mod reconfigure;
 mod verdict;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,7 @@ pub use names::{
 };
 pub use names::{file_name, file_stem};
 pub use plan::plan;
+pub use reconfigure::Reconfiguration;
 pub use verdict::Verdict;
 pub use verdict::{is_command_line, is_getsystem};
 
@@ -100,6 +102,9 @@ pub struct Lifecycle {
     pub logon: Option<Logon>,
     /// Every event that speaks of this service, in time order, labelled.
     pub evidence: Vec<Evidence>,
+    /// For a service reconfigured rather than created (its binary path changed, started, set
+    /// back), what was changed; `None` for a creation.
+    pub reconfiguration: Option<Reconfiguration>,
 }
 
 /// Find every service lifecycle in `events` (time-ordered), ordered by creation time, then
@@ -124,7 +129,11 @@ pub(crate) fn correlate_with(
         let creations = creation::merge(host_events, config);
         let logons = logon::LogonIndex::build(host_events);
         let assigned = evidence::assign(&creations, host_events, config);
-        let client_runs = verdict::client_runs(host_events);
+        let context = verdict::HostContext::build(host_events);
+        for mut lifecycle in reconfigure::find(host_events, &creations, &accounts, config) {
+            verdict::judge(&mut lifecycle, &context);
+            lifecycles.push(lifecycle);
+        }
         for (creation, evidence) in creations.into_iter().zip(assigned) {
             let names: Vec<String> = creation.names().iter().map(|n| n.to_string()).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -148,7 +157,7 @@ pub(crate) fn correlate_with(
                 lifecycle.logon = Some(logon);
             }
             evidence::date_removal(&mut lifecycle);
-            verdict::judge(&mut lifecycle, &client_runs);
+            verdict::judge(&mut lifecycle, &context);
             lifecycles.push(lifecycle);
         }
     }

@@ -15,11 +15,15 @@ use super::logon::normalise_logon_id;
 use crate::event::Event;
 use crate::select::{FieldMap, NeedleMap, NeedlesBuilder, ReadPlan};
 
-/// Event ids of the first pass: the installs themselves.
-const CREATION_EVENT_IDS: &[u32] = &[7045, 4697];
+/// Event ids of the first pass: the installs themselves, and the start-type changes (7040)
+/// that name a service reconfigured rather than created (`reconfigure`).
+const CREATION_EVENT_IDS: &[u32] = &[7045, 4697, 7040];
 
 /// Event ids of the second pass, each kept only when it names something the first pass found.
-const EVIDENCE_EVENT_IDS: &[u32] = &[4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18];
+/// The last three are the verdict's (`verdict::reads`).
+pub(super) const EVIDENCE_EVENT_IDS: &[u32] = &[
+    4674, 7036, 7009, 7000, 4624, 5140, 5145, 12, 13, 17, 18, 1, 4688, 4648,
+];
 
 /// How the lifecycle semantics reads: the installs, then the evidence naming them.
 pub fn plan() -> ReadPlan {
@@ -72,7 +76,7 @@ pub(crate) fn fields() -> Arc<FieldMap> {
     const FPARAMS: &[&str] = &["param1", "param2"];
     const FREGISTRY: &[&str] = &["EventType", "TargetObject", "Details"];
     const FPIPE: &[&str] = &["PipeName", "Image"];
-    Arc::new(FieldMap::from([
+    let mut map = FieldMap::from([
         (4697, F4697),
         (4674, F4674),
         (4624, F4624),
@@ -85,11 +89,13 @@ pub(crate) fn fields() -> Arc<FieldMap> {
         (13, FREGISTRY),
         (17, FPIPE),
         (18, FPIPE),
-    ]))
+    ]);
+    super::verdict::reads::add_fields(&mut map);
+    Arc::new(map)
 }
 
 /// Logon sessions every machine has: they would match half the log.
-const WELL_KNOWN_LOGONS: &[u64] = &[0, 0x3e3, 0x3e4, 0x3e5, 0x3e6, 0x3e7];
+pub(super) const WELL_KNOWN_LOGONS: &[u64] = &[0, 0x3e3, 0x3e4, 0x3e5, 0x3e6, 0x3e7];
 
 /// Registry paths PsExec-family clients write on their first run (a local run).
 const CLIENT_EULA: &[&str] = &["\\sysinternals\\psexec\\eulaaccepted"];
@@ -132,12 +138,15 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
     found.binaries.iter().for_each(|b| {
         share.string(b);
     });
+    // Every opening of the SCM's pipe: a reconfiguration's client shows only there.
+    share.string("svcctl");
     map.insert(5145, share.build());
     // Sysmon pipes: named after the service, or made by its binary.
     let mut pipes = names();
     found.binaries.iter().for_each(|b| {
         pipes.string(b);
     });
+    super::verdict::reads::add_pipe_needles(&mut pipes, creations);
     let pipes = pipes.build();
     map.insert(17, pipes.clone());
     map.insert(18, pipes);
@@ -161,8 +170,12 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
     CLIENT_EULA.iter().for_each(|p| {
         flags.phrase(p);
     });
+    // Every ImagePath write: they are rare (installs, updates), and a service reconfigured
+    // rather than created shows only there.
+    flags.phrase("\\imagepath");
     map.insert(13, flags.build());
     map.insert(12, deletes.build());
+    super::verdict::reads::add_needles(&mut map, creations);
     map
 }
 
@@ -174,6 +187,14 @@ fn found(creations: &[Event]) -> Found {
         .filter_map(|e| e.field_nonempty("ServiceFileName"))
         .map(str::to_lowercase)
         .collect();
+    // A 7040 names its service by display name and key (its state events use either).
+    for e in creations.iter().filter(|e| e.event_id == 7040) {
+        for field in ["param1", "param4"] {
+            if let Some(name) = e.field_nonempty(field) {
+                f.names.insert(name.to_lowercase());
+            }
+        }
+    }
     for e in creations
         .iter()
         .filter(|e| matches!(e.event_id, 7045 | 4697))

@@ -3,19 +3,39 @@
 //! Remote service execution leaves a recognisable *behaviour*: the "service" is a command line
 //! or a binary just dropped through an admin share, it lives for seconds or minutes, its start
 //! times out because cmd.exe is no service, its name is random, and a network logon sits behind
-//! it. Ordinary installs are drivers, binaries under Program Files, auto-start services that stay.
+//! it. Privilege escalation leaves its mechanism: a shell writing into a named pipe, Meterpreter's
+//! elevator DLL, Sysmon's pipe created by a user process and connected to by the new SYSTEM
+//! process, an RDP session taken over with `tscon`. Ordinary installs are drivers, binaries
+//! under Program Files, auto-start services that stay; and thin evidence ([`thin`]: a bare file
+//! name, a binary off a drive's root, an offensive driver) is `suspicious`, never ordinary.
+//!
+//! Where it came from is *proved*, not presumed ([`origin`]): an interactive installing logon, a
+//! PsExec-family client or `sc create` started on the host seconds before, the installing
+//! session seen running desktop programs, make it local; a network logon from another address
+//! makes it remote; with neither, the reasons say the origin is unknown.
+//!
 //! Each signal found is written down as a reason, so the analyst can check the judgement.
+
+mod context;
+mod origin;
+pub mod reads;
+mod reconfig;
+mod shell;
+mod thin;
 
 use std::sync::LazyLock;
 
-use jiff::{SignedDuration, Timestamp};
+use crate::event::SaturatingTime;
+use jiff::SignedDuration;
 use regex::Regex;
 use serde::Serialize;
 
+pub use context::HostContext;
+pub use shell::is_command_line;
+
 use super::Lifecycle;
-use super::evidence::Role;
-use super::names::is_sysmon;
-use crate::event::Event;
+use super::evidence::{Evidence, Role};
+use origin::{is_loopback, origin};
 
 /// The judgement on one finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -27,7 +47,8 @@ pub enum Verdict {
     LocalExecution,
     /// A service created to get SYSTEM from an existing foothold (getsystem-style), not movement.
     PrivilegeEscalation,
-    /// Something execution-like, but not enough to say.
+    /// Something execution-like, or thin evidence no ordinary installer leaves, but not enough
+    /// to say.
     Suspicious,
     /// An ordinary install.
     Benign,
@@ -46,28 +67,19 @@ impl Verdict {
     }
 }
 
-static COMMAND_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)(%comspec%|\bcmd(\.exe)?\s+/[a-z]|\bpowershell(\.exe)?\b|\bpwsh(\.exe)?\b|\bmshta(\.exe)?\b|\b[wc]script(\.exe)?\b|\brundll32(\.exe)?\b|\bregsvr32(\.exe)?\b)",
-    )
-    .expect("valid regex")
-});
-static GETSYSTEM: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)((\bcmd(\.exe)?|%comspec%)\s+/c\s+echo\s+\S+\s*>\s*\\\\\.\\pipe\\)|(\brundll32(\.exe)?\s+\S+\.dll,\s*a\s+/p:)",
-    )
-    .expect("valid regex")
-});
 static SHARE_PATH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)(^\s*"?\\\\[^\\.?][^\\]*\\)|(\\(admin|[a-z])\$\\)"#).expect("valid regex")
 });
+/// A binary directly in the Windows folder (where ADMIN$ copies land), arguments allowed.
 static WINDOWS_ROOT_BINARY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)^\s*"?(%systemroot%|%windir%|[a-z]:\\windows)\\[^\\"]+\.exe"?\s*$"#)
+    Regex::new(r#"(?i)^\s*"?(%systemroot%|%windir%|[a-z]:\\windows)\\[^\\"\s]+\.exe"?(\s|$)"#)
         .expect("valid regex")
 });
 static KNOWN_TOOL_SERVICE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(psexesvc|psexec|paexec[-_].*|remcomsvc|csexecsvc|winexesvc|btobto)$")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)^(psexesvc|psexec|paexec([-_].*)?|remcomsvc|csexecsvc|winexesvc|btobto|sliver|sharpsploit)$",
+    )
+    .expect("valid regex")
 });
 static TEMP_FOLDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(\\temp\\|\\tmp\\|%temp%|%tmp%|\\appdata\\local\\temp\\|\\users\\public\\|\\programdata\\[^\\]+\.exe)")
@@ -80,75 +92,97 @@ static USER_WRITABLE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// Whether an image path is a command line (cmd, PowerShell, script hosts…), not a binary.
-pub fn is_command_line(image: &str) -> bool {
-    COMMAND_LINE.is_match(image)
-}
-
-/// Whether an image path gets SYSTEM the getsystem way (echo into a named pipe, or rundll32
-/// with `,a /p:`).
+/// Whether an image path gets SYSTEM the getsystem way: a shell writing into a named pipe
+/// (however spelt), or Meterpreter's elevator DLL through rundll32 (`,a /p:`).
 pub fn is_getsystem(image: &str) -> bool {
-    GETSYSTEM.is_match(image)
+    shell::pipe_write(image).is_some() || shell::rundll32_elevator(image)
 }
 
 /// How long a service may live and still count as short-lived.
 const SHORT_LIFE: SignedDuration = SignedDuration::from_hours(1);
-/// How long before a creation a local PsExec client may have run.
-const LOCAL_CLIENT_SPAN: SignedDuration = SignedDuration::from_secs(120);
+/// How long after a creation its process may connect to the impersonation pipe.
+const PIPE_CONNECT_SPAN: SignedDuration = SignedDuration::from_secs(120);
+/// How long before the connection the pipe may have been created.
+const PIPE_CREATE_SPAN: SignedDuration = SignedDuration::from_mins(10);
 
 /// Signals found on one finding.
 #[derive(Default)]
 struct Signals {
     /// Each alone is enough to call it execution.
     strong: Vec<String>,
-    /// Two together are.
+    /// Two together are, or one with a supporting signal or thin evidence.
     medium: Vec<String>,
     /// Count towards execution only beside a medium or strong signal (common in ordinary
     /// services too, e.g. a demand-start service stopping minutes after install).
     support: Vec<String>,
+    /// Thin evidence ([`thin`]): at least `suspicious`.
+    thin: Vec<String>,
     /// Signs of an ordinary install.
     benign: Vec<String>,
-    /// Signs that it was run from this host.
-    local: Vec<String>,
-    /// Signs that it came from another host.
-    remote: Vec<String>,
 }
 
-/// Set `verdict` and `verdict_reasons`.
-pub fn judge(finding: &mut Lifecycle, client_runs: &[Timestamp]) {
-    let image = finding.image_path.clone();
-    if GETSYSTEM.is_match(&image) {
-        finding.verdict = Verdict::PrivilegeEscalation;
-        finding.verdict_reasons =
-            vec!["image path writes to a named pipe or loads a DLL the getsystem way".into()];
+/// Set `verdict` and `verdict_reasons`, and attach the host evidence the judgement used.
+pub fn judge(finding: &mut Lifecycle, ctx: &HostContext<'_>) {
+    if let Some(r) = finding.reconfiguration.clone() {
+        reconfig::judge(finding, &r, ctx);
         return;
     }
-    let s = signals(finding, client_runs);
+    let image = finding.image_path.clone();
+    let origin = origin(finding, ctx);
+    let (escalation, pipe_evidence) = escalation(finding, ctx);
+    finding.evidence.extend(origin.evidence.iter().cloned());
+    finding.evidence.extend(pipe_evidence);
+    finding.evidence.sort_by_key(|a| (a.time, a.role));
+
+    let mut reasons: Vec<String>;
+    if !escalation.is_empty() {
+        reasons = escalation;
+        reasons.extend(origin.local);
+        reasons.extend(origin.remote);
+        finding.verdict = Verdict::PrivilegeEscalation;
+        finding.verdict_reasons = dedup(reasons);
+        return;
+    }
+    let s = signals(finding);
     let execution = !s.strong.is_empty()
         || s.medium.len() >= 2
-        || (s.medium.len() == 1 && !s.support.is_empty());
-    let mut reasons: Vec<String> = s
+        || (s.medium.len() == 1 && (!s.support.is_empty() || !s.thin.is_empty()));
+    reasons = s
         .strong
         .iter()
         .chain(&s.medium)
         .chain(&s.support)
+        .chain(&s.thin)
         .cloned()
         .collect();
     finding.verdict = if execution {
-        if !s.local.is_empty() {
-            reasons.extend(s.local);
-            Verdict::LocalExecution
-        } else {
-            if s.remote.is_empty() {
-                reasons.push("installing logon not in the logs: remote origin assumed".into());
+        if origin.remote_logon && !origin.client_to_self {
+            reasons.extend(origin.remote);
+            Verdict::RemoteExecution
+        } else if !origin.local.is_empty() {
+            reasons.extend(origin.local);
+            if svc_exe_elevation(&image) {
+                reasons.push(
+                    "Cobalt Strike's service binary run on its own host: elevate svc-exe".into(),
+                );
+                Verdict::PrivilegeEscalation
+            } else {
+                Verdict::LocalExecution
             }
-            reasons.extend(s.remote);
+        } else {
+            if origin.remote.is_empty() {
+                reasons.push(
+                    "origin unknown: no installing logon, local client or session in the logs"
+                        .into(),
+                );
+            }
+            reasons.extend(origin.remote);
             Verdict::RemoteExecution
         }
-    } else if !s.medium.is_empty() && s.benign.is_empty() {
+    } else if !s.thin.is_empty() {
+        reasons.extend(origin.local);
         Verdict::Suspicious
-    } else if is_driver(finding) && USER_WRITABLE.is_match(&image) {
-        reasons.push("driver loaded from a user-writable location".into());
+    } else if !s.medium.is_empty() && s.benign.is_empty() {
         Verdict::Suspicious
     } else {
         reasons = s.benign;
@@ -157,20 +191,137 @@ pub fn judge(finding: &mut Lifecycle, client_runs: &[Timestamp]) {
         }
         Verdict::Benign
     };
-    let mut seen = std::collections::HashSet::new();
-    reasons.retain(|r| seen.insert(r.clone()));
-    finding.verdict_reasons = reasons;
+    finding.verdict_reasons = dedup(reasons);
 }
 
-fn signals(f: &Lifecycle, client_runs: &[Timestamp]) -> Signals {
+pub(super) fn dedup(mut reasons: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    reasons.retain(|r| seen.insert(r.clone()));
+    reasons
+}
+
+/// Cobalt Strike's service binary path (`\\127.0.0.1\ADMIN$\<random>.exe`).
+fn svc_exe_elevation(image: &str) -> bool {
+    let lower = image.trim().to_ascii_lowercase();
+    lower.starts_with(r"\\127.0.0.1\admin$\") && lower.ends_with(".exe")
+}
+
+/// The privilege-escalation mechanisms the finding shows, each a reason, and the Sysmon pipe
+/// events that prove one.
+fn escalation(f: &Lifecycle, ctx: &HostContext<'_>) -> (Vec<String>, Vec<Evidence>) {
+    let image = f.image_path.as_str();
+    let mut out = Vec::new();
+    if let Some(pipe) = shell::pipe_write(image) {
+        out.push(format!(
+            "a shell writes into the named pipe {pipe}: getsystem's bait (whoever serves the pipe takes this SYSTEM process's token)"
+        ));
+    }
+    if shell::rundll32_elevator(image) {
+        out.push(
+            "rundll32 runs a DLL's `a` entry with a /p: pipe argument: Meterpreter's elevator (getsystem)"
+                .into(),
+        );
+    }
+    let mut evidence = Vec::new();
+    if let Some((why, created, connected)) = impersonation(f, ctx) {
+        out.push(why);
+        evidence.push(Evidence::of(
+            created.event,
+            Role::PipeCreated,
+            format!(
+                "17: {} ({}) created \\{}",
+                created.image,
+                created.user.as_deref().unwrap_or("?"),
+                created.pipe
+            ),
+        ));
+        evidence.push(Evidence::of(
+            connected.event,
+            Role::PipeConnected,
+            format!("18: {} connected to \\{}", connected.image, connected.pipe),
+        ));
+    }
+    if shell::rdp_hijack(image) {
+        out.push(
+            "tscon … /dest: run as SYSTEM through a service: an RDP session hijack (another user's session without their password)"
+                .into(),
+        );
+    }
+    (out, evidence)
+}
+
+fn is_system_account(user: Option<&str>) -> bool {
+    user.is_none_or(|u| {
+        let u = u.to_ascii_lowercase();
+        u.ends_with("\\system")
+            || u == "system"
+            || u.ends_with("\\local service")
+            || u.ends_with("\\network service")
+    })
+}
+
+/// Sysmon's view of named-pipe impersonation: the new service's process (SYSTEM) connected,
+/// right after the install, to a pipe a process of another account had just created.
+fn impersonation<'c, 'a>(
+    f: &Lifecycle,
+    ctx: &'c HostContext<'a>,
+) -> Option<(
+    String,
+    &'c context::PipeEvent<'a>,
+    &'c context::PipeEvent<'a>,
+)> {
+    let program = super::names::file_name(&launched_program(&f.image_path)).to_ascii_lowercase();
+    let connected = ctx.pipes.iter().find(|p| {
+        p.connect
+            && p.image == program
+            && p.time >= f.created.minus(SignedDuration::from_secs(2))
+            && p.time <= f.created.plus(PIPE_CONNECT_SPAN)
+            && is_system_account(p.user.as_deref())
+    })?;
+    let created = ctx.pipes.iter().rev().find(|p| {
+        !p.connect
+            && p.pipe == connected.pipe
+            && p.time <= connected.time
+            && connected.time.duration_since(p.time) <= PIPE_CREATE_SPAN
+            && !is_system_account(p.user.as_deref())
+    })?;
+    let why = format!(
+        "named-pipe impersonation (Sysmon 17/18): {} as {} created \\{}, the new service's SYSTEM process {} connected to it",
+        created.image,
+        created.user.as_deref().unwrap_or("?"),
+        created.pipe,
+        connected.image
+    );
+    Some((why, created, connected))
+}
+
+/// The program a service start runs: the shell for a command line (`%COMSPEC%` is cmd.exe).
+fn launched_program(image: &str) -> String {
+    let p = shell::program(image);
+    match p.as_str() {
+        "%comspec%" | "cmd" => "cmd.exe".into(),
+        _ => super::names::file_name(image).to_string(),
+    }
+}
+
+fn installed_by_system(f: &Lifecycle) -> bool {
+    matches!(
+        f.user.sid.as_deref(),
+        Some("S-1-5-18" | "S-1-5-19" | "S-1-5-20")
+    ) || f.user.name.as_deref().is_some_and(|n| n.ends_with('$'))
+}
+
+fn signals(f: &Lifecycle) -> Signals {
     let mut s = Signals::default();
     let image = f.image_path.as_str();
     let demand_start = f
         .start_type
         .as_deref()
         .is_some_and(|t| t.eq_ignore_ascii_case("demand start") || t.trim() == "3");
+    let command = is_command_line(image);
+    let vendor = thin::under_vendor_path(image);
 
-    if COMMAND_LINE.is_match(image) {
+    if command {
         s.strong
             .push("image path is a command line, not a service binary".into());
     }
@@ -179,9 +330,16 @@ fn signals(f: &Lifecycle, client_runs: &[Timestamp]) -> Signals {
             .push("image path is on an admin share or UNC path".into());
     }
     if f.evidence.iter().any(|e| e.role == Role::StartTimeout) {
-        s.strong
-            .push("start timed out (7009): the binary is not a service".into());
-    } else if f.evidence.iter().any(|e| e.role == Role::StartFailed) {
+        if command || !vendor {
+            s.strong
+                .push("start timed out (7009): the binary is not a service".into());
+        } else {
+            s.benign.push(
+                "a vendor service slow to start (7009 time-out, binary under its vendor's folder)"
+                    .into(),
+            );
+        }
+    } else if f.evidence.iter().any(|e| e.role == Role::StartFailed) && !vendor {
         s.medium.push("failed to start (7000)".into());
     }
     if demand_start && WINDOWS_ROOT_BINARY.is_match(image) {
@@ -203,7 +361,8 @@ fn signals(f: &Lifecycle, client_runs: &[Timestamp]) -> Signals {
             s.medium.push(why);
         }
     }
-    if !is_driver(f) && TEMP_FOLDER.is_match(image) && !COMMAND_LINE.is_match(image) {
+    let driver = is_driver(f);
+    if !driver && TEMP_FOLDER.is_match(image) && !command {
         s.medium
             .push("service binary in a temporary or world-writable folder".into());
     }
@@ -227,32 +386,41 @@ fn signals(f: &Lifecycle, client_runs: &[Timestamp]) -> Signals {
     if let Some(why) = random_name(&f.service_name) {
         s.medium.push(why);
     }
-    if let Some(src) = &f.logon {
-        match src.logon_type {
-            Some(3) if src.ip.as_deref().is_some_and(is_loopback) => {
-                s.local
-                    .push("installing network logon came from this host (loopback)".into());
-            }
-            Some(3) => {
-                let why = format!(
-                    "installed over a network logon from {}",
-                    src.ip.as_deref().unwrap_or("an unknown address")
-                );
-                s.support.push(why.clone());
-                s.remote.push(why);
-            }
-            Some(t @ (2 | 7 | 10 | 11)) => {
-                s.local
-                    .push(format!("installing logon is interactive (type {t})"));
-            }
-            _ => {}
+    if let Some(src) = &f.logon
+        && src.logon_type == Some(3)
+        && !src.ip.as_deref().is_some_and(is_loopback)
+    {
+        s.support.push(format!(
+            "installed over a network logon from {}",
+            src.ip.as_deref().unwrap_or("an unknown address")
+        ));
+        if !installed_by_system(f) {
+            let svcctl = f.evidence.iter().any(|e| {
+                e.role == Role::ShareObjectAccessed
+                    && e.detail.to_ascii_lowercase().ends_with("\\svcctl")
+            });
+            s.thin.push(format!(
+                "created by a user account over a network logon{}",
+                if svcctl {
+                    " that opened the svcctl pipe"
+                } else {
+                    ""
+                }
+            ));
         }
     }
-    if local_client_ran(f, client_runs) {
-        s.local
-            .push("a PsExec client ran on this host just before (Sysmon: EulaAccepted)".into());
+    s.thin.extend(thin::reasons(
+        &f.service_name,
+        f.display_name.as_deref(),
+        image,
+        driver,
+        installed_by_system(f),
+    ));
+    if driver && USER_WRITABLE.is_match(image) {
+        s.thin
+            .push("driver loaded from a user-writable location".into());
     }
-    if is_driver(f) {
+    if driver {
         s.benign.push("a driver".into());
     }
     if PER_USER_INSTANCE.is_match(&f.service_name) && f.user.sid.as_deref() == Some("S-1-5-18") {
@@ -284,34 +452,6 @@ fn is_driver(f: &Lifecycle) -> bool {
         let t = t.trim().to_ascii_lowercase();
         t.contains("driver") || t == "0x1" || t == "0x2" || t == "1" || t == "2"
     })
-}
-
-fn is_loopback(ip: &str) -> bool {
-    let ip = ip.trim();
-    ip.starts_with("127.") || ip == "::1" || ip.eq_ignore_ascii_case("::ffff:127.0.0.1")
-}
-
-/// Sysmon 13 on `…\Software\Sysinternals\PsExec\EulaAccepted` (PsExec's first run as a user) on
-/// this host shortly before the creation: the client ran here.
-fn local_client_ran(f: &Lifecycle, client_runs: &[Timestamp]) -> bool {
-    client_runs
-        .iter()
-        .any(|t| *t <= f.created && f.created.duration_since(*t) <= LOCAL_CLIENT_SPAN)
-}
-
-/// When a PsExec client ran on the host, from its events (computed once per host).
-pub fn client_runs(host_events: &[&Event]) -> Vec<Timestamp> {
-    host_events
-        .iter()
-        .filter(|e| e.event_id == 13 && is_sysmon(e))
-        .filter(|e| {
-            e.field("TargetObject").is_some_and(|p| {
-                let p = p.to_ascii_lowercase();
-                p.contains("\\software\\sysinternals\\") && p.ends_with("\\eulaaccepted")
-            })
-        })
-        .map(|e| e.time)
-        .collect()
 }
 
 /// Why a service name looks machine-generated, if it does: the lengths PsExec-family tools use
@@ -352,7 +492,15 @@ mod tests {
         );
         assert!(random_name("wKpAxLqB").is_some());
         for ordinary in [
-            "Xbox", "BTOBTO", "PSEXESVC", "Updater", "vm3dmp", "WinRM", "Sysmon64", "BCSWAP",
+            "Xbox",
+            "BTOBTO",
+            "PSEXESVC",
+            "Updater",
+            "vm3dmp",
+            "WinRM",
+            "Sysmon64",
+            "BCSWAP",
+            "MpKsl1bb57ead",
         ] {
             assert!(random_name(ordinary).is_none(), "{ordinary}");
         }
@@ -364,27 +512,26 @@ mod tests {
 
     #[test]
     fn image_path_shapes() {
-        assert!(COMMAND_LINE.is_match(r"%COMSPEC% /Q /c echo cd  ^> \\127.0.0.1\C$\__output"));
-        assert!(
-            COMMAND_LINE
-                .is_match(r#"c:\windows\system32\cmd.exe /c powershell -command "Get-Service""#)
-        );
-        assert!(!COMMAND_LINE.is_match(r"%SystemRoot%\system32\svchost.exe -k print"));
-        assert!(!COMMAND_LINE.is_match(
-            r"C:\Windows\system32\dllhost.exe /Processid:{74600A00-7492-484F-9A3E-C510CC95F515}"
-        ));
         assert!(SHARE_PATH.is_match(r"\\127.0.0.1\ADMIN$\abcdefg.exe"));
         assert!(SHARE_PATH.is_match(r"%COMSPEC% /Q /c echo x ^> \\127.0.0.1\C$\__output"));
         assert!(!SHARE_PATH.is_match(r"\SystemRoot\System32\drivers\tunnel.sys"));
         assert!(!SHARE_PATH.is_match(r"\??\C:\Windows\x.sys"));
         assert!(WINDOWS_ROOT_BINARY.is_match(r"%SystemRoot%\PSEXESVC.exe"));
+        assert!(WINDOWS_ROOT_BINARY.is_match(r"%SYSTEMROOT%\PAExec-4242-ADMINPC.exe -service"));
         assert!(WINDOWS_ROOT_BINARY.is_match(r"C:\Windows\Sysmon64.exe"));
         assert!(!WINDOWS_ROOT_BINARY.is_match(r"%SystemRoot%\system32\vm3dservice.exe"));
-        assert!(GETSYSTEM.is_match(r"cmd.exe /c echo eabsuk > \\.\pipe\eabsuk"));
         assert!(TEMP_FOLDER.is_match(r"C:\Windows\Temp\wxtabl.exe"));
         assert!(TEMP_FOLDER.is_match(r"C:\Users\Public\svc.exe"));
         assert!(!TEMP_FOLDER.is_match(r"C:\Program Files\Temperature\t.exe"));
-        assert!(GETSYSTEM.is_match(r"rundll32.exe C:\Users\x\AppData\Local\Temp\abc.dll,a /p:abc"));
-        assert!(!GETSYSTEM.is_match(r"%COMSPEC% /Q /c echo cd ^> \\127.0.0.1\C$\__output"));
+        assert!(is_getsystem(r"cmd.exe /c echo eabsuk > \\.\pipe\eabsuk"));
+        assert!(is_getsystem(
+            r"rundll32.exe C:\Users\x\AppData\Local\Temp\abc.dll,a /p:abc"
+        ));
+        assert!(!is_getsystem(
+            r"%COMSPEC% /Q /c echo cd ^> \\127.0.0.1\C$\__output"
+        ));
+        assert!(svc_exe_elevation(r"\\127.0.0.1\ADMIN$\a1b2c3d.exe"));
+        assert_eq!(launched_program("%COMSPEC% /c echo x"), "cmd.exe");
+        assert_eq!(launched_program(r"C:\Windows\Temp\x.exe"), "x.exe");
     }
 }

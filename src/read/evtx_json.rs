@@ -101,6 +101,7 @@ pub fn to_event(
             file: file.clone(),
             locator,
         },
+        table: None,
     };
     ev.fill_user_from_subject();
     Ok(ev)

@@ -37,20 +37,10 @@ pub fn hunt_kql(config: KqlConfig, events: Vec<Event>) -> Vec<KqlRow> {
 }
 
 /// The shared real-log corpus, if this machine has it (`SVCHUNT_CORPUS`, else
-/// `../shared/corpus` beside the repository). Tests that need it print why they skip.
+/// `../shared/corpus` beside the repository); a skip otherwise, a failure under CI.
+#[track_caller]
 pub fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("SVCHUNT_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
-    if dir.join("MANIFEST.md").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: shared corpus not found at {} (set SVCHUNT_CORPUS)",
-            dir.display()
-        );
-        None
-    }
+    svchunt_testkit::corpus(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A time from an RFC 3339 string.
@@ -75,6 +65,7 @@ fn base(id: u32, time: &str, computer: &str, channel: &str, provider: &str) -> E
             file: "synthetic.evtx".into(),
             locator: Locator::Record(rec),
         },
+        table: None,
     }
 }
 

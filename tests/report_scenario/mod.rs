@@ -3,6 +3,8 @@
 //! generated set of findings for the load-time test.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -10,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use svchunt::event::{Locator, UserRef};
 use svchunt::lifecycle::Role;
 use svchunt::{
-    Confidence, Coverage, Event, Evidence, Finding, Report as LifecycleReport, Source, Tool,
+    Confidence, Coverage, Event, Evidence, Finding, Kind, Report as LifecycleReport, Source, Tool,
     Verdict,
 };
 
@@ -284,6 +286,7 @@ pub fn big(n: usize) -> LifecycleReport {
         evidence.sort_by_key(|a| (a.time, a.role));
         let src = i % 30;
         findings.push(Finding {
+            kind: Kind::Creation,
             computer: host.clone(),
             service_name: format!("SVC{:05}", i % 4000),
             display_name: None,
@@ -325,6 +328,7 @@ pub fn big(n: usize) -> LifecycleReport {
                 files_written: Vec::new(),
             }),
             evidence,
+            reconfiguration: None,
         });
     }
     findings.sort_by(|a, b| {

@@ -23,24 +23,19 @@ fn config(seed: u64) -> Config {
 }
 
 fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    for host in std::fs::read_dir(dir).unwrap() {
-        let p = host.unwrap().path();
-        if p.is_dir() {
-            for f in std::fs::read_dir(&p).unwrap() {
-                let f = f.unwrap().path();
-                out.insert(
-                    f.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&f).unwrap(),
-                );
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), bytes);
             }
-        } else {
-            out.insert(
-                p.strip_prefix(dir).unwrap().to_path_buf(),
-                std::fs::read(&p).unwrap(),
-            );
         }
     }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
     out
 }
 
@@ -61,11 +56,16 @@ fn same_seed_same_bytes_and_other_seed_other_bytes() {
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
-    generate(&config(11), a.path()).unwrap();
-    generate(&config(11), b.path()).unwrap();
-    generate(&config(12), c.path()).unwrap();
+    // Each scenario in a folder of its own, its truth beside it.
+    for (dir, seed) in [(&a, 11), (&b, 11), (&c, 12)] {
+        generate(&config(seed), &dir.path().join("logs")).unwrap();
+    }
     let (fa, fb) = (files(a.path()), files(b.path()));
     assert_eq!(fa.len(), 3 * 3 + 1);
+    assert!(
+        fa.contains_key(Path::new("logs.truth.json")),
+        "the truth beside the logs"
+    );
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     for (name, bytes) in &fa {
         assert!(
@@ -75,17 +75,19 @@ fn same_seed_same_bytes_and_other_seed_other_bytes() {
         );
     }
     assert_ne!(
-        fa[Path::new("truth.json")],
-        files(c.path())[Path::new("truth.json")]
+        fa[Path::new("logs.truth.json")],
+        files(c.path())[Path::new("logs.truth.json")]
     );
 }
 
 #[test]
 fn generated_files_parse_with_zero_errors_and_hold_the_truth() {
     let dir = tempfile::tempdir().unwrap();
-    let summary = generate(&config(5), dir.path()).unwrap();
+    let logs = dir.path().join("logs");
+    let summary = generate(&config(5), &logs).unwrap();
     let truth: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("truth.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join("logs.truth.json")).unwrap())
+            .unwrap();
     let execs = truth["executions"].as_array().unwrap();
     assert_eq!(execs.len(), TOOLS.len() + 2);
     let tools: BTreeSet<&str> = execs.iter().map(|e| e["tool"].as_str().unwrap()).collect();
@@ -123,12 +125,8 @@ fn generated_files_parse_with_zero_errors_and_hold_the_truth() {
     }
 
     // python-evtx, if installed, reads the same number of records with no errors.
-    let has_python = Command::new("python3")
-        .args(["-c", "import Evtx"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_python {
-        eprintln!("SKIPPED python-evtx check: `pip install python-evtx` to enable it");
+    if !svchunt_testkit::python_has("Evtx") {
+        svchunt_testkit::skip("python-evtx is not installed (`pip install python-evtx`)");
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/count_python_evtx.py");

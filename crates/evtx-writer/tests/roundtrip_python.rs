@@ -12,10 +12,7 @@ use evtx_writer::{DataValue, EvtxWriter, to_filetime};
 use serde_json::{Value, json};
 
 fn python_evtx_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import Evtx"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    svchunt_testkit::python_has("Evtx")
 }
 
 fn expected_value(v: &DataValue) -> (&'static str, Value) {
@@ -39,10 +36,7 @@ fn expected_value(v: &DataValue) -> (&'static str, Value) {
 #[test]
 fn python_evtx_reads_the_same_events() {
     if !python_evtx_available() {
-        eprintln!(
-            "SKIPPED: python-evtx is not installed (`python3 -c \"import Evtx\"` failed); \
-             run `pip install python-evtx` to enable this test"
-        );
+        svchunt_testkit::skip("python-evtx is not installed (`pip install python-evtx`)");
         return;
     }
     let records = common::sample_records(100);

@@ -160,6 +160,8 @@ impl Compact {
                 file: self.file.clone(),
                 locator: self.locator,
             },
+            // A Log Analytics row's raw columns serve the seed query alone, which cannot follow.
+            table: None,
         }
     }
 }
@@ -232,6 +234,7 @@ impl Stored {
                     _ => Locator::Row(self.at.1),
                 },
             },
+            table: None,
         }
     }
 }

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
 
 use super::compact::{Compact, Interner};
 use super::{Change, ChangeKind, InputSet, REACH, Timing, plus};
@@ -13,7 +12,7 @@ use crate::accounts::AccountDirectory;
 use crate::attribute::campaign;
 use crate::engine::{LifecycleOptions, campaigns, judged, reported};
 use crate::event::{Event, Locator, order_and_dedup};
-use crate::lifecycle::{Role, host_key};
+use crate::lifecycle::Role;
 use crate::report::Finding;
 use crate::select::Filter;
 
@@ -85,34 +84,13 @@ fn logon_session(value: Option<&str>) -> Option<u64> {
     (n > 0x3e7).then_some(n)
 }
 
+/// The records a finding stands on, which tell a new judgement of it from another finding:
+/// its installs, or for a reconfiguration its temporary binary paths.
 fn install_keys(f: &Finding) -> Vec<Key> {
     f.evidence
         .iter()
-        .filter(|e| e.role == Role::Installed)
+        .filter(|e| matches!(e.role, Role::Installed | Role::ImagePathChanged))
         .map(|e| (e.file.clone(), e.locator, e.event_id, e.time))
-        .collect()
-}
-
-/// The stable id of a finding as first judged (see the follow module's documentation).
-fn finding_id(f: &Finding) -> String {
-    let install = f.evidence.iter().find(|e| e.role == Role::Installed);
-    let position = install.map_or(String::new(), |e| match e.record_id {
-        Some(id) => format!("{} record {id}", e.event_id),
-        None => format!("{} {}", e.event_id, e.locator),
-    });
-    let mut h = Sha256::new();
-    for part in [
-        host_key(&f.computer),
-        f.service_name.clone(),
-        f.created.to_string(),
-        position,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
         .collect()
 }
 
@@ -276,7 +254,7 @@ impl Host {
                 }
                 None => {
                     self.tracked.push(Tracked {
-                        id: finding_id(&f),
+                        id: f.id(),
                         keys: Vec::new(),
                         created: f.created,
                         last: String::new(),

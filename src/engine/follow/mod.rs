@@ -41,11 +41,11 @@
 //!
 //! # Finding ids
 //!
-//! Each finding has a stable `id`: the first 16 hex digits of the SHA-256 of its host key
-//! (first label of the computer name, lower-case), service name, creation time (RFC 3339) and
-//! its install record's event id and position (EventRecordID, or line/row for inputs without
-//! one), as the finding was first judged. It stays the same when later evidence renames or
-//! re-dates the finding, and two copies of one log give the same id.
+//! Each finding carries the id [`Finding::id`] gives it when it is first judged (the same a
+//! batch hunt's Timesketch output carries: host key, service name and creation time, hashed),
+//! and keeps it when later evidence renames or re-dates the finding (a 4697 naming the key of
+//! a 7045's display name, say): later judgements are matched to it by the install records
+//! (or, for a reconfiguration, the binary-path writes) it stands on.
 //!
 //! # Limits of a bounded memory
 //!
@@ -75,11 +75,13 @@ use host::Host;
 
 pub use state::{FollowState, StateError};
 
-/// How far before or after a creation any stage looks, besides the window itself: share
-/// access and pipes (60 s before, 120 s after), a local PsExec client (120 s before), and the
-/// gap between two members of a campaign (60 s). Evidence is held this long before an install
-/// may claim it, and a finding stays open at least this long.
-pub const REACH: SignedDuration = SignedDuration::from_secs(120);
+/// How far before or after a creation any stage looks, besides the window itself: a
+/// getsystem-style pipe made up to 10 minutes before the new service connects to it (the
+/// verdict's pipe spans), share access and pipes (60 s before, 120 s after), a local client
+/// (120 s before), the gap between two members of a campaign (60 s). Evidence that names no
+/// install yet is held this long (an install logged later may claim it), and a finding stays
+/// open at least this long. The stages' own spans must stay within it.
+pub const REACH: SignedDuration = SignedDuration::from_secs(11 * 60);
 
 /// What changed about a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -15,7 +15,7 @@ use super::{Clock, FollowStats, Follower};
 use crate::accounts::AccountDirectory;
 use crate::attribute::Tool;
 use crate::event::{Locator, UserRef};
-use crate::report::{Finding, Verdict};
+use crate::report::{Finding, Kind, Verdict};
 
 /// The state format's version: a state of another version is refused, not misread.
 const VERSION: u32 = 1;
@@ -89,6 +89,8 @@ struct RetiredState {
     created: Timestamp,
     tool: String,
     user: (Option<String>, Option<String>),
+    #[serde(default)]
+    reconfiguration: bool,
 }
 
 fn locator_of(at: (u8, u64)) -> Locator {
@@ -239,6 +241,7 @@ impl HostState {
                         created: f.created,
                         tool: f.tool.as_str().to_string(),
                         user: (f.user.sid.clone(), f.user.name.clone()),
+                        reconfiguration: f.kind == Kind::Reconfiguration,
                     }
                 })
                 .collect(),
@@ -254,6 +257,11 @@ impl RetiredState {
     /// time); the rest is never read again.
     fn finding(self) -> Finding {
         Finding {
+            kind: if self.reconfiguration {
+                Kind::Reconfiguration
+            } else {
+                Kind::Creation
+            },
             computer: self.computer,
             service_name: self.service_name,
             display_name: self.display_name,
@@ -282,6 +290,7 @@ impl RetiredState {
             },
             source: None,
             evidence: Vec::new(),
+            reconfiguration: None,
         }
     }
 }

@@ -53,6 +53,7 @@ impl Log {
                 file: self.file.clone(),
                 locator: Locator::Record(self.next),
             },
+            table: None,
         };
         if id == 7045 {
             e.user.sid = Some("S-1-5-21-1-2-3-1104".into());

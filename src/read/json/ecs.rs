@@ -90,6 +90,7 @@ pub(crate) fn to_event(
             file: file.clone(),
             locator,
         },
+        table: None,
     };
     event.fill_user_from_subject();
     Ok(event)

@@ -8,6 +8,10 @@
 //!   fields (`SubjectUserSid`, `ServiceName`, …), leftovers in an XML `EventData`;
 //! - `WindowsEvent` (Azure Monitor Agent): `Channel`, `Provider`, `EventRecordId`, and the data
 //!   as a JSON object (or a JSON string of one) in `EventData`.
+//!
+//! Every row also keeps its table and, where the seed query reads the row, the text of the
+//! columns it reads exactly as exported ([`TableRow`]): `--semantics kql` works on those, not
+//! on the normalised fields.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -21,7 +25,7 @@ use super::problems::RecordError;
 use super::sentinel_xml::data_fields;
 use super::table_row::Cell;
 use super::times::parse_utc;
-use crate::event::{Event, Locator, Origin, UserRef, channel};
+use crate::event::{AgentTable, Event, Locator, Origin, TableRow, UserRef, channel};
 use crate::read::evtx_json::scalar_text;
 
 /// Map one row; `kind` is the table its container's columns say, unless the row's `Type` does.
@@ -53,6 +57,7 @@ pub(crate) fn to_event(
             file: file.clone(),
             locator,
         },
+        table: Some(Box::new(raw_row(row, kind, event_id))),
     };
     match kind {
         TableKind::Event => fill_event(row, &mut event)?,
@@ -61,6 +66,24 @@ pub(crate) fn to_event(
     }
     event.fill_user_from_subject();
     Ok(event)
+}
+
+/// The row's table, and the columns the seed query reads from a row of that table and id, as
+/// exported: a cell's text unchanged, an empty cell as the empty string (Log Analytics's null
+/// string), a column the export lacks left out.
+fn raw_row(row: &Row<'_>, kind: TableKind, event_id: u32) -> TableRow {
+    let table = match kind {
+        TableKind::Event => AgentTable::Event,
+        TableKind::SecurityEvent => AgentTable::SecurityEvent,
+        TableKind::WindowsEvent => AgentTable::WindowsEvent,
+    };
+    TableRow {
+        table,
+        columns: crate::kql::seed_columns(table, event_id)
+            .iter()
+            .filter_map(|&c| row.get(c).map(|cell| (c, cell.text().into_owned())))
+            .collect(),
+    }
 }
 
 /// `TimeGenerated` is the event's own time for the agent tables; `WindowsEvent` also has

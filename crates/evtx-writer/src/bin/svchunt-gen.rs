@@ -6,25 +6,30 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
-use evtx_writer::scenario::{Config, generate, tools::TOOLS};
+use evtx_writer::scenario::{Config, generate, tools::TOOLS, variants};
 
 /// Ready-made sizes.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Preset {
     /// The committed `examples/lab` scenario: 4 hosts, 1 day, every tool family once, Sysmon.
     Examples,
-    /// The 20-host acceptance scenario: 20 hosts, 2 days, 42 executions, Sysmon.
+    /// The 20-host acceptance scenario: 20 hosts, 2 days, every tool family three times, Sysmon.
     Acceptance,
     /// About 1 GiB: 20 hosts, 7 days, 11500 events per host per day, 200 executions.
     Bench1g,
     /// About 10 GiB: 100 hosts, 14 days, 11500 events per host per day, 2000 executions.
     Bench10g,
+    /// The judgement table: one host per behaviour variant (every tool version, getsystem
+    /// spellings, local runs, reconfigured services, thin evidence, odd ordinary installs),
+    /// 300 benign events each; truth.json lists what each should be judged.
+    Variants,
 }
 
 /// Generate EVTX scenarios for testing and benchmarking svchunt.
 ///
 /// Writes OUT/<host FQDN>/System.evtx, OUT/<host FQDN>/Security.evtx, with --sysmon also
-/// OUT/<host FQDN>/Microsoft-Windows-Sysmon%4Operational.evtx, and OUT/truth.json, which lists
+/// OUT/<host FQDN>/Microsoft-Windows-Sysmon%4Operational.evtx, and OUT.truth.json beside OUT
+/// (not among the logs, so hunting OUT reads logs only), which lists
 /// every injected execution: host, service_name, display_name, image_path, tool, created,
 /// deleted (or null), source_ip, source_workstation, account.
 ///
@@ -33,7 +38,11 @@ enum Preset {
 /// exit, hours later), impacket-smbexec (7009 time-out, deleted at once), impacket-services
 /// (auto start, never deleted), metasploit-psexec, metasploit-psexec-psh,
 /// cobaltstrike-psexec, cobaltstrike-psexec-psh, netexec-smbexec, winexe (left installed),
-/// getsystem (local, not lateral).
+/// getsystem (local, not lateral), invoke-smbexec, invoke-psexec, covenant-psexec, sharpsc,
+/// sharpexec, sliver-psexec. Each execution draws one of the spellings its tool's versions used.
+///
+/// --preset variants writes the judgement table instead: one host per behaviour variant, with
+/// the verdict and tool svchunt should give and the public source each was derived from.
 ///
 /// Same options and seed, same bytes. Examples:
 ///
@@ -58,7 +67,7 @@ struct Args {
     /// Benign events per host per day, all logs together [default: 1000].
     #[arg(long)]
     events_per_host_day: Option<usize>,
-    /// Remote service executions to inject [default: 14, every family once].
+    /// Remote service executions to inject [default: every family once].
     #[arg(long)]
     executions: Option<usize>,
     /// PRNG seed [default: 1].
@@ -74,12 +83,31 @@ struct Args {
 
 fn main() -> ExitCode {
     let a = Args::parse();
+    if matches!(a.preset, Some(Preset::Variants)) {
+        return match variants::write(&a.out, 300, a.seed.unwrap_or(11)) {
+            Ok(s) => {
+                println!(
+                    "wrote {} files, {} records, {} variants; truth in {}",
+                    s.files.len(),
+                    s.records,
+                    variants::VARIANTS.len(),
+                    a.out.join("truth.json").display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("svchunt-gen: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // (hosts, days, events per host-day, executions, seed, sysmon)
     let base = match a.preset {
         Some(Preset::Examples) => (4, 1, 600, TOOLS.len(), 20240506, true),
         Some(Preset::Acceptance) => (20, 2, 3000, 3 * TOOLS.len(), 7, true),
         Some(Preset::Bench1g) => (20, 7, 11500, 200, 1, true),
         Some(Preset::Bench10g) => (100, 14, 11500, 2000, 1, true),
+        Some(Preset::Variants) => unreachable!("handled above"),
         None => (3, 1, 1000, TOOLS.len(), 1, false),
     };
     let start = a.start.unwrap_or(jiff::civil::date(2024, 5, 6));
@@ -107,7 +135,7 @@ fn main() -> ExitCode {
                 s.records,
                 s.bytes as f64 / (1024.0 * 1024.0),
                 s.truth.len(),
-                a.out.join("truth.json").display()
+                evtx_writer::scenario::truth_path(&a.out).display()
             );
             ExitCode::SUCCESS
         }

@@ -9,8 +9,11 @@
 
 pub mod events;
 pub mod noise;
+pub mod plans;
+pub mod reconfigure;
 pub mod rng;
 pub mod tools;
+pub mod variants;
 
 use std::fs::{self, File};
 use std::io::BufWriter;
@@ -150,7 +153,13 @@ fn source_for(tool: &str) -> usize {
         | "remcom"
         | "csexec"
         | "cobaltstrike-psexec"
-        | "cobaltstrike-psexec-psh" => 0,
+        | "cobaltstrike-psexec-psh"
+        | "invoke-smbexec"
+        | "invoke-psexec"
+        | "covenant-psexec"
+        | "sharpsc"
+        | "sharpexec"
+        | "sliver-psexec" => 0,
         _ => 1,
     }
 }
@@ -300,7 +309,37 @@ fn write_host(
     Ok(summary)
 }
 
-/// Generate the scenario into `out`: `out/<host fqdn>/*.evtx` and `out/truth.json`.
+/// Peers that log on to every host all day (a DC, a management server, a file server).
+fn default_peers() -> Vec<Peer> {
+    [
+        ("10.0.0.10", "DC01"),
+        ("10.0.0.20", "SRV-MGMT01"),
+        ("10.0.0.30", "FS01"),
+    ]
+    .iter()
+    .map(|(ip, name)| Peer {
+        ip: (*ip).into(),
+        name: (*name).into(),
+    })
+    .collect()
+}
+
+/// Where the truth of a scenario written to `out` goes: beside the logs, not among them, so
+/// that hunting `out` reads logs only (`examples/lab` → `examples/lab.truth.json`).
+pub fn truth_path(out: &Path) -> std::path::PathBuf {
+    let mut name = out.file_name().map_or_else(
+        || std::ffi::OsString::from("scenario"),
+        |n| n.to_os_string(),
+    );
+    name.push(".truth.json");
+    match out.parent() {
+        Some(parent) => parent.join(name),
+        None => std::path::PathBuf::from(name),
+    }
+}
+
+/// Generate the scenario into `out` (`out/<host fqdn>/*.evtx`) and its truth into
+/// [`truth_path`]`(out)`.
 pub fn generate(cfg: &Config, out: &Path) -> Result<Summary, WriteError> {
     let root = Rng::new(cfg.seed);
     let mut setup = root.fork(0x5e70);
@@ -309,20 +348,7 @@ pub fn generate(cfg: &Config, out: &Path) -> Result<Summary, WriteError> {
     let targets: Vec<Target> = (0..cfg.hosts)
         .map(|i| target(i, &mut setup, &users))
         .collect();
-    let peers = vec![
-        Peer {
-            ip: "10.0.0.10".into(),
-            name: "DC01".into(),
-        },
-        Peer {
-            ip: "10.0.0.20".into(),
-            name: "SRV-MGMT01".into(),
-        },
-        Peer {
-            ip: "10.0.0.30".into(),
-            name: "FS01".into(),
-        },
-    ];
+    let peers = default_peers();
     let (mut per_host, truth) = if targets.is_empty() {
         (Vec::new(), Vec::new())
     } else {
@@ -381,7 +407,7 @@ pub fn generate(cfg: &Config, out: &Path) -> Result<Summary, WriteError> {
     let mut json =
         serde_json::to_string_pretty(&file).map_err(|e| WriteError::InvalidValue(e.to_string()))?;
     json.push('\n');
-    fs::write(out.join("truth.json"), json)?;
+    fs::write(truth_path(out), json)?;
     summary.truth = truth;
     Ok(summary)
 }

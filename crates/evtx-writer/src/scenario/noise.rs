@@ -2,7 +2,10 @@
 //! log is mostly made of, including the things a naive detector confuses with remote
 //! execution (local driver/updater installs, per-user services installed by the machine
 //! account at logon, 4674 DELETE-capable opens of the SC manager object, share access without
-//! any install).
+//! any install), and the installs that look odd but are ordinary Windows: Defender's
+//! `MpKsl<8 hex>` driver loaded from each definition update (a new random name every time), GPU
+//! drivers from the driver store, Hyper-V integration drivers, and vendor updaters whose first
+//! start times out (7009 + 7000) because they are slow to report to the SCM.
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -61,7 +64,7 @@ const PROCESSES: [(&str, &str); 8] = [
 ];
 
 /// Benign installs: (name, display, image, type, start, account).
-const INSTALLS: [(&str, &str, &str, u32, u32, &str); 8] = [
+const INSTALLS: [(&str, &str, &str, u32, u32, &str); 12] = [
     (
         "gupdate",
         "Google Update Service (gupdate)",
@@ -84,14 +87,6 @@ const INSTALLS: [(&str, &str, &str, u32, u32, &str); 8] = [
         r"\SystemRoot\System32\drivers\VBoxSF.sys",
         0x2,
         1,
-        "",
-    ),
-    (
-        "MpKslDrv",
-        "MpKslDrv",
-        r"\??\C:\ProgramData\Microsoft\Windows Defender\Definition Updates\{A3F9D2B4-1C77-4F02-9A41-6C1F0E8B5D21}\MpKslDrv.sys",
-        0x1,
-        3,
         "",
     ),
     (
@@ -125,6 +120,65 @@ const INSTALLS: [(&str, &str, &str, u32, u32, &str); 8] = [
         0x10,
         3,
         "LocalSystem",
+    ),
+    (
+        "nvlddmkm",
+        "nvlddmkm",
+        r"\SystemRoot\System32\DriverStore\FileRepository\nv_dispig.inf_amd64_5e3b2f0c7a1d9e64\nvlddmkm.sys",
+        0x1,
+        3,
+        "",
+    ),
+    (
+        "igfxn",
+        "igfxn",
+        r"\SystemRoot\System32\DriverStore\FileRepository\iigd_dch.inf_amd64_0c6c2b4e1f3a8d17\igdkmdn64.sys",
+        0x1,
+        3,
+        "",
+    ),
+    (
+        "vmgencounter",
+        "Hyper-V Generation Counter",
+        r"\SystemRoot\System32\drivers\vmgencounter.sys",
+        0x1,
+        3,
+        "",
+    ),
+    (
+        "hvservice",
+        "Hypervisor/Virtual Machine Support Driver",
+        r"\SystemRoot\System32\drivers\hvservice.sys",
+        0x1,
+        3,
+        "",
+    ),
+    (
+        "NahimicService",
+        "Nahimic service",
+        r"C:\Windows\System32\NahimicService.exe",
+        0x10,
+        2,
+        "LocalSystem",
+    ),
+];
+
+/// Vendor services that time out on their first start (7009, then 7000): ordinary.
+const SLOW_STARTERS: [(&str, &str, &str); 3] = [
+    (
+        "DellClientManagementService",
+        "Dell Client Management Service",
+        r#""C:\Program Files (x86)\Dell\UpdateService\ServiceShell.exe""#,
+    ),
+    (
+        "LenovoVantageService",
+        "Lenovo Vantage Service",
+        r#""C:\Program Files (x86)\Lenovo\VantageService\4.1.12.0\LenovoVantageService.exe""#,
+    ),
+    (
+        "HPAppHelperCap",
+        "HP App Helper HSA Service",
+        r#""C:\Windows\System32\DriverStore\FileRepository\hpcustomcapcomp.inf_amd64_2a5c0d4f7e9b1c36\x64\AppHelperCap.exe""#,
     ),
 ];
 
@@ -322,7 +376,9 @@ fn benign_install(
 ) {
     let h = &target.events;
     let tid = |rng: &mut Rng| rng.range(300, 9000) as u32;
-    let svc = if rng.chance(0.4) {
+    let roll = rng.below(100);
+    let mut slow = false;
+    let svc = if roll < 35 {
         let (base, display) = *rng.pick(&PER_USER);
         let suffix = rng.hex(5);
         let _ = users;
@@ -333,6 +389,40 @@ fn benign_install(
             service_type: 0xe0,
             start_type: 2,
             account: String::new(),
+        }
+    } else if roll < 55 {
+        // Defender loads its kernel scanner under a new random name from each definition
+        // update's folder.
+        let name = format!("MpKsl{}", rng.hex(8));
+        let folder = format!(
+            "{}-{}-{}-{}-{}",
+            rng.hex(8),
+            rng.hex(4),
+            rng.hex(4),
+            rng.hex(4),
+            rng.hex(12)
+        )
+        .to_uppercase();
+        ServiceSpec {
+            display: name.clone(),
+            name,
+            image: format!(
+                r"C:\ProgramData\Microsoft\Windows Defender\Definition Updates\{{{folder}}}\MpKslDrv.sys"
+            ),
+            service_type: 0x1,
+            start_type: 1,
+            account: String::new(),
+        }
+    } else if roll < 62 {
+        slow = true;
+        let (name, display, image) = *rng.pick(&SLOW_STARTERS);
+        ServiceSpec {
+            name: name.into(),
+            display: display.into(),
+            image: image.into(),
+            service_type: 0x10,
+            start_type: 2,
+            account: "LocalSystem".into(),
         }
     } else {
         let (name, display, image, ty, start, account) = *rng.pick(&INSTALLS);
@@ -361,7 +451,15 @@ fn benign_install(
         services_guid,
         tid(rng),
     ));
-    if svc.service_type == 0x10 || svc.service_type == 0xe0 {
+    if slow {
+        let at = t + SignedDuration::from_millis(rng.range(100, 3000) + 30_000);
+        out.push(h.svc_timeout(at, &svc.name, tid(rng)));
+        out.push(h.svc_failed(
+            at + SignedDuration::from_micros(400),
+            &svc.display,
+            tid(rng),
+        ));
+    } else if svc.service_type == 0x10 || svc.service_type == 0xe0 {
         out.push(h.svc_state(
             t + SignedDuration::from_millis(rng.range(100, 3000)),
             &svc.display,

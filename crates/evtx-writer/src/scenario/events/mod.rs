@@ -1,10 +1,12 @@
 //! Builders for every event the generator writes, with the System block, field names, value
 //! types and value formats Windows uses (checked against real System, Security and Sysmon
-//! logs): 7045/7036/7009/7040 from the Service Control Manager; 4624/4634/4672/4688/4697/4674/
-//! 5140/5145 from Security-Auditing; Sysmon 1/12/13.
+//! logs): 7045/7036/7009/7000/7040 from the Service Control Manager; 4624/4634/4648/4672/4688/
+//! 4697/4674/5140/5145 from Security-Auditing; Sysmon 1/12/13/17/18.
 
 mod security;
 mod sysmon;
+
+pub use sysmon::Proc;
 
 use jiff::Timestamp;
 
@@ -267,13 +269,38 @@ impl HostEvents {
         }
     }
 
-    /// 7036 "The X service entered the Y state" (by display name), `Binary` omitted.
+    /// 7036 "The X service entered the Y state" (by display name). `Binary` carries the key
+    /// name and the state code as UTF-16LE (`W32Time/4` for running, `/1` for stopped), as
+    /// Windows writes it.
     pub fn svc_state(&self, t: Timestamp, display: &str, state: &str, tid: u32) -> Event {
+        self.svc_state_of(t, display, None, state, tid)
+    }
+
+    /// [`HostEvents::svc_state`] with the key name in `Binary` when it is known.
+    pub fn svc_state_of(
+        &self,
+        t: Timestamp,
+        display: &str,
+        key: Option<&str>,
+        state: &str,
+        tid: u32,
+    ) -> Event {
+        let mut data = vec![("param1", s(display)), ("param2", s(state))];
+        if let Some(key) = key {
+            let code = match state {
+                "running" => 4,
+                "stopped" => 1,
+                _ => 0,
+            };
+            let text = format!("{key}/{code}\0");
+            let bytes = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            data.push(("Binary", DataValue::Binary(bytes)));
+        }
         Event {
             log: Log::System,
             time: t,
             system: scm(&self.computer, 7036, 4, None, self.pids.services, tid),
-            data: fields(vec![("param1", s(display)), ("param2", s(state))]),
+            data: fields(data),
         }
     }
 

@@ -1,5 +1,6 @@
-//! Security-Auditing events: 4624/4634/4672 logons, 4688 processes, 4697 service installs,
-//! 4674 privileged SCM operations, 5140/5145 share access, with the field types Windows uses.
+//! Security-Auditing events: 4624/4634/4672 logons, 4648 explicit-credential logons, 4688
+//! processes, 4697 service installs, 4674 privileged SCM operations, 5140/5145 share access,
+//! with the field types Windows uses.
 
 use jiff::Timestamp;
 
@@ -114,6 +115,41 @@ impl HostEvents {
                 ("TargetLogonId", DataValue::HexInt64(target.logon_id)),
                 ("LogonType", DataValue::UInt32(logon_type)),
             ]),
+        }
+    }
+
+    /// 4648 "A logon was attempted using explicit credentials": logged on the host where a
+    /// process of `who`'s session (`process`) used `target`'s credentials towards `server`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn explicit_logon(
+        &self,
+        t: Timestamp,
+        who: &Account,
+        target: &Account,
+        server: &str,
+        process_id: u64,
+        process: &str,
+        tid: u32,
+    ) -> Event {
+        Event {
+            log: Log::Security,
+            time: t,
+            system: audit(&self.computer, 4648, 0, 12544, self.pids.lsass, tid),
+            data: fields_with_subject(
+                who,
+                vec![
+                    ("LogonGuid", DataValue::Guid(Guid([0; 16]))),
+                    ("TargetUserName", s(&target.name)),
+                    ("TargetDomainName", s(&target.domain)),
+                    ("TargetLogonGuid", DataValue::Guid(Guid([0; 16]))),
+                    ("TargetServerName", s(server)),
+                    ("TargetInfo", s(server)),
+                    ("ProcessId", DataValue::SizeT(process_id)),
+                    ("ProcessName", s(process)),
+                    ("IpAddress", s("-")),
+                    ("IpPort", s("-")),
+                ],
+            ),
         }
     }
 
