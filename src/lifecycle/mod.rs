@@ -130,7 +130,7 @@ pub(crate) fn correlate_with(
         let logons = logon::LogonIndex::build(host_events);
         let assigned = evidence::assign(&creations, host_events, config);
         let context = verdict::HostContext::build(host_events);
-        for mut lifecycle in reconfigure::find(host_events, &creations, &accounts, config) {
+        for mut lifecycle in reconfigure::find(host_events, &creations, accounts, config) {
             verdict::judge(&mut lifecycle, &context);
             lifecycles.push(lifecycle);
         }
