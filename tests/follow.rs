@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use evtx_writer::scenario::events::{Account, Event as GenEvent, HostEvents, Log, Pids};
 use evtx_writer::scenario::noise::{Peer, day_noise};
+use evtx_writer::scenario::nxlog;
 use evtx_writer::scenario::reconfigure::{self, Reconfig};
 use evtx_writer::scenario::rng::Rng;
-use evtx_writer::scenario::tools::{Origin, Source, Target, inject, rfc3339};
+use evtx_writer::scenario::tools::{Origin, Source, Target, inject};
 use evtx_writer::{DataValue, EvtxWriter, Record};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -150,44 +151,6 @@ fn scenario() -> Vec<(usize, GenEvent)> {
     out
 }
 
-/// A `<Data>` value as NXLog writes it in JSON.
-fn text(v: &DataValue) -> Value {
-    match v {
-        DataValue::String(s) => Value::from(s.as_str()),
-        DataValue::UInt8(n) => Value::from(*n),
-        DataValue::UInt16(n) => Value::from(*n),
-        DataValue::UInt32(n) => Value::from(*n),
-        DataValue::UInt64(n) => Value::from(*n),
-        DataValue::Bool(b) => Value::from(*b),
-        DataValue::Binary(b) => {
-            Value::from(b.iter().map(|x| format!("{x:02X}")).collect::<String>())
-        }
-        DataValue::Guid(g) => Value::from(format!("{{{g}}}")),
-        DataValue::SizeT(n) | DataValue::HexInt64(n) => Value::from(format!("{n:#x}")),
-        DataValue::HexInt32(n) => Value::from(format!("{n:#x}")),
-        DataValue::FileTime(t) => Value::from(rfc3339(*t)),
-        DataValue::Sid(s) => Value::from(s.to_string()),
-    }
-}
-
-/// One NXLog JSON line for a Sysmon event.
-fn nxlog_line(e: &GenEvent, record: u64) -> String {
-    let s = &e.system;
-    let mut m = serde_json::Map::new();
-    m.insert("EventID".into(), Value::from(s.event_id));
-    m.insert("EventTime".into(), Value::from(rfc3339(e.time)));
-    m.insert("Hostname".into(), Value::from(s.computer.as_str()));
-    m.insert("SourceName".into(), Value::from(s.provider.as_str()));
-    m.insert("Channel".into(), Value::from(s.channel.as_str()));
-    m.insert("RecordNumber".into(), Value::from(record));
-    for (k, v) in &e.data {
-        m.insert(k.clone(), text(v));
-    }
-    let mut line = Value::Object(m).to_string();
-    line.push('\n');
-    line
-}
-
 /// Where the writer puts what, and what it wrote when.
 struct Logs {
     watched: PathBuf,
@@ -231,7 +194,7 @@ impl Logs {
                 )
             });
             *n += 1;
-            f.write_all(nxlog_line(e, 5000 + *n).as_bytes()).unwrap();
+            f.write_all(nxlog::line(e, 5000 + *n).as_bytes()).unwrap();
             (path, format!("line {n}"))
         } else {
             let dir = self.watched.join(computer);
@@ -777,7 +740,7 @@ fn json_lines_on_standard_input() {
     let events = scenario();
     let mut lines = String::new();
     for (n, (_, e)) in events.iter().enumerate() {
-        lines.push_str(&nxlog_line(e, n as u64 + 1));
+        lines.push_str(&nxlog::line(e, n as u64 + 1));
     }
     let mut child = Command::new(BIN)
         .args(["hunt", "--follow", "-q", "-"])
@@ -801,7 +764,7 @@ fn json_lines_on_standard_input() {
     let file = dir.path().join("events.jsonl");
     let mut text = String::new();
     for (n, (_, e)) in events.iter().enumerate() {
-        text.push_str(&nxlog_line(e, n as u64 + 1));
+        text.push_str(&nxlog::line(e, n as u64 + 1));
     }
     fs::write(&file, text).unwrap();
     let batch = Command::new(BIN)
