@@ -9,7 +9,9 @@
 //! day after day until `--events` (default 10 M) have been written.
 //!
 //! - `--input stdin` (default): NXLog JSON lines piped to `svchunt hunt --follow -` as fast as it
-//!   reads them (the pipe holds the writer back: the fastest rate the reader takes).
+//!   reads them (the pipe holds the writer back: the fastest rate the reader takes). Making the
+//!   stream costs about as much as reading it, so on a small machine the generator would set
+//!   the pace: `--dump FILE` writes the lines once, `--from FILE` replays them.
 //! - `--input evtx`: one growing `ForwardedEvents.evtx` (records appended, the open chunk synced
 //!   every 64 records), written `--rate` events a second (0: as fast as the writer goes); at the
 //!   end one last install and, a day later, a heartbeat, whose `opened` line says the follower
@@ -17,6 +19,8 @@
 //!
 //! ```text
 //! cargo bench --bench follow -- --events 10000000
+//! cargo bench --bench follow -- --events 1000000 --dump stream.jsonl
+//! cargo bench --bench follow -- --from stream.jsonl   # the same lines, replayed
 //! cargo bench --bench follow -- --input evtx --events 1000000 --rate 20000
 //! ```
 //!
@@ -37,7 +41,7 @@ use evtx_writer::scenario::noise::{Peer, day_noise};
 use evtx_writer::scenario::nxlog;
 use evtx_writer::scenario::rng::Rng;
 use evtx_writer::scenario::tools::{Source, TOOLS, Target, inject};
-use evtx_writer::{EvtxWriter, Record};
+use evtx_writer::{DataValue, EvtxWriter, Record};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
@@ -48,6 +52,8 @@ struct Args {
     install_every: usize,
     evtx: bool,
     rate: u64,
+    dump: Option<PathBuf>,
+    from: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -58,6 +64,8 @@ fn args() -> Args {
         install_every: 50_000,
         evtx: false,
         rate: 0,
+        dump: None,
+        from: None,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -71,6 +79,8 @@ fn args() -> Args {
             "--install-every" => a.install_every = number() as usize,
             "--rate" => a.rate = number(),
             "--input" => a.evtx = value() == "evtx",
+            "--dump" => a.dump = Some(PathBuf::from(value())),
+            "--from" => a.from = Some(PathBuf::from(value())),
             _ => {
                 i += 1; // cargo bench's own flags (--bench)
                 continue;
@@ -91,6 +101,8 @@ struct Stream {
     day: i64,
     per_host_day: usize,
     install_every: usize,
+    /// Each host's next record number.
+    records: Vec<u64>,
 }
 
 impl Stream {
@@ -150,18 +162,32 @@ impl Stream {
             users,
             rng: Rng::new(20240506),
             day: 0,
+            records: vec![1000; a.hosts],
             per_host_day: a.per_host_day,
             install_every: a.install_every.max(1),
         }
     }
 
-    fn next_day(&mut self) -> Vec<GenEvent> {
+    /// The next day's events, in time order, each made into a `T` by `make` as soon as it is
+    /// generated (with its host's record number): a day of a busy collector is millions of
+    /// events, too many to hold as the generator's own records.
+    fn next_day<T>(&mut self, make: impl Fn(&GenEvent, u64) -> T) -> Vec<(Timestamp, bool, T)> {
         let start: Timestamp = "2024-05-06T00:00:00Z".parse::<Timestamp>().unwrap()
             + SignedDuration::from_hours(24 * self.day);
         self.day += 1;
-        let mut events = Vec::new();
+        let mut runs: Vec<Vec<GenEvent>> = vec![Vec::new(); self.targets.len()];
+        let total = self.targets.len() * self.per_host_day;
+        for _ in 0..(total / self.install_every).max(1) {
+            let h = self.rng.below(self.targets.len() as u64) as usize;
+            let at = start + SignedDuration::from_millis(self.rng.range(0, 86_000_000));
+            let tool = TOOLS[self.rng.below(TOOLS.len() as u64) as usize];
+            let src = &self.sources[self.rng.below(2) as usize];
+            inject(tool, &self.targets[h], src, at, &mut self.rng, &mut runs[h]);
+        }
+        let mut out = Vec::with_capacity(total + runs.iter().map(Vec::len).sum::<usize>());
         for (h, t) in self.targets.iter().enumerate() {
             let mut r = self.rng.fork(self.day as u64 * 100_000 + h as u64);
+            let mut events = std::mem::take(&mut runs[h]);
             day_noise(
                 t,
                 &self.users,
@@ -171,17 +197,18 @@ impl Stream {
                 &mut r,
                 &mut events,
             );
+            events.sort_by_key(|e| e.time);
+            let first = self.records[h];
+            self.records[h] += events.len() as u64;
+            out.extend(
+                events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.time, is_install(e), make(e, first + i as u64))),
+            );
         }
-        let runs = events.len() / self.install_every;
-        for _ in 0..runs.max(1) {
-            let h = self.rng.below(self.targets.len() as u64) as usize;
-            let at = start + SignedDuration::from_millis(self.rng.range(0, 86_000_000));
-            let tool = TOOLS[self.rng.below(TOOLS.len() as u64) as usize];
-            let src = &self.sources[self.rng.below(2) as usize];
-            inject(tool, &self.targets[h], src, at, &mut self.rng, &mut events);
-        }
-        events.sort_by_key(|e| e.time);
-        events
+        out.sort_by_key(|(t, _, _)| *t);
+        out
     }
 }
 
@@ -262,8 +289,65 @@ fn is_install(e: &GenEvent) -> bool {
     matches!(e.system.event_id, 7045 | 4697)
 }
 
+/// One generated event, as it is written.
+enum Item {
+    /// An NXLog line (`--input stdin`).
+    Line(String),
+    /// A record for the EVTX log (`--input evtx`).
+    Event(Box<GenEvent>),
+}
+
+/// Generate the stream on its own thread, a day at a time (at most one day ahead).
+fn produce(a: &Args) -> std::sync::mpsc::Receiver<Vec<(bool, Item)>> {
+    let mut stream = Stream::new(a);
+    let (tx, days) = sync_channel(1);
+    let (limit, evtx) = (a.events, a.evtx);
+    std::thread::spawn(move || {
+        let mut made = 0u64;
+        while made < limit {
+            let day = stream.next_day(|e, record| {
+                if evtx {
+                    Item::Event(Box::new(e.clone()))
+                } else {
+                    Item::Line(nxlog::line(e, record))
+                }
+            });
+            made += day.len() as u64;
+            let day = day
+                .into_iter()
+                .map(|(_, install, item)| (install, item))
+                .collect();
+            if tx.send(day).is_err() {
+                break;
+            }
+        }
+    });
+    days
+}
+
+/// `--dump FILE`: write the stream's NXLog lines to FILE and stop.
+fn dump(a: &Args, path: &PathBuf) {
+    let mut out = BufWriter::new(File::create(path).unwrap());
+    let mut n = 0;
+    'days: for day in produce(a) {
+        for (_, item) in day {
+            if let Item::Line(line) = item {
+                out.write_all(line.as_bytes()).unwrap();
+            }
+            n += 1;
+            if n == a.events {
+                break 'days;
+            }
+        }
+    }
+    out.flush().unwrap();
+}
+
 fn main() {
     let a = args();
+    if let Some(path) = &a.dump {
+        return dump(&a, path);
+    }
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_svchunt"));
     let dir = tempfile::tempdir().unwrap();
     let load_before = load();
@@ -278,21 +362,11 @@ fn main() {
     let written: Written = Arc::default();
     let said: Arc<Mutex<Said>> = Arc::default();
     let reader = read_lines(&mut child, written.clone(), said.clone(), a.evtx);
+    if let Some(path) = &a.from {
+        return replay(&a, path, child, &written, said, reader, &load_before);
+    }
 
-    let mut stream = Stream::new(&a);
-    let (tx, days) = sync_channel::<Vec<GenEvent>>(2);
-    let limit = a.events;
-    let producer = std::thread::spawn(move || {
-        let mut made = 0u64;
-        while made < limit {
-            let day = stream.next_day();
-            made += day.len() as u64;
-            if tx.send(day).is_err() {
-                break;
-            }
-        }
-    });
-
+    let days = produce(&a);
     let began = Instant::now();
     let mut n = 0u64;
     let mut samples: Vec<(u64, f64, f64)> = Vec::new();
@@ -301,9 +375,9 @@ fn main() {
     let mut log = a.evtx.then(|| {
         EvtxWriter::new(File::create(dir.path().join("ForwardedEvents.evtx")).unwrap()).unwrap()
     });
-    let mut last: Option<GenEvent> = None;
+    let mut last: Option<Box<GenEvent>> = None;
     'days: for day in days {
-        for e in day {
+        for (install, item) in day {
             n += 1;
             if a.rate > 0 {
                 let due = began + Duration::from_secs_f64(n as f64 / a.rate as f64);
@@ -311,48 +385,51 @@ fn main() {
                     std::thread::sleep(wait);
                 }
             }
-            write(&mut pipe, &mut log, &e, n, &written);
+            match item {
+                Item::Line(line) => {
+                    let p = pipe.as_mut().expect("stdin mode");
+                    p.write_all(line.as_bytes()).unwrap();
+                    if install {
+                        p.flush().unwrap();
+                        written.lock().unwrap().insert(n, Instant::now());
+                    }
+                }
+                Item::Event(e) => {
+                    append(log.as_mut().expect("evtx mode"), &e, n, install, &written);
+                    last = Some(e);
+                }
+            }
             if n % 1_000_000 == 0 {
                 let (rss, hwm) = memory(&child);
                 samples.push((n, rss, hwm));
             }
             if n >= a.events {
-                last = Some(e);
                 break 'days;
             }
         }
     }
-    drop(producer);
     let (rss, hwm) = memory(&child);
     if samples.last().is_none_or(|s| s.0 != n) {
         samples.push((n, rss, hwm));
     }
     if let Some(mut w) = log.take() {
-        // One last install, then a heartbeat a day later: its `opened` line ends the run.
-        let mut e = last.expect("events written");
+        // One last install, then a heartbeat a day later: its `opened` line says that the
+        // follower has read everything.
+        let mut e = *last.expect("events written");
         e.system.event_id = 7045;
         e.system.provider = "Service Control Manager".into();
         e.system.channel = "System".into();
         e.data = vec![
-            (
-                "ServiceName".into(),
-                evtx_writer::DataValue::str("SENTINEL"),
-            ),
-            (
-                "ImagePath".into(),
-                evtx_writer::DataValue::str("%COMSPEC% /c echo done"),
-            ),
+            ("ServiceName".into(), DataValue::str("SENTINEL")),
+            ("ImagePath".into(), DataValue::str("%COMSPEC% /c echo done")),
         ];
         e.time += SignedDuration::from_secs(1);
         let mut beat = e.clone();
         beat.time += SignedDuration::from_hours(25);
         for e in [e, beat] {
             n += 1;
-            let mut some = Some(w);
-            write(&mut None, &mut some, &e, n, &written);
-            w = some.unwrap();
+            append(&mut w, &e, n, true, &written);
         }
-        // Everything was read once the last install is told.
         let wait = Instant::now();
         while said.lock().unwrap().sentinel.is_none() && wait.elapsed() < Duration::from_secs(3600)
         {
@@ -371,34 +448,67 @@ fn main() {
     report(&a, began, n, said, &samples, &load_before);
 }
 
-fn write(
-    pipe: &mut Option<BufWriter<std::process::ChildStdin>>,
-    log: &mut Option<EvtxWriter<File>>,
-    e: &GenEvent,
-    n: u64,
+/// `--from FILE`: pipe FILE's lines to the follower as fast as it reads them.
+fn replay(
+    a: &Args,
+    path: &PathBuf,
+    mut child: Child,
     written: &Written,
+    said: Arc<Mutex<Said>>,
+    reader: std::thread::JoinHandle<()>,
+    load_before: &str,
 ) {
-    if let Some(p) = pipe {
-        p.write_all(nxlog::line(e, n).as_bytes()).unwrap();
-        if is_install(e) {
-            p.flush().unwrap();
+    let mut lines = BufReader::with_capacity(1 << 20, File::open(path).unwrap());
+    let mut pipe = BufWriter::with_capacity(1 << 16, child.stdin.take().unwrap());
+    let began = Instant::now();
+    let mut samples: Vec<(u64, f64, f64)> = Vec::new();
+    let mut n = 0u64;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if lines.read_until(b'\n', &mut line).unwrap() == 0 {
+            break;
+        }
+        n += 1;
+        pipe.write_all(&line).unwrap();
+        if line.starts_with(b"{\"EventID\":7045,") || line.starts_with(b"{\"EventID\":4697,") {
+            pipe.flush().unwrap();
             written.lock().unwrap().insert(n, Instant::now());
+        }
+        if n % 1_000_000 == 0 {
+            let (rss, hwm) = memory(&child);
+            samples.push((n, rss, hwm));
+        }
+        if n >= a.events {
+            break;
         }
     }
-    if let Some(w) = log {
-        w.write_record(&Record {
-            record_id: n,
-            time: e.time,
-            system: e.system.clone(),
-            event_data: e.data.clone(),
-        })
-        .unwrap();
-        if is_install(e) || n % 64 == 0 {
-            w.sync().unwrap();
-        }
-        if is_install(e) {
-            written.lock().unwrap().insert(n, Instant::now());
-        }
+    let (rss, hwm) = memory(&child);
+    if samples.last().is_none_or(|s| s.0 != n) {
+        samples.push((n, rss, hwm));
+    }
+    drop(pipe);
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let said = std::mem::take(&mut *said.lock().unwrap());
+    report(a, began, n, said, &samples, load_before);
+}
+
+/// Append one record to the growing log; the open chunk is synced every 64 records, and at
+/// once after an install (whose write time is the latency's start).
+fn append(w: &mut EvtxWriter<File>, e: &GenEvent, n: u64, install: bool, written: &Written) {
+    w.write_record(&Record {
+        record_id: n,
+        time: e.time,
+        system: e.system.clone(),
+        event_data: e.data.clone(),
+    })
+    .unwrap();
+    if install || n % 64 == 0 {
+        w.sync().unwrap();
+    }
+    if install {
+        written.lock().unwrap().insert(n, Instant::now());
     }
 }
 

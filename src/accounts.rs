@@ -16,10 +16,6 @@ pub struct AccountDirectory {
     names: HashMap<String, BTreeMap<String, u32>>,
 }
 
-/// The most names one SID keeps (a SID has one or two spellings, `CORP` and `corp.local`; a
-/// log that gives it thousands is lying, and must not grow the directory without bound).
-pub const MAX_NAMES_PER_SID: usize = 16;
-
 /// Names Windows gives well-known SIDs regardless of domain.
 fn well_known(sid: &str) -> Option<&'static str> {
     Some(match sid {
@@ -43,33 +39,37 @@ impl AccountDirectory {
 
     /// Learn the SID/name pairs one event carries (a follower learns as events arrive).
     pub fn learn_event(&mut self, e: &Event) {
-        self.learn_event_within(e, usize::MAX);
+        self.learn_event_within(e, usize::MAX, usize::MAX);
     }
 
-    /// [`AccountDirectory::learn_event`], learning no new SID once `max_sids` are known, and no
-    /// new name of a SID that has [`MAX_NAMES_PER_SID`]; returns how many pairs were not learnt.
-    pub fn learn_event_within(&mut self, e: &Event, max_sids: usize) -> u64 {
+    /// [`AccountDirectory::learn_event`], learning no new SID once `max_sids` are known and no
+    /// new name of a SID that has `max_names` (a SID has one or two spellings, `CORP` and
+    /// `corp.local`; a log that gives it thousands must not grow a follower's memory); returns
+    /// how many pairs were not learnt.
+    pub fn learn_event_within(&mut self, e: &Event, max_sids: usize, max_names: usize) -> u64 {
         let mut refused = 0;
-        for prefix in ["Subject", "Target"] {
-            let sid = e.field_nonempty(&format!("{prefix}UserSid"));
-            let name = UserRef::join_name(
-                e.field(&format!("{prefix}DomainName")),
-                e.field(&format!("{prefix}UserName")),
-            );
+        const PAIRS: [[&str; 3]; 2] = [
+            ["SubjectUserSid", "SubjectDomainName", "SubjectUserName"],
+            ["TargetUserSid", "TargetDomainName", "TargetUserName"],
+        ];
+        for [sid, domain, user] in PAIRS {
+            let sid = e.field_nonempty(sid);
+            let name = UserRef::join_name(e.field(domain), e.field(user));
             if let (Some(sid), Some(name)) = (sid, name) {
-                refused += u64::from(!self.add(sid, &name, max_sids));
+                refused += u64::from(!self.add(sid, &name, max_sids, max_names));
             }
         }
         if let (Some(sid), Some(name)) = (&e.user.sid, &e.user.name) {
-            refused += u64::from(!self.add(sid, name, max_sids));
+            refused += u64::from(!self.add(sid, name, max_sids, max_names));
         }
         refused
     }
 
     /// Count one sighting of `name` for `sid`; false when a bound refused it.
-    fn add(&mut self, sid: &str, name: &str, max_sids: usize) -> bool {
-        // `S-1-0-0` (NULL SID) and `-` carry no identity.
-        if sid == "S-1-0-0" || !sid.starts_with("S-") {
+    fn add(&mut self, sid: &str, name: &str, max_sids: usize, max_names: usize) -> bool {
+        // `S-1-0-0` (NULL SID) and `-` carry no identity; a well-known SID is named by the table
+        // (SYSTEM is `<host>$` in every host's logs: as many names as hosts, none used).
+        if sid == "S-1-0-0" || !sid.starts_with("S-") || well_known(sid).is_some() {
             return true;
         }
         let key = sid.to_ascii_uppercase();
@@ -77,7 +77,7 @@ impl AccountDirectory {
             return false;
         }
         let names = self.names.entry(key).or_default();
-        if names.len() >= MAX_NAMES_PER_SID && !names.contains_key(name) {
+        if names.len() >= max_names && !names.contains_key(name) {
             return false;
         }
         *names.entry(name.to_string()).or_default() += 1;

@@ -27,7 +27,7 @@ const EVTX_CHUNKS_PER_TURN: usize = 64;
 /// Bytes of one JSON-lines input read before the others get their turn.
 const LINE_BYTES_PER_TURN: usize = 4 << 20;
 /// Lines taken from standard input before the others get their turn.
-const STDIN_LINES_PER_TURN: usize = 20_000;
+const STDIN_LINES_PER_TURN: usize = 4096;
 
 /// A file's identity: the same file whatever its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -155,7 +155,7 @@ impl Inputs {
     /// Follow `paths` (`-` is standard input), resuming the `saved` positions.
     pub fn new(paths: &[PathBuf], saved: Vec<SavedInput>) -> Inputs {
         let stdin = paths.iter().any(|p| p.as_os_str() == "-").then(|| {
-            let (tx, rx) = sync_channel(STDIN_LINES_PER_TURN * 4);
+            let (tx, rx) = sync_channel(STDIN_LINES_PER_TURN * 2);
             std::thread::spawn(move || {
                 let mut input = std::io::stdin().lock();
                 let mut number = 0u64;

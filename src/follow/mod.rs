@@ -33,6 +33,9 @@ use crate::cli::{FormatArg, HuntArgs};
 use crate::output::{is_broken_pipe, say};
 use inputs::{Inputs, SavedInput};
 
+/// How long inputs are read, when they have more, before what was read is judged.
+const JUDGE_EVERY: Duration = Duration::from_millis(200);
+
 /// The state file: the inputs' positions and the follower's state.
 #[derive(Serialize, Deserialize)]
 struct StateFile {
@@ -157,7 +160,15 @@ pub fn run(args: HuntArgs, engine: Engine) -> Result<ExitCode> {
             inputs.discover(&mut warn);
             last_discovery = Some(Instant::now());
         }
-        let round = inputs.read(&mut follower, &mut warn);
+        // Read for a while before judging: a busy stream is judged a few times a second, not
+        // once per batch read (each judgement goes over the hosts that changed).
+        let reading = Instant::now();
+        let mut round = inputs.read(&mut follower, &mut warn);
+        while !round.caught_up && reading.elapsed() < JUDGE_EVERY && !stop.load(Ordering::Relaxed) {
+            let more = inputs.read(&mut follower, &mut warn);
+            round.events += more.events;
+            round.caught_up = more.caught_up;
+        }
         if round.events > 0 {
             last_data = Instant::now();
             settled = false;
@@ -327,6 +338,10 @@ fn summary(inputs: &Inputs, follower: &Follower) -> String {
         s.withdrawn,
         follower.open()
     );
+    let [installs, evidence, logons] = follower.held_by_kind();
+    line.push_str(&format!(
+        "; holding {installs} install(s), {evidence} other event(s), {logons} logon(s)"
+    ));
     if s.late > 0 {
         line.push_str(&format!("; {} event(s) late", s.late));
     }

@@ -1,13 +1,13 @@
 //! One host's share of a follower: the events it holds, the findings it has said, and how a
 //! host is judged again (the batch hunt's own tail over what it holds) and trimmed.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use super::compact::{Compact, Interner};
-use super::{Change, ChangeKind, InputSet, REACH, Timing, plus};
+use super::{Change, ChangeKind, InputSet, NETWORK_LOGON_KEEP, REACH, Timing, plus};
 use crate::accounts::AccountDirectory;
 use crate::attribute::campaign;
 use crate::engine::{LifecycleOptions, campaigns, judged, reported};
@@ -36,11 +36,32 @@ pub(super) struct Tracked {
     pub id: String,
     /// Its install records.
     pub keys: Vec<Key>,
+    /// Every record it stands on: held while it is open, whatever their own time to go (the
+    /// logon behind it, a reconfiguration's 7040s).
+    pub pins: Vec<Key>,
     pub created: Timestamp,
     /// The finding as last judged, as JSON (to tell a change).
     pub last: String,
     /// Whether the last judgement was reported (opened and not withdrawn).
     pub reported: bool,
+}
+
+/// A logon an install may name.
+#[derive(Debug, Clone)]
+pub(super) struct Session {
+    pub logon: Compact,
+    /// A network logon (type 3), held [`NETWORK_LOGON_KEEP`] rather than the window.
+    pub network: bool,
+}
+
+impl Session {
+    pub fn new(e: Event, interner: &mut Interner) -> Session {
+        let network = e.field("LogonType").is_some_and(|t| t.trim() == "3");
+        Session {
+            logon: Compact::new(e, interner),
+            network,
+        }
+    }
 }
 
 /// A closed, reported finding, held while a campaign may still count it.
@@ -61,7 +82,7 @@ pub(super) struct Host {
     /// Other events of the hunt's ids, in arrival order.
     pub evidence: VecDeque<Compact>,
     /// 4624 logons by the session they open.
-    pub logons: BTreeMap<u64, Vec<Compact>>,
+    pub logons: BTreeMap<u64, Vec<Session>>,
     pub logon_count: usize,
     pub tracked: Vec<Tracked>,
     pub retired: Vec<Retired>,
@@ -151,22 +172,34 @@ impl Host {
         if logon == Some(None) {
             return late; // a logon no install can name
         }
-        let mut c = Compact::new(e, interner);
+        // Only what a judgement could use makes the host worth judging again: the events of a
+        // host with nothing to judge wait, unless they may begin a reconfiguration (Sysmon 13).
+        let worth = !self.anchors.is_empty() || !self.tracked.is_empty() || e.event_id == 13;
+        let (mut c, session) = match logon {
+            Some(Some(id)) => {
+                let s = Session::new(e, interner);
+                (s.logon.clone(), Some((id, s.network)))
+            }
+            _ => (Compact::new(e, interner), None),
+        };
         match filter {
             Some((f, generation)) => {
                 let keep =
                     f.wants(c.event_id) && f.needles_for(c.event_id).is_none_or(|n| c.matches(n));
                 c.matched = Some((generation, keep));
-                self.dirty |= keep;
+                self.dirty |= keep && worth;
             }
-            None => self.dirty = true,
+            None => self.dirty |= worth,
         }
-        match logon {
-            Some(Some(session)) => {
-                self.logons.entry(session).or_default().push(c);
+        match session {
+            Some((id, network)) => {
+                self.logons
+                    .entry(id)
+                    .or_default()
+                    .push(Session { logon: c, network });
                 self.logon_count += 1;
             }
-            _ => self.evidence.push_back(c),
+            None => self.evidence.push_back(c),
         }
         late
     }
@@ -194,9 +227,9 @@ impl Host {
         }
         if let Some(sessions) = ctx.filter.needles_for(4624).map(|n| n.numbers()) {
             for session in sessions {
-                for c in self.logons.get_mut(session).into_iter().flatten() {
-                    if Self::keeps(c, ctx.filter, ctx.generation) {
-                        events.push(c.event());
+                for s in self.logons.get_mut(session).into_iter().flatten() {
+                    if Self::keeps(&mut s.logon, ctx.filter, ctx.generation) {
+                        events.push(s.logon.event());
                     }
                 }
             }
@@ -256,6 +289,7 @@ impl Host {
                     self.tracked.push(Tracked {
                         id: f.id(),
                         keys: Vec::new(),
+                        pins: Vec::new(),
                         created: f.created,
                         last: String::new(),
                         reported: false,
@@ -278,6 +312,12 @@ impl Host {
                 }
             }
             tr.created = f.created;
+            tr.pins = f
+                .evidence
+                .iter()
+                .filter(|e| matches!(e.event_id, 4624 | 7040))
+                .map(|e| (e.file.clone(), e.locator, e.event_id, e.time))
+                .collect();
             let changed = tr.last != json;
             let kind = match (shown, tr.reported) {
                 (true, false) => Some(ChangeKind::Opened),
@@ -351,8 +391,18 @@ impl Host {
         let t = ctx.timing;
         let before = self.anchors.len();
         // An install closes with its lifecycle (in `judge`); one that never made a lifecycle
-        // (a 7045 not from the service control manager) goes when it would have closed.
-        self.anchors.retain(|e| plus(e.time, t.close_after) >= wm);
+        // (a 7045 not from the service control manager) goes when it would have closed. A
+        // start-type change (7040) is no install: it is held as long as a reconfiguration may
+        // still claim it, or while the one that did is open.
+        let pinned: HashSet<Key> = self.tracked.iter().flat_map(|t| t.pins.clone()).collect();
+        let pins = |c: &Compact| pinned.contains(&(c.file.clone(), c.locator, c.event_id, c.time));
+        self.anchors.retain(|e| match e.event_id {
+            7045 | 4697 => plus(e.time, t.close_after) >= wm,
+            _ => {
+                let key = (e.origin.file.clone(), e.origin.locator, e.event_id, e.time);
+                plus(e.time, REACH + t.settle) >= wm || pinned.contains(&key)
+            }
+        });
         let (filter, generation) = (ctx.filter, ctx.generation);
         self.evidence.retain_mut(|c| {
             plus(c.time, REACH + t.close_after) >= wm
@@ -360,7 +410,14 @@ impl Host {
         });
         let mut count = 0;
         self.logons.retain(|_, v| {
-            v.retain(|c| plus(c.time, t.logon_keep) >= wm);
+            v.retain(|s| {
+                let keep = if s.network {
+                    t.logon_keep.min(NETWORK_LOGON_KEEP)
+                } else {
+                    t.logon_keep
+                };
+                plus(s.logon.time, keep) >= wm || pins(&s.logon)
+            });
             count += v.len();
             !v.is_empty()
         });
@@ -429,7 +486,10 @@ impl Host {
             .iter()
             .map(|(id, v)| {
                 (
-                    v.iter().map(|c| c.time).max().unwrap_or(Timestamp::MIN),
+                    v.iter()
+                        .map(|s| s.logon.time)
+                        .max()
+                        .unwrap_or(Timestamp::MIN),
                     *id,
                 )
             })

@@ -76,12 +76,21 @@ use host::Host;
 pub use state::{FollowState, StateError};
 
 /// How far before or after a creation any stage looks, besides the window itself: a
-/// getsystem-style pipe made up to 10 minutes before the new service connects to it (the
-/// verdict's pipe spans), share access and pipes (60 s before, 120 s after), a local client
-/// (120 s before), the gap between two members of a campaign (60 s). Evidence that names no
-/// install yet is held this long (an install logged later may claim it), and a finding stays
-/// open at least this long. The stages' own spans must stay within it.
-pub const REACH: SignedDuration = SignedDuration::from_secs(11 * 60);
+/// reconfiguration's binary-path writes, each up to 15 minutes after the one before, with the
+/// start-type change (7040) up to a minute before them; a getsystem-style pipe made up to 10
+/// minutes before the new service connects to it; share access and pipes (60 s before, 120 s
+/// after); a local client (120 s before); the gap between two members of a campaign (60 s).
+/// Evidence that names no install yet is held this long (an install logged later may claim it),
+/// and a finding stays open at least this long. The stages' own spans must stay within it.
+pub const REACH: SignedDuration = SignedDuration::from_secs(16 * 60);
+
+/// How long a network logon (type 3) is held for an install to name it: remote tools install
+/// within seconds of their logon; sessions held open longer are rare, and network logons are
+/// most of a busy log. Other logons (interactive, remote desktop, batch) are held `--window`.
+pub const NETWORK_LOGON_KEEP: SignedDuration = SignedDuration::from_hours(1);
+
+/// The most names an account (SID) keeps in a follower's directory.
+const NAMES_PER_ACCOUNT: usize = 16;
 
 /// What changed about a finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -322,6 +331,17 @@ impl Follower {
         self.hosts.values().map(Host::held).sum()
     }
 
+    /// Events held, by kind: installs, evidence, logons (all hosts).
+    pub fn held_by_kind(&self) -> [usize; 3] {
+        self.hosts.values().fold([0; 3], |[a, e, l], h| {
+            [
+                a + h.anchors_len(),
+                e + h.evidence_len(),
+                l + h.logons_len(),
+            ]
+        })
+    }
+
     /// Take `events`, read from `input` (any name, the same for every batch of one input); `at_end`
     /// says whether the input was read to its end. Events the read filter would not keep are
     /// ignored. Nothing is judged until [`Follower::advance`].
@@ -339,7 +359,8 @@ impl Follower {
                 continue;
             }
             self.stats.dropped_accounts +=
-                self.accounts.learn_event_within(&e, self.limits.accounts);
+                self.accounts
+                    .learn_event_within(&e, self.limits.accounts, NAMES_PER_ACCOUNT);
             let anchor = self.plan.is_anchor(e.event_id);
             let host = self.hosts.entry(host_key(&e.computer)).or_default();
             host.inputs.insert(input.to_string());

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::compact::{Compact, Stored};
-use super::host::{Host, Retired, Tracked};
+use super::host::{Host, Retired, Session, Tracked};
 use super::{Clock, FollowStats, Follower};
 use crate::accounts::AccountDirectory;
 use crate::attribute::Tool;
@@ -73,7 +73,9 @@ struct HostState {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct TrackedState {
     id: String,
-    keys: Vec<(String, (u8, u64), u32, Timestamp)>,
+    keys: Vec<KeyState>,
+    #[serde(default)]
+    pins: Vec<KeyState>,
     created: Timestamp,
     last: String,
     reported: bool,
@@ -91,6 +93,13 @@ struct RetiredState {
     user: (Option<String>, Option<String>),
     #[serde(default)]
     reconfiguration: bool,
+}
+
+/// A finding's record as the state holds it: file, locator, event id, time.
+type KeyState = (String, (u8, u64), u32, Timestamp);
+
+fn key_state((file, l, id, time): &super::host::Key) -> KeyState {
+    (file.to_string(), at_of(*l), *id, *time)
 }
 
 fn locator_of(at: (u8, u64)) -> Locator {
@@ -163,26 +172,24 @@ impl FollowState {
                 host.evidence.push_back(c);
             }
             for (session, s) in h.logons {
-                let c = Compact::new(s.event(&mut files), &mut f.interner);
-                host.logons.entry(session).or_default().push(c);
+                let s = Session::new(s.event(&mut files), &mut f.interner);
+                host.logons.entry(session).or_default().push(s);
                 host.logon_count += 1;
             }
+            let mut record = |(file, at, id, time): KeyState| {
+                let file = files
+                    .entry(file)
+                    .or_insert_with_key(|f| f.as_str().into())
+                    .clone();
+                (file, locator_of(at), id, time)
+            };
             host.tracked = h
                 .tracked
                 .into_iter()
                 .map(|t| Tracked {
                     id: t.id,
-                    keys: t
-                        .keys
-                        .into_iter()
-                        .map(|(file, at, id, time)| {
-                            let file = files
-                                .entry(file)
-                                .or_insert_with_key(|f| f.as_str().into())
-                                .clone();
-                            (file, locator_of(at), id, time)
-                        })
-                        .collect(),
+                    keys: t.keys.into_iter().map(&mut record).collect(),
+                    pins: t.pins.into_iter().map(&mut record).collect(),
                     created: t.created,
                     last: t.last,
                     reported: t.reported,
@@ -211,18 +218,15 @@ impl HostState {
             logons: h
                 .logons
                 .iter()
-                .flat_map(|(s, v)| v.iter().map(|c| (*s, Stored::of(&c.event()))))
+                .flat_map(|(id, v)| v.iter().map(|s| (*id, Stored::of(&s.logon.event()))))
                 .collect(),
             tracked: h
                 .tracked
                 .iter()
                 .map(|t| TrackedState {
                     id: t.id.clone(),
-                    keys: t
-                        .keys
-                        .iter()
-                        .map(|(file, l, id, time)| (file.to_string(), at_of(*l), *id, *time))
-                        .collect(),
+                    keys: t.keys.iter().map(key_state).collect(),
+                    pins: t.pins.iter().map(key_state).collect(),
                     created: t.created,
                     last: t.last.clone(),
                     reported: t.reported,

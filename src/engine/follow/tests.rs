@@ -487,3 +487,34 @@ fn the_seed_query_cannot_follow() {
     let engine = Engine::kql(crate::KqlConfig::default()).build().unwrap();
     assert!(matches!(engine.follower(), Err(FollowError::Semantics)));
 }
+
+#[test]
+fn what_an_open_finding_stands_on_is_held_until_it_closes() {
+    // A network logon is held an hour for installs to name; the one behind a finding stays
+    // as long as the finding is open (a day), or the finding would lose its source when it is
+    // judged again at its close.
+    let mut logs = INPUTS.map(Log::new);
+    let mut events = psexec(&mut logs, "WKS01.corp.local", BASE, 10_000, "0x1376020");
+    let [system, _, _] = &mut logs;
+    events.extend(noise(
+        system,
+        "WKS01.corp.local",
+        BASE,
+        60_000,
+        300,
+        330_000,
+    ));
+    events.sort_by_key(|(_, e)| e.time);
+    let mut f = follower(LifecycleOptions::default());
+    let changes = follow(&mut f, &events, 4);
+    assert_eq!(changes.last().unwrap().event, ChangeKind::Closed);
+    let last = changes.last().unwrap().finding.as_ref().unwrap();
+    assert!(
+        last.source.as_ref().is_some_and(|s| s.ip.is_some()),
+        "{changes:#?}"
+    );
+    assert_eq!(
+        final_states(&changes),
+        batch(&events, LifecycleOptions::default())
+    );
+}
