@@ -399,7 +399,7 @@ fn main() {
                     last = Some(e);
                 }
             }
-            if n % 1_000_000 == 0 {
+            if n.is_multiple_of(1_000_000) {
                 let (rss, hwm) = memory(&child);
                 samples.push((n, rss, hwm));
             }
@@ -475,7 +475,7 @@ fn replay(
             pipe.flush().unwrap();
             written.lock().unwrap().insert(n, Instant::now());
         }
-        if n % 1_000_000 == 0 {
+        if n.is_multiple_of(1_000_000) {
             let (rss, hwm) = memory(&child);
             samples.push((n, rss, hwm));
         }
@@ -504,7 +504,7 @@ fn append(w: &mut EvtxWriter<File>, e: &GenEvent, n: u64, install: bool, written
         event_data: e.data.clone(),
     })
     .unwrap();
-    if install || n % 64 == 0 {
+    if install || n.is_multiple_of(64) {
         w.sync().unwrap();
     }
     if install {
