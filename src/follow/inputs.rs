@@ -27,7 +27,10 @@ const EVTX_CHUNKS_PER_TURN: usize = 64;
 /// Bytes of one JSON-lines input read before the others get their turn.
 const LINE_BYTES_PER_TURN: usize = 4 << 20;
 /// Lines taken from standard input before the others get their turn.
-const STDIN_LINES_PER_TURN: usize = 4096;
+const STDIN_LINES_PER_TURN: usize = 2048;
+/// Lines read from standard input ahead of the follower: a small queue, so that a line waits
+/// little before it is read (and the writer is held back, not buffered for).
+const STDIN_QUEUE: usize = 1024;
 
 /// A file's identity: the same file whatever its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -121,6 +124,8 @@ const WARNINGS_SHOWN: u64 = 20;
 /// Standard input, read by a thread into a bounded queue of numbered lines.
 struct Stdin {
     lines: Receiver<(u64, Vec<u8>)>,
+    /// A line taken while waiting for one ([`Inputs::wait`]).
+    early: Option<(u64, Vec<u8>)>,
     tail: LinesTail,
     ended: bool,
     name: Arc<str>,
@@ -155,7 +160,7 @@ impl Inputs {
     /// Follow `paths` (`-` is standard input), resuming the `saved` positions.
     pub fn new(paths: &[PathBuf], saved: Vec<SavedInput>) -> Inputs {
         let stdin = paths.iter().any(|p| p.as_os_str() == "-").then(|| {
-            let (tx, rx) = sync_channel(STDIN_LINES_PER_TURN * 2);
+            let (tx, rx) = sync_channel(STDIN_QUEUE);
             std::thread::spawn(move || {
                 let mut input = std::io::stdin().lock();
                 let mut number = 0u64;
@@ -177,6 +182,7 @@ impl Inputs {
             });
             Stdin {
                 lines: rx,
+                early: None,
                 tail: LinesTail::default(),
                 ended: false,
                 name: "-".into(),
@@ -230,6 +236,47 @@ impl Inputs {
         }));
         out.sort_by_key(|s| s.id);
         out
+    }
+
+    /// Wait up to `poll` for new data: standard input wakes the wait as soon as a line comes;
+    /// files are looked at again after `poll` (or when `stop` is set). True when a line came.
+    pub fn wait(
+        &mut self,
+        poll: std::time::Duration,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> bool {
+        use std::sync::mpsc::RecvTimeoutError;
+        use std::time::{Duration, Instant};
+        let until = Instant::now() + poll;
+        let step = poll.min(Duration::from_millis(50));
+        loop {
+            let now = Instant::now();
+            if now >= until || stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return false;
+            }
+            match &mut self.stdin {
+                Some(stdin) if stdin.early.is_some() => return true,
+                Some(stdin) if !stdin.ended => {
+                    match stdin.lines.recv_timeout(step.min(until - now)) {
+                        Ok(line) => {
+                            stdin.early = Some(line);
+                            return true;
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => {
+                            stdin.ended = true;
+                            return false;
+                        }
+                    }
+                }
+                _ => std::thread::sleep(step.min(until - now)),
+            }
+        }
+    }
+
+    /// True when standard input is read.
+    pub fn has_stdin(&self) -> bool {
+        self.stdin.is_some()
     }
 
     /// Look for new files, files replaced and files gone under the paths given.
@@ -381,7 +428,7 @@ impl Inputs {
             }
         }
         if let Some(stdin) = &mut self.stdin {
-            let mut lines = Vec::new();
+            let mut lines: Vec<(u64, Vec<u8>)> = stdin.early.take().into_iter().collect();
             while lines.len() < STDIN_LINES_PER_TURN {
                 match stdin.lines.try_recv() {
                     Ok(line) => lines.push(line),

@@ -35,6 +35,9 @@ use inputs::{Inputs, SavedInput};
 
 /// How long inputs are read, when they have more, before what was read is judged.
 const JUDGE_EVERY: Duration = Duration::from_millis(200);
+/// How often a host is judged again for new evidence at most: an `updated` line comes within a
+/// second of its evidence; openings and closings are judged at once.
+const REJUDGE_EVERY: Duration = Duration::from_secs(1);
 
 /// The state file: the inputs' positions and the follower's state.
 #[derive(Serialize, Deserialize)]
@@ -101,7 +104,7 @@ pub fn run(args: HuntArgs, engine: Engine) -> Result<ExitCode> {
         Some(path) if path.exists() => Some(load(path)?),
         _ => None,
     };
-    let (mut follower, positions) = match saved {
+    let (follower, positions) = match saved {
         Some(s) => {
             let shown = escape::terminal(&state_path_display(&state_path)).into_owned();
             let follower = engine
@@ -111,6 +114,7 @@ pub fn run(args: HuntArgs, engine: Engine) -> Result<ExitCode> {
         }
         None => (engine.follower()?, Vec::new()),
     };
+    let mut follower = follower.with_rejudge_interval(REJUDGE_EVERY);
     let mut inputs = Inputs::new(&args.input.paths, positions);
     let poll = Duration::try_from(
         args.follow
@@ -164,7 +168,15 @@ pub fn run(args: HuntArgs, engine: Engine) -> Result<ExitCode> {
         // once per batch read (each judgement goes over the hosts that changed).
         let reading = Instant::now();
         let mut round = inputs.read(&mut follower, &mut warn);
-        while !round.caught_up && reading.elapsed() < JUDGE_EVERY && !stop.load(Ordering::Relaxed) {
+        loop {
+            let left = JUDGE_EVERY.saturating_sub(reading.elapsed());
+            if left.is_zero() || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            // Caught up with the files: standard input may still be flowing.
+            if round.caught_up && !(inputs.has_stdin() && inputs.wait(left, &stop)) {
+                break;
+            }
             let more = inputs.read(&mut follower, &mut warn);
             round.events += more.events;
             round.caught_up = more.caught_up;
@@ -212,10 +224,7 @@ pub fn run(args: HuntArgs, engine: Engine) -> Result<ExitCode> {
             break;
         }
         if round.caught_up {
-            let until = Instant::now() + poll;
-            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(poll.min(Duration::from_millis(50)));
-            }
+            inputs.wait(poll, &stop);
         }
     }
     if let Some(path) = &state_path {
@@ -338,9 +347,10 @@ fn summary(inputs: &Inputs, follower: &Follower) -> String {
         s.withdrawn,
         follower.open()
     );
-    let [installs, evidence, logons] = follower.held_by_kind();
+    let [installs, naming, waiting, logons] = follower.held_by_kind();
     line.push_str(&format!(
-        "; holding {installs} install(s), {evidence} other event(s), {logons} logon(s)"
+        "; holding {installs} install(s), {naming} event(s) naming one, {waiting} naming none yet, \
+         {logons} logon(s)"
     ));
     if s.late > 0 {
         line.push_str(&format!("; {} event(s) late", s.late));

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use sha2::{Digest, Sha256};
 
 use super::compact::{Compact, Interner};
 use super::{Change, ChangeKind, InputSet, NETWORK_LOGON_KEEP, REACH, Timing, plus};
@@ -22,7 +23,7 @@ pub(super) struct Context<'a> {
     pub timing: &'a Timing,
     /// The needles of every install held (a batch hunt's second pass).
     pub filter: &'a Filter,
-    pub generation: u64,
+    pub generation: u32,
     pub accounts: &'a AccountDirectory,
 }
 
@@ -40,8 +41,8 @@ pub(super) struct Tracked {
     /// logon behind it, a reconfiguration's 7040s).
     pub pins: Vec<Key>,
     pub created: Timestamp,
-    /// The finding as last judged, as JSON (to tell a change).
-    pub last: String,
+    /// The finding as last judged: a digest of its JSON (to tell a change without holding it).
+    pub last: u64,
     /// Whether the last judgement was reported (opened and not withdrawn).
     pub reported: bool,
 }
@@ -78,7 +79,7 @@ pub(super) struct Host {
     /// Its latest event time.
     pub latest: Option<Timestamp>,
     /// Installs (7045, 4697) of lifecycles not yet closed.
-    pub anchors: Vec<Event>,
+    pub anchors: Vec<Compact>,
     /// Other events of the hunt's ids, in arrival order.
     pub evidence: VecDeque<Compact>,
     /// 4624 logons by the session they open.
@@ -92,6 +93,9 @@ pub(super) struct Host {
     pub dirty: bool,
     /// The watermark at which something falls due (a judgement, a close, a drop).
     pub wake: Option<Timestamp>,
+    /// When it was last judged (wall time: only to space judgements out, see
+    /// [`super::Follower::with_rejudge_interval`]).
+    pub judged: Option<std::time::Instant>,
 }
 
 /// The logon session a 4624 opens, unless a well-known one (every LUID up to 0x3e7 is the
@@ -113,6 +117,25 @@ fn install_keys(f: &Finding) -> Vec<Key> {
         .filter(|e| matches!(e.role, Role::Installed | Role::ImagePathChanged))
         .map(|e| (e.file.clone(), e.locator, e.event_id, e.time))
         .collect()
+}
+
+/// The first 8 bytes of the SHA-256 of `f`'s JSON, streamed (no copy of the JSON is made): two
+/// judgements of a finding differ when their digests do. SHA-256 rather than the standard
+/// hasher, whose output may change between Rust versions, because a saved state holds it.
+fn digest(f: &Finding) -> u64 {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(Sha256::new());
+    let _ = serde_json::to_writer(&mut h, f);
+    u64::from_le_bytes(h.0.finalize()[..8].try_into().expect("8 bytes"))
 }
 
 fn earliest(wake: &mut Option<Timestamp>, at: Timestamp) {
@@ -146,8 +169,11 @@ impl Host {
         self.held() == 0 && self.tracked.is_empty() && self.retired.is_empty()
     }
 
-    pub fn wakes_at(&self, wm: Timestamp) -> bool {
-        self.dirty || self.wake.is_some_and(|w| w <= wm)
+    /// Whether the host should be judged at watermark `wm`: something fell due, or something
+    /// arrived that may change a judgement and the last judgement is at least `rejudge` old.
+    pub fn wakes_at(&self, wm: Timestamp, rejudge: std::time::Duration) -> bool {
+        self.wake.is_some_and(|w| w <= wm)
+            || (self.dirty && self.judged.is_none_or(|t| t.elapsed() >= rejudge))
     }
 
     /// Hold `e`; true when it came later than anything still open could use.
@@ -155,7 +181,7 @@ impl Host {
         &mut self,
         e: Event,
         anchor: bool,
-        filter: Option<(&Filter, u64)>,
+        filter: Option<(&Filter, u32)>,
         interner: &mut Interner,
         timing: &Timing,
     ) -> bool {
@@ -164,7 +190,10 @@ impl Host {
             .is_some_and(|l| plus(e.time, timing.close_after + REACH) < l);
         self.latest = self.latest.max(Some(e.time));
         if anchor {
-            self.anchors.push(e);
+            // Judged when it falls due, however recently the host was judged: what it stands on
+            // (its logon) is held for a while only until then.
+            earliest(&mut self.wake, plus(e.time, timing.settle));
+            self.anchors.push(Compact::new(e, interner));
             self.dirty = true;
             return late;
         }
@@ -205,8 +234,13 @@ impl Host {
     }
 
     /// Whether `c` holds a needle of the current filter (remembered per generation).
-    fn keeps(c: &mut Compact, filter: &Filter, generation: u64) -> bool {
+    ///
+    /// A match is for good: needles only come from installs, and a batch hunt keeps what names
+    /// any install it read, not only those still open; only a miss is tried again against a
+    /// newer filter.
+    fn keeps(c: &mut Compact, filter: &Filter, generation: u32) -> bool {
         match c.matched {
+            Some((_, true)) => true,
             Some((g, keep)) if g == generation => keep,
             _ => {
                 let keep = filter.wants(c.event_id)
@@ -219,7 +253,7 @@ impl Host {
 
     /// What a batch hunt would keep of what the host holds, in time order, each once.
     fn selected(&mut self, ctx: &Context<'_>) -> Vec<Event> {
-        let mut events = self.anchors.clone();
+        let mut events: Vec<Event> = self.anchors.iter().map(Compact::event).collect();
         for c in &mut self.evidence {
             if Self::keeps(c, ctx.filter, ctx.generation) {
                 events.push(c.event());
@@ -242,6 +276,7 @@ impl Host {
     /// due or not.
     pub fn judge(&mut self, ctx: &Context<'_>, wm: Timestamp, settle_all: bool) -> Vec<Change> {
         self.dirty = false;
+        self.judged = Some(std::time::Instant::now());
         let t = ctx.timing;
         let events = self.selected(ctx);
         let (mut shown, silent): (Vec<Finding>, Vec<Finding>) =
@@ -291,7 +326,7 @@ impl Host {
                         keys: Vec::new(),
                         pins: Vec::new(),
                         created: f.created,
-                        last: String::new(),
+                        last: 0,
                         reported: false,
                     });
                     seen.push(false);
@@ -304,7 +339,7 @@ impl Host {
             }
             seen[i] = true;
             let closing = plus(f.created, t.close_after) <= wm;
-            let json = serde_json::to_string(&f).unwrap_or_default();
+            let json = digest(&f);
             let tr = &mut self.tracked[i];
             for k in keys {
                 if !tr.keys.contains(&k) {
@@ -375,9 +410,7 @@ impl Host {
         }
         self.tracked = keep;
         if !gone.is_empty() {
-            self.anchors.retain(|e| {
-                !gone.contains(&(e.origin.file.clone(), e.origin.locator, e.event_id, e.time))
-            });
+            self.anchors.retain(|c| !gone.contains(&c.key()));
         }
         if let Some(first) = self.retired.iter().map(|r| r.finding.created).min() {
             earliest(&mut wake, plus(first, t.close_after + REACH));
@@ -395,19 +428,19 @@ impl Host {
         // start-type change (7040) is no install: it is held as long as a reconfiguration may
         // still claim it, or while the one that did is open.
         let pinned: HashSet<Key> = self.tracked.iter().flat_map(|t| t.pins.clone()).collect();
-        let pins = |c: &Compact| pinned.contains(&(c.file.clone(), c.locator, c.event_id, c.time));
-        self.anchors.retain(|e| match e.event_id {
-            7045 | 4697 => plus(e.time, t.close_after) >= wm,
-            _ => {
-                let key = (e.origin.file.clone(), e.origin.locator, e.event_id, e.time);
-                plus(e.time, REACH + t.settle) >= wm || pinned.contains(&key)
-            }
+        let pins = |c: &Compact| pinned.contains(&c.key());
+        self.anchors.retain(|c| match c.event_id {
+            7045 | 4697 => plus(c.time, t.close_after) >= wm,
+            _ => plus(c.time, REACH + t.settle) >= wm || pins(c),
         });
         let (filter, generation) = (ctx.filter, ctx.generation);
         self.evidence.retain_mut(|c| {
             plus(c.time, REACH + t.close_after) >= wm
                 && (plus(c.time, REACH + t.settle) >= wm || Self::keeps(c, filter, generation))
         });
+        if self.evidence.capacity() > 64 && self.evidence.len() < self.evidence.capacity() / 4 {
+            self.evidence.shrink_to(self.evidence.len() * 2);
+        }
         let mut count = 0;
         self.logons.retain(|_, v| {
             v.retain(|s| {

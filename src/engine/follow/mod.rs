@@ -70,7 +70,7 @@ use crate::lifecycle::host_key;
 use crate::read::ReadOptions;
 use crate::report::Finding;
 use crate::select::{Filter, ReadPlan};
-use compact::Interner;
+use compact::{Compact, Interner};
 use host::Host;
 
 pub use state::{FollowState, StateError};
@@ -248,13 +248,14 @@ pub struct Follower {
     read: ReadOptions,
     timing: Timing,
     limits: FollowLimits,
+    rejudge: std::time::Duration,
     inputs: BTreeMap<String, Clock>,
     hosts: BTreeMap<String, Host>,
     accounts: AccountDirectory,
     interner: Interner,
     /// The needles of every install held, and its generation (bumped at each rebuild).
-    filter: Option<(Filter, u64)>,
-    generation: u64,
+    filter: Option<(Filter, u32)>,
+    generation: u32,
     stats: FollowStats,
 }
 
@@ -278,6 +279,7 @@ impl Engine {
                 logon_keep: w.window,
             },
             limits: FollowLimits::default(),
+            rejudge: std::time::Duration::ZERO,
             inputs: BTreeMap::new(),
             hosts: BTreeMap::new(),
             accounts: AccountDirectory::default(),
@@ -310,6 +312,15 @@ impl Follower {
         &self.read
     }
 
+    /// Judge a host again for new evidence at most once per `interval` of wall time (a busy
+    /// stream names its installs many times a second); what falls due (a creation to open, a
+    /// finding to close) is still judged at once. None by default: every [`Follower::advance`]
+    /// judges every host something arrived for.
+    pub fn with_rejudge_interval(mut self, interval: std::time::Duration) -> Self {
+        self.rejudge = interval;
+        self
+    }
+
     /// Hold at most `limits`.
     pub fn with_limits(mut self, limits: FollowLimits) -> Self {
         self.limits = limits;
@@ -331,12 +342,19 @@ impl Follower {
         self.hosts.values().map(Host::held).sum()
     }
 
-    /// Events held, by kind: installs, evidence, logons (all hosts).
-    pub fn held_by_kind(&self) -> [usize; 3] {
-        self.hosts.values().fold([0; 3], |[a, e, l], h| {
+    /// Events held, by kind: installs, evidence naming one, evidence naming none yet, logons
+    /// (all hosts).
+    pub fn held_by_kind(&self) -> [usize; 4] {
+        self.hosts.values().fold([0; 4], |[a, m, p, l], h| {
+            let matched = h
+                .evidence
+                .iter()
+                .filter(|c| c.matched.is_some_and(|(_, k)| k))
+                .count();
             [
                 a + h.anchors_len(),
-                e + h.evidence_len(),
+                m + matched,
+                p + h.evidence_len() - matched,
                 l + h.logons_len(),
             ]
         })
@@ -401,9 +419,9 @@ impl Follower {
             let anchors: Vec<Event> = self
                 .hosts
                 .values()
-                .flat_map(|h| h.anchors.iter().cloned())
+                .flat_map(|h| h.anchors.iter().map(Compact::event))
                 .collect();
-            self.generation += 1;
+            self.generation = self.generation.wrapping_add(1);
             self.filter = Some((self.plan.full_filter(&anchors), self.generation));
         }
         let mut changes = Vec::new();
@@ -420,7 +438,7 @@ impl Follower {
                 generation: *generation,
                 accounts: &self.accounts,
             };
-            if settle_all || host.wakes_at(wm) {
+            if settle_all || host.wakes_at(wm, self.rejudge) {
                 changes.extend(host.judge(&ctx, wm, settle_all));
             }
             anchors_dropped |= host.trim(&ctx, wm);

@@ -77,7 +77,7 @@ struct TrackedState {
     #[serde(default)]
     pins: Vec<KeyState>,
     created: Timestamp,
-    last: String,
+    last: u64,
     reported: bool,
 }
 
@@ -161,12 +161,16 @@ impl FollowState {
             let mut host = Host {
                 inputs: h.inputs.into_iter().collect(),
                 latest: h.latest,
-                anchors: h.anchors.into_iter().map(|s| s.event(&mut files)).collect(),
+                anchors: Vec::new(),
                 campaigns_before: h.campaigns_before,
                 wake: h.wake,
                 dirty: h.dirty,
                 ..Host::default()
             };
+            for s in h.anchors {
+                let c = Compact::new(s.event(&mut files), &mut f.interner);
+                host.anchors.push(c);
+            }
             for s in h.evidence {
                 let c = Compact::new(s.event(&mut files), &mut f.interner);
                 host.evidence.push_back(c);
@@ -213,7 +217,7 @@ impl HostState {
         HostState {
             inputs: h.inputs.iter().cloned().collect(),
             latest: h.latest,
-            anchors: h.anchors.iter().map(Stored::of).collect(),
+            anchors: h.anchors.iter().map(|c| Stored::of(&c.event())).collect(),
             evidence: h.evidence.iter().map(|c| Stored::of(&c.event())).collect(),
             logons: h
                 .logons
@@ -228,7 +232,7 @@ impl HostState {
                     keys: t.keys.iter().map(key_state).collect(),
                     pins: t.pins.iter().map(key_state).collect(),
                     created: t.created,
-                    last: t.last.clone(),
+                    last: t.last,
                     reported: t.reported,
                 })
                 .collect(),

@@ -269,3 +269,68 @@ impl LinesTail {
         sink.finish();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs::OpenOptions;
+    use std::io::Write;
+
+    use super::*;
+
+    const LINE: &str = r#"{"EventID":7045,"EventTime":"2024-05-06T08:00:00Z","Hostname":"H","SourceName":"Service Control Manager","Channel":"System","ServiceName":"PSEXESVC"}"#;
+
+    #[test]
+    fn only_complete_lines_are_read_each_once_numbered_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.jsonl");
+        let mut w = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let name: Arc<str> = "e.jsonl".into();
+        let opts = ReadOptions::default();
+        let mut tail = LinesTail::default();
+        let file = File::open(&path).unwrap();
+        write!(w, "{LINE}\n\n{}", &LINE[..40]).unwrap();
+        let first = tail.read_file(&name, &file, &opts, 1 << 20);
+        assert_eq!(first.out.events.len(), 1);
+        write!(w, "{}\n{LINE}\n", &LINE[40..]).unwrap();
+        let second = tail.read_file(&name, &file, &opts, 1 << 20);
+        let lines: Vec<Locator> = second.out.events.iter().map(|e| e.origin.locator).collect();
+        assert_eq!(lines, [Locator::Line(3), Locator::Line(4)]);
+        assert!(
+            tail.read_file(&name, &file, &opts, 1 << 20)
+                .out
+                .events
+                .is_empty()
+        );
+        // Truncated (copy-truncate rotation) and written again: read from the start.
+        std::fs::write(&path, format!("{LINE}\n")).unwrap();
+        let again = tail.read_file(&name, &file, &opts, 1 << 20);
+        assert!(again.restarted);
+        assert_eq!(again.out.events[0].origin.locator, Locator::Line(1));
+    }
+
+    #[test]
+    fn a_json_document_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("truth.json");
+        std::fs::write(
+            &path,
+            "{\n  \"a\": 1,\n  \"b\": [\n1,\n2,\n3,\n4\n],\n  \"c\": 2\n}\n",
+        )
+        .unwrap();
+        let file = File::open(&path).unwrap();
+        let mut tail = LinesTail::default();
+        let read = tail.read_file(
+            &"truth.json".into(),
+            &file,
+            &ReadOptions::default(),
+            1 << 20,
+        );
+        assert!(tail.abandoned());
+        assert_eq!(read.out.warnings.len(), 1, "{:?}", read.out.warnings);
+        assert!(read.out.warnings[0].message.contains("not JSON lines"));
+    }
+}
