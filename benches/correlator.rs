@@ -35,6 +35,8 @@ fn event(
             locator: Locator::Record(0),
         },
         table: None,
+        time_as_logged: None,
+        source_identity: None,
     }
 }
 

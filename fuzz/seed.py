@@ -9,7 +9,8 @@ EVTX = sorted(glob.glob("/work/shared/corpus/evtx-rs/samples/*.evtx")) + sorted(
     glob.glob(os.path.join(ROOT, "examples/lab/*/System.evtx")))
 HEADER, CHUNK = 4096, 65536
 
-for t in ("evtx_file", "evtx_scan", "json_lines", "csv_export", "containers"):
+for t in ("evtx_file", "evtx_scan", "json_lines", "csv_export", "containers", "xml_events",
+          "evtx_stream", "archives"):
     os.makedirs(os.path.join(OUT, t), exist_ok=True)
 
 def put(target, name, data):
@@ -46,3 +47,20 @@ if EVTX:
     inner = open(os.path.join(OUT, "containers", "evtx_dump.jsonl.zip"), "rb").read()
     put("containers", "evtx.zip", zipped([("System.evtx", small), ("inner.zip", inner)]))
     put("containers", "evtx.gz", gzip.compress(small))
+
+# The new forms' committed samples (tests/fixtures/forms), written by the project's writers.
+FORMS = os.path.join(ROOT, "tests/fixtures/forms")
+for path in sorted(glob.glob(os.path.join(FORMS, "*"))):
+    if os.path.isdir(path):
+        continue
+    b, base = open(path, "rb").read(), os.path.basename(path)
+    if base.endswith(".xml"):
+        put("xml_events", base, b[:CHUNK])
+    elif base.endswith(".json") or base.endswith(".ndjson"):
+        put("json_lines", base, b[:CHUNK])
+    elif base.endswith(".csv"):
+        put("csv_export", base, b[:CHUNK])
+    put("archives", base, bytes([0]) + b)
+for path in sorted(glob.glob(os.path.join(FORMS, "kape/**/*.evtx"), recursive=True)):
+    b = open(path, "rb").read()
+    put("evtx_stream", os.path.basename(path), bytes([0]) + b[:HEADER + CHUNK])

@@ -16,8 +16,10 @@ reported as located warnings on stderr and counted in the summary; the rest is s
 /// svchunt: find remote service execution (PsExec, PAExec, RemCom, Impacket psexec/smbexec,
 /// Metasploit, Cobalt Strike, NetExec, winexe…) in Windows event logs, offline.
 ///
-/// It reads folders of EVTX files and SIEM exports (evtx_dump JSON, NXLog/OTRF JSON lines,
-/// Sentinel/Log Analytics JSON and CSV, Winlogbeat/ECS NDJSON; inside .zip and .gz too),
+/// It reads folders of EVTX files, Windows' own exports (Event Viewer / wevtutil XML,
+/// PowerShell Get-WinEvent JSON) and SIEM exports (evtx_dump JSON, NXLog/OTRF JSON lines,
+/// Sentinel/Log Analytics JSON and CSV, Winlogbeat 6/7/ECS, Elastic _search, Splunk JSON and
+/// CSV), inside zip, 7z, tar, gzip, bzip2 and xz too, and Velociraptor and KAPE collections,
 /// recognising each file by its content, and tells the story of every service created:
 /// when, by whom, from where, how long it lived, when it was removed, on what evidence.
 #[derive(Debug, Parser)]
@@ -110,6 +112,24 @@ pub struct InputArgs {
     /// No warnings or summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Also list every file that is not an event log (by default they are counted by kind in
+    /// one line: source files, documents, a collector's bookkeeping…).
+    #[arg(short, long, help_heading = "Input")]
+    pub verbose: bool,
+
+    /// The largest one text record (a JSON line or document, an XML event) may be, e.g. `16M`,
+    /// `512K`; a larger one is skipped with a warning. Real events are far smaller (Windows
+    /// caps an event's data at 64 KiB).
+    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_size, help_heading = "Input")]
+    pub max_record: usize,
+
+    /// How many times its own size one input may inflate to, through all the archives and
+    /// compression inside it (at least 1 GiB is always allowed); past that the rest of it is
+    /// not read, with a warning. Guards against archive bombs; raise it for a legitimately
+    /// huge collection, 0 for no limit.
+    #[arg(long, value_name = "RATIO", default_value_t = svchunt::read::DEFAULT_MAX_EXPANSION, help_heading = "Input")]
+    pub max_expansion: u64,
 }
 
 /// `svchunt hunt`.
@@ -271,6 +291,33 @@ pub struct EventsArgs {
     pub ids: Vec<u32>,
 }
 
+/// Parse a size: bytes, or with a `K`, `M` or `G` suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("not a size like 16M, 512K or 1048576: {s:?}")),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("not a size like 16M, 512K or 1048576: {s:?}"))?;
+    n.checked_shl(shift)
+        .filter(|v| *v >> shift == n && *v > 0)
+        .ok_or_else(|| format!("size out of range: {s:?}"))
+}
+
 /// Parse `24h`, `2s`, `90m`, `1h30m`, `500ms` (jiff's friendly format).
 pub fn parse_duration(s: &str) -> Result<jiff::SignedDuration, String> {
     s.parse::<jiff::SignedDuration>()
@@ -285,6 +332,15 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("16M").unwrap(), 16 << 20);
+        assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("big").is_err());
     }
 
     #[test]

@@ -85,6 +85,12 @@ impl fmt::Display for Origin {
 pub struct Event {
     /// When the event was logged, in UTC with the source's full precision.
     pub time: Timestamp,
+    /// The time as the log wrote it, when it lies beyond the years -9999..9999 that `time` can
+    /// hold (Windows accepts clocks up to the year 30827): `time` is then the nearest end of
+    /// that range, and this text says the event is dated by a clock set on purpose. `None` for
+    /// every ordinary event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_as_logged: Option<Box<str>>,
     /// The computer that logged it (as the log says, e.g. `WORKSTATION6.theshire.local`).
     pub computer: String,
     /// The channel (`System`, `Security`, `Microsoft-Windows-Sysmon/Operational`, …).
@@ -109,6 +115,11 @@ pub struct Event {
     /// format; these raw columns exist for `--semantics kql` alone and are the input's own text.
     #[serde(skip)]
     pub table: Option<Box<TableRow>>,
+    /// Which record this is, fixed by its reader before any field was dropped (see
+    /// [`Event::identity`]); `None` for an event built by hand, whose identity is then
+    /// computed from what it holds. Not part of any output.
+    #[serde(skip)]
+    pub source_identity: Option<EventIdentity>,
 }
 
 /// The Log Analytics tables that hold Windows events.
@@ -199,20 +210,49 @@ impl Event {
 
     /// A key that is equal for two copies of the same record (the same log copied into two
     /// folders), used to read each record once. It ignores where the record was read, and
-    /// covers everything else a later stage can read: the header, the user, the data fields
-    /// and a Sentinel row's raw columns, so that two rows differing in any of them stay two.
+    /// covers everything else a reader read: the header, the user, the data fields and a
+    /// Sentinel row's raw columns, so that two rows differing in any of them stay two.
+    ///
+    /// It is fixed by the reader before any field is dropped (see [`Event::seal_identity`]):
+    /// two records differing only in a field no stage keeps (`Message`) are still two.
     pub fn identity(&self) -> EventIdentity {
+        self.source_identity
+            .unwrap_or_else(|| self.content_identity(None))
+    }
+
+    /// Fix [`Event::identity`] from what the event holds now: readers call this (through
+    /// [`crate::select::Filter::project`]) before dropping the fields no stage reads.
+    pub fn seal_identity(&mut self) {
+        if self.source_identity.is_none() {
+            self.source_identity = Some(self.content_identity(None));
+        }
+    }
+
+    /// Like [`Event::seal_identity`], for a reader that skipped some of the record unread:
+    /// `raw` is the record's whole source text, which then stands for its content.
+    pub fn seal_identity_raw(&mut self, raw: &[u8]) {
+        if self.source_identity.is_none() {
+            self.source_identity = Some(self.content_identity(Some(raw)));
+        }
+    }
+
+    fn content_identity(&self, raw: Option<&[u8]>) -> EventIdentity {
         use std::hash::{Hash, Hasher};
+        // SipHash with fixed keys: the same on every run and thread.
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.computer.hash(&mut h);
         self.channel.hash(&mut h);
-        self.provider.hash(&mut h);
         self.event_id.hash(&mut h);
-        self.record_id.hash(&mut h);
         self.time.hash(&mut h);
+        self.provider.hash(&mut h);
+        self.record_id.hash(&mut h);
         self.user.hash(&mut h);
-        self.data.hash(&mut h);
         self.table.hash(&mut h);
+        match raw {
+            // The record's whole source text stands for the fields its reader skipped unread.
+            Some(raw) => raw.hash(&mut h),
+            None => self.data.hash(&mut h),
+        }
         EventIdentity(h.finish())
     }
 }
@@ -266,8 +306,10 @@ pub fn order_and_dedup(events: &mut Vec<Event>) -> u64 {
 /// whether or not the records themselves were kept.
 pub type Census = std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u32>>;
 
-/// See [`Event::identity`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// See [`Event::identity`]. Serialisable, so that a follower's saved state keeps the identity
+/// its reader fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct EventIdentity(u64);
 
 /// Well-known channel names, so that readers normalise to one spelling.
@@ -300,6 +342,8 @@ pub(crate) fn test_event(event_id: u32, chan: &str, data: &[(&str, &str)]) -> Ev
             locator: Locator::Record(1),
         },
         table: None,
+        time_as_logged: None,
+        source_identity: None,
     }
 }
 
@@ -360,6 +404,26 @@ mod tests {
         assert_eq!(a.identity(), b.identity());
         b.record_id = Some(2);
         assert_ne!(a.identity(), b.identity());
+    }
+
+    #[test]
+    fn records_without_a_record_id_differ_by_every_field_read() {
+        let mut a = event(&[("ServiceName", "X"), ("Message", "one")]);
+        a.record_id = None;
+        let mut b = a.clone();
+        b.data[1].1 = "two".into();
+        a.seal_identity();
+        b.seal_identity();
+        // Dropping the field that told them apart does not make them one record.
+        a.data.truncate(1);
+        b.data.truncate(1);
+        assert_ne!(a.identity(), b.identity());
+        let mut c = event(&[("ServiceName", "X")]);
+        c.record_id = None;
+        let mut d = c.clone();
+        c.seal_identity_raw(b"{\"line\":1}");
+        d.seal_identity_raw(b"{\"line\":2}");
+        assert_ne!(c.identity(), d.identity());
     }
 
     #[test]

@@ -39,6 +39,8 @@ let event = |id: u32, time: &str, data: &[(&str, &str)]| Event {
     data: data.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     origin: Origin { file: "memory".into(), locator: Locator::Row(0) },
     table: None,
+    time_as_logged: None,
+    source_identity: None,
 };
 let events = vec![
     event(7045, "2024-05-06T08:00:00Z", &[

@@ -41,7 +41,13 @@ fn main() -> ExitCode {
 /// The engine for `builder` with the shared input flags applied.
 fn build_engine(builder: EngineBuilder, input: &InputArgs) -> Result<Engine> {
     let zone = parse_zone(&input.local_tz)?;
-    let mut builder = builder.local_time_zone(zone);
+    let mut builder = builder
+        .local_time_zone(zone)
+        .input_limits(svchunt::read::InputLimits {
+            max_record: input.max_record,
+            max_expansion: input.max_expansion,
+            list_not_logs: input.verbose,
+        });
     if let Some(requested) = input.threads {
         let (n, capped) = limits::threads(requested).map_err(anyhow::Error::msg)?;
         if let Some(message) = capped.filter(|_| !input.quiet) {
@@ -152,8 +158,7 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     };
     out.commit()?;
 
-    let incomplete = outcome.stats.files_skipped > 0 || outcome.stats.skipped_total() > 0;
-    Ok(if args.strict && incomplete {
+    Ok(if args.strict && outcome.stats.has_losses() {
         ExitCode::from(2)
     } else if reported > 0 {
         ExitCode::SUCCESS
@@ -207,15 +212,23 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
             escape::terminal(&w.to_string())
         );
     }
+    // Member names inside archives are the archive maker's text: escaped like the rest.
+    for f in &stats.not_log_files {
+        let _ = writeln!(err, "svchunt: not an event log: {}", escape::terminal(f));
+    }
+    if let Some(line) = svchunt::read::not_logs_line(stats) {
+        let _ = writeln!(err, "svchunt: {}", escape::terminal(&line));
+    }
     let skipped: Vec<String> = stats
         .records_skipped
         .iter()
         .map(|(why, n)| format!("{n} {why}"))
         .collect();
     let summary = format!(
-        "svchunt: read {} input(s) ({} skipped), {:.1} MB, {} records ({} selected, {} duplicate(s) dropped); {} record(s) unreadable{}{}",
+        "svchunt: read {} input(s) ({} skipped, {} read in part), {:.1} MB, {} records ({} selected, {} duplicate(s) dropped); {} record(s) unreadable{}{}",
         stats.files,
         stats.files_skipped,
+        stats.incomplete_total(),
         stats.bytes as f64 / 1e6,
         stats.records,
         stats.records_selected,

@@ -363,3 +363,90 @@ fn allow_lists_must_be_small_regular_files() {
         assert!(stderr.contains("not a regular file"), "{stderr}");
     }
 }
+
+/// A 7045 as an evtx_dump JSON line, dated `time` on `host`.
+fn install_line(record: u64, time: &str, host: &str) -> String {
+    serde_json::json!({"Event": {
+        "System": {
+            "Provider": {"#attributes": {"Name": "Service Control Manager"}},
+            "EventID": 7045,
+            "TimeCreated": {"#attributes": {"SystemTime": time}},
+            "EventRecordID": record,
+            "Channel": "System",
+            "Computer": host,
+            "Security": {"#attributes": {"UserID": "S-1-5-21-1-2-3-500"}},
+        },
+        "EventData": {
+            "ServiceName": "PSEXESVC",
+            "ImagePath": "%SystemRoot%\\PSEXESVC.exe",
+            "ServiceType": "user mode service",
+            "StartType": "demand start",
+            "AccountName": "LocalSystem",
+        },
+    }})
+    .to_string()
+}
+
+/// Clocks set to the ends of time: the last and first instants jiff holds, and Windows' own
+/// limit (year 30827), which lies beyond them. No panic in any window arithmetic, every record
+/// kept, the one beyond range dated at the end with a located warning that says so.
+#[test]
+fn events_at_the_ends_of_time_are_kept_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("clocks.jsonl");
+    let lines = [
+        install_line(1, "9999-12-30T21:59:59Z", "H1"),
+        install_line(2, "-009999-01-02T01:59:59Z", "H2"),
+        install_line(3, "30827-12-31T23:59:59.999Z", "H3"),
+    ];
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    for semantics in ["lifecycle", "kql"] {
+        let out = svchunt()
+            .args(["hunt", "--semantics", semantics, "-f", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&out);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{semantics}: {stderr}"
+        );
+        assert!(
+            stderr.contains("line 3") && stderr.contains("30827-12-31T23:59:59.999Z"),
+            "{semantics}: the record beyond range is located: {stderr}"
+        );
+        assert!(
+            stderr.contains("0 record(s) unreadable"),
+            "{semantics}: {stderr}"
+        );
+    }
+    let out = svchunt()
+        .args(["hunt", "-q", "-f", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let created: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["created"].as_str().unwrap())
+        .collect();
+    assert_eq!(created.len(), 3, "every install kept: {created:?}");
+    assert_eq!(created[0], "-009999-01-02T01:59:59Z");
+    assert_eq!(
+        created[2], "9999-12-30T22:00:00.999999999Z",
+        "the end of jiff's range"
+    );
+
+    let events = svchunt()
+        .args(["events", "-q"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(events.stdout).unwrap();
+    assert!(
+        text.contains(r#""time_as_logged":"30827-12-31T23:59:59.999Z""#),
+        "the event carries its time as logged: {text}"
+    );
+}

@@ -446,3 +446,30 @@ fn empire_psexec_archive_yields_the_install_and_its_traces() {
         7
     );
 }
+
+#[test]
+fn records_without_a_record_number_differing_only_in_unkept_fields_stay_two() {
+    // The TimeCreated variant of the Security-Datasets exports carries no RecordNumber; these
+    // two differ only in Message, which no stage keeps (and the NXLog reader skips unread).
+    let line = |msg: &str| {
+        format!(
+            r#"{{"SourceName":"Service Control Manager","TimeCreated":"2020-10-19 03:30:46.416","Hostname":"WORKSTATION5","Channel":"System","ServiceName":"PSEXESVC","ImagePath":"x.exe","EventID":7045,"Message":"{msg}"}}"#
+        )
+    };
+    let text = format!("{}\n{}\n", line("first"), line("second"));
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "copy-of-a"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        std::fs::write(dir.path().join(sub).join("s.jsonl"), &text).unwrap();
+    }
+    let one = read_paths(&[dir.path().join("a")], None);
+    assert_eq!(one.events.len(), 2, "distinct records are kept");
+    assert_eq!(one.stats.duplicates, 0);
+    // The same file copied twice is still read once.
+    let both = read_paths(&[dir.path().to_path_buf()], None);
+    assert_eq!(both.events.len(), 2);
+    assert_eq!(both.stats.duplicates, 2);
+    // And through a hunt's projection too (it drops Message after the identity is fixed).
+    let hunted = read_paths(&[dir.path().to_path_buf()], Some(&[7045]));
+    assert_eq!(hunted.events.len(), 2);
+}

@@ -118,6 +118,8 @@ fn event(spec: &Spec, n: u64, file: &Arc<str>) -> Event {
             locator: Locator::Record(n),
         },
         table: None,
+        source_identity: None,
+        time_as_logged: None,
     }
 }
 

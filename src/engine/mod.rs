@@ -132,12 +132,20 @@ pub struct EngineBuilder {
     local_time_zone: TimeZone,
     threads: Option<usize>,
     render_only: bool,
+    input_limits: crate::read::InputLimits,
 }
 
 impl EngineBuilder {
     /// The zone of timestamps that carry none (NXLog's `EventTime`); UTC by default.
     pub fn local_time_zone(mut self, zone: TimeZone) -> Self {
         self.local_time_zone = zone;
+        self
+    }
+
+    /// Bounds on one input (record size, expansion through archives) and whether to list the
+    /// files that are not event logs.
+    pub fn input_limits(mut self, limits: crate::read::InputLimits) -> Self {
+        self.input_limits = limits;
         self
     }
 
@@ -188,6 +196,7 @@ impl EngineBuilder {
                 let mut read = ReadOptions::default();
                 read.naive_time_zone = self.local_time_zone;
                 read.evtx_render_only = self.render_only;
+                read.limits = self.input_limits;
                 read
             },
             semantics: self.semantics,
@@ -277,6 +286,7 @@ impl Engine {
             local_time_zone: TimeZone::UTC,
             threads: None,
             render_only: false,
+            input_limits: crate::read::InputLimits::default(),
         }
     }
 

@@ -1,15 +1,64 @@
-//! CSV exports (the Sentinel / Log Analytics portal's "Export to CSV") of the `Event`,
-//! `SecurityEvent` and `WindowsEvent` tables. The header names the columns (`TimeGenerated
-//! [UTC]`, …), which say the table; each row is mapped like a JSON row of the same table (see
-//! `read::json::sentinel`) and located by the line it starts on (quoted fields may span lines).
+//! CSV exports: the Sentinel / Log Analytics portal's "Export to CSV" of the `Event`,
+//! `SecurityEvent` and `WindowsEvent` tables, and Splunk results exported as CSV (a `_raw`
+//! column holding the event). The header names the columns (`TimeGenerated [UTC]`, `_raw`, …),
+//! which say the kind; each Sentinel row is mapped like a JSON row of the same table (see
+//! `read::json::sentinel`), each Splunk row like a Splunk JSON result, and every row is located
+//! by the line it starts on (quoted fields may span lines).
 
 use std::io::BufRead;
 use std::sync::Arc;
 
 use super::json::problems::{Problems, RecordError};
 use super::json::sentinel::{self, Row, TableKind};
+use super::json::splunk;
 use super::{FileOutput, ReadOptions};
 use crate::event::Locator;
+
+/// True when the first line of a text is the header of a CSV export svchunt reads: a
+/// Sentinel table's columns. (A comma alone says nothing: most source files have one.)
+pub fn known_header(text: &[u8]) -> bool {
+    // Windows PowerShell's Export-Csv writes a `#TYPE` line before the header.
+    let text = if text.starts_with(b"#TYPE ") {
+        let after = memchr::memchr(b'\n', text).map_or(text.len(), |i| i + 1);
+        &text[after..]
+    } else {
+        text
+    };
+    let line_end = memchr::memchr(b'\n', text).unwrap_or(text.len());
+    let line = &text[..line_end];
+    if line.contains(&0) || std::str::from_utf8(line).is_err() || !line.contains(&b',') {
+        return false;
+    }
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let mut record = csv::StringRecord::new();
+    if !csv.read_record(&mut record).unwrap_or(false) {
+        return false;
+    }
+    let columns: Vec<&str> = record.iter().map(sentinel::column_name).collect();
+    sentinel::table_kind(columns.iter().copied()).is_some()
+        || columns.contains(&"_raw")
+        || is_powershell(&columns)
+}
+
+/// The columns of `Get-WinEvent | Export-Csv`.
+fn is_powershell<S: AsRef<str>>(columns: &[S]) -> bool {
+    let has = |c: &str| columns.iter().any(|x| x.as_ref() == c);
+    has("Id") && has("TimeCreated") && has("Properties") && (has("MachineName") || has("LogName"))
+}
+
+/// What the rows of a CSV export are.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Rows of a Sentinel table.
+    Sentinel(TableKind),
+    /// Splunk results: the event in column `raw`, its host in `host`.
+    Splunk { raw: usize, host: Option<usize> },
+    /// PowerShell's `Export-Csv` of `Get-WinEvent`: recognised to say why it cannot be read.
+    PowerShell,
+}
 
 /// Read one CSV export.
 pub fn read_csv(
@@ -18,6 +67,15 @@ pub fn read_csv(
     opts: &ReadOptions,
     out: &mut FileOutput,
 ) {
+    // Windows PowerShell's `#TYPE …` line comes before the header.
+    let mut type_line = 0;
+    if reader.fill_buf().is_ok_and(|b| b.starts_with(b"#TYPE ")) {
+        let mut skipped = Vec::new();
+        if reader.read_until(b'\n', &mut skipped).is_ok() {
+            type_line = 1;
+            out.stats.bytes += skipped.len() as u64;
+        }
+    }
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let columns: Vec<String> = match csv.headers() {
         Ok(h) => h
@@ -30,17 +88,29 @@ pub fn read_csv(
             return;
         }
     };
-    let Some(kind) = sentinel::table_kind(columns.iter().map(String::as_str)) else {
-        out.warn(
-            name,
-            "line 1",
-            format!(
-                "CSV columns ({}) are not those of a Sentinel Event, SecurityEvent or WindowsEvent export",
-                columns.join(", ")
-            ),
-        );
-        out.stats.files_skipped += 1;
-        return;
+    let position = |c: &str| columns.iter().position(|x| x == c);
+    let kind = match (
+        sentinel::table_kind(columns.iter().map(String::as_str)),
+        position("_raw"),
+    ) {
+        (Some(kind), _) => Kind::Sentinel(kind),
+        (None, Some(raw)) => Kind::Splunk {
+            raw,
+            host: position("host"),
+        },
+        (None, None) if is_powershell(&columns) => Kind::PowerShell,
+        (None, None) => {
+            out.warn(
+                name,
+                "line 1",
+                format!(
+                    "CSV columns ({}) are not those of a Sentinel Event, SecurityEvent or WindowsEvent export, nor Splunk's",
+                    columns.join(", ")
+                ),
+            );
+            out.stats.files_skipped += 1;
+            return;
+        }
     };
     let table = CsvTable {
         name,
@@ -48,6 +118,7 @@ pub fn read_csv(
         event_id_column: columns.iter().position(|c| c == "EventID"),
         columns: &columns,
         kind,
+        type_line,
     };
     table.read_rows(&mut csv, out);
 }
@@ -58,7 +129,9 @@ struct CsvTable<'a> {
     opts: &'a ReadOptions,
     columns: &'a [String],
     event_id_column: Option<usize>,
-    kind: TableKind,
+    kind: Kind,
+    /// 1 when a `#TYPE` line came before the header (the csv reader counts from the header).
+    type_line: u64,
 }
 
 impl CsvTable<'_> {
@@ -69,7 +142,8 @@ impl CsvTable<'_> {
             match csv.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let at = Locator::Line(record.position().map_or(0, |p| p.line()));
+                    let line = record.position().map_or(0, |p| p.line()) + self.type_line;
+                    let at = Locator::Line(line);
                     self.row(&record, at, out, &mut problems);
                 }
                 Err(e) => {
@@ -79,11 +153,14 @@ impl CsvTable<'_> {
                         problems.skip(out, self.name, Locator::Line(line), err);
                         continue;
                     }
-                    out.warn(
-                        self.name,
-                        format!("line {line}"),
-                        format!("read failed, rest of input lost: {e}"),
-                    );
+                    let err = match e.into_kind() {
+                        csv::ErrorKind::Io(io) => io,
+                        other => std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            format!("{other:?}"),
+                        ),
+                    };
+                    out.lost_rest(self.name, format!("line {line}"), &err);
                     break;
                 }
             }
@@ -116,8 +193,26 @@ impl CsvTable<'_> {
             out.stats.records += 1;
             return;
         }
-        let row = Row::from_texts(self.columns, record.iter());
-        match sentinel::to_event(&row, self.kind, self.name, at) {
+        let mapped = match self.kind {
+            Kind::Sentinel(kind) => {
+                let row = Row::from_texts(self.columns, record.iter());
+                sentinel::to_event(&row, kind, self.name, at)
+            }
+            // Export-Csv writes `Properties` as its type's name: the data survives only in the
+            // message Windows rendered for a person, in the host's language.
+            Kind::PowerShell => Err(RecordError::new(
+                "PowerShell Export-Csv row",
+                "Export-Csv keeps no event data (Properties is written as a type name); \
+                 export with `Get-WinEvent … | ConvertTo-Json` instead",
+            )),
+            Kind::Splunk { raw, host } => splunk::to_event(
+                record.get(raw).unwrap_or_default(),
+                host.and_then(|h| record.get(h)).filter(|h| !h.is_empty()),
+                self.name,
+                at,
+            ),
+        };
+        match mapped {
             Ok(event) => out.offer(event, self.opts),
             Err(err) => problems.skip(out, self.name, at, err),
         }
@@ -188,6 +283,31 @@ mod tests {
         let opts = ReadOptions::default().with_filter(Filter::ids([4697]));
         let out = read(&text, &opts);
         assert_eq!((out.stats.records, out.stats.records_selected), (2, 1));
+    }
+
+    #[test]
+    fn splunk_csv_with_xml_raw() {
+        let raw = "<Event xmlns='x'><System><Provider Name='Service Control Manager'/><EventID Qualifiers='16384'>7045</EventID><TimeCreated SystemTime='2024-05-06T10:00:00.1234567Z'/><EventRecordID>9</EventRecordID><Channel>System</Channel><Computer>WKS-0001</Computer></System><EventData><Data Name='ServiceName'>PSEXESVC</Data></EventData></Event>";
+        let text = format!(
+            "\"_time\",host,\"_raw\"\n\"2024-05-06T10:00:00.123+0000\",WKS-0001,\"{}\"\n",
+            raw.replace('"', "\"\"")
+        );
+        assert!(known_header(text.as_bytes()));
+        let out = read(&text, &ReadOptions::default());
+        assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        assert_eq!(out.events[0].field("ServiceName"), Some("PSEXESVC"));
+        assert_eq!(out.events[0].origin.locator, Locator::Line(2));
+    }
+
+    #[test]
+    fn powershell_export_csv_is_recognised_and_explained() {
+        let text = "#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\n\"Message\",\"Id\",\"RecordId\",\"ProviderName\",\"LogName\",\"MachineName\",\"UserId\",\"TimeCreated\",\"Properties\"\n\"A service was installed in the system.\",\"7045\",\"9\",\"Service Control Manager\",\"System\",\"WKS-0001\",\"S-1-5-18\",\"5/6/2024 10:00:00 AM\",\"System.Collections.Generic.List`1[System.Diagnostics.Eventing.Reader.EventProperty]\"\n";
+        assert!(known_header(text.as_bytes()));
+        let out = read(text, &ReadOptions::default());
+        assert!(out.events.is_empty());
+        assert_eq!(out.stats.records_skipped["PowerShell Export-Csv row"], 1);
+        assert_eq!(out.warnings[0].location, "line 3");
+        assert!(out.warnings[0].message.contains("ConvertTo-Json"));
     }
 
     #[test]

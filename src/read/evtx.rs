@@ -10,6 +10,9 @@
 //! rendering; `values[3]` is the EventID in the standard System template. Only records whose id
 //! is wanted are rendered (to the crate's JSON, mapped by [`super::evtx_json`]). When the
 //! template does not say, the record is rendered and the id read from the result.
+//!
+//! The chunk work is shared with [`super::evtx_stream`], which reads an EVTX held in an
+//! archive as it streams by.
 
 use std::io;
 use std::sync::Arc;
@@ -31,8 +34,16 @@ pub const MAGIC: &[u8; 8] = b"ElfFile\0";
 pub enum EvtxBytes<'a> {
     /// A file on disk, read chunk by chunk with positioned reads.
     File(&'a std::fs::File, u64),
-    /// A buffer (an archive member).
+    /// A buffer.
     Memory(&'a [u8]),
+    /// A run of whole chunks of a streamed input (see [`super::evtx_stream`]): `bytes` starts at
+    /// file offset `start`, and the input ends, as far as this window knows, where it does.
+    Window {
+        /// File offset of `bytes[0]`.
+        start: u64,
+        /// The chunks.
+        bytes: &'a [u8],
+    },
 }
 
 impl EvtxBytes<'_> {
@@ -40,6 +51,7 @@ impl EvtxBytes<'_> {
         match self {
             EvtxBytes::File(_, len) => *len,
             EvtxBytes::Memory(b) => b.len() as u64,
+            EvtxBytes::Window { start, bytes } => start + bytes.len() as u64,
         }
     }
 
@@ -49,6 +61,13 @@ impl EvtxBytes<'_> {
         let n = end.saturating_sub(offset) as usize;
         match self {
             EvtxBytes::Memory(b) => Ok(b[offset as usize..offset as usize + n].to_vec()),
+            EvtxBytes::Window { start, bytes } => {
+                let from = offset
+                    .checked_sub(*start)
+                    .ok_or_else(|| io::Error::other("EVTX window read before its start"))?
+                    as usize;
+                Ok(bytes[from..from + n].to_vec())
+            }
             EvtxBytes::File(f, _) => {
                 let mut buf = vec![0u8; n];
                 read_exact_at(f, &mut buf, offset)?;
@@ -91,14 +110,34 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
             return;
         }
     };
+    if !open(name, &header, out) {
+        return;
+    }
+    out.stats.bytes += len;
+    if len < FILE_HEADER_SIZE {
+        ends_in_header(name, len, out);
+        return;
+    }
+
+    let body = len - FILE_HEADER_SIZE;
+    let chunks = body.div_ceil(CHUNK_SIZE);
+    let settings = parser_settings();
+    let per_chunk: Vec<ChunkOutput> = (0..chunks)
+        .into_par_iter()
+        .map(|n| read_chunk(name, &bytes, n, &settings, opts))
+        .collect();
+    merge_chunks(per_chunk, out);
+}
+
+/// Check an input's file header: false (and the input counted as skipped) when it is no EVTX.
+pub(super) fn open(name: &Arc<str>, header: &[u8], out: &mut FileOutput) -> bool {
     if header.len() < MAGIC.len() || &header[..8] != MAGIC {
         out.warn(name, "offset 0x0", "not an EVTX file (no ElfFile magic)");
         out.stats.files_skipped += 1;
-        return;
+        return false;
     }
     out.stats.files += 1;
-    out.stats.bytes += len;
-    match EvtxFileHeader::from_bytes(&header) {
+    match EvtxFileHeader::from_bytes(header) {
         Ok(h) if h.flags.contains(evtx::HeaderFlags::NO_CRC32) => out.warn(
             name,
             "file header",
@@ -116,27 +155,34 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
             format!("unreadable header ({e}); reading chunks anyway"),
         ),
     }
-    if len < FILE_HEADER_SIZE {
-        out.warn(
-            name,
-            format!("offset {len:#x}"),
-            "file ends inside its header: no chunks",
-        );
-        return;
-    }
+    true
+}
 
-    let body = len - FILE_HEADER_SIZE;
-    let chunks = body.div_ceil(CHUNK_SIZE);
-    let settings = Arc::new(
+/// An input that ends before its first chunk: read, but nothing in it.
+pub(super) fn ends_in_header(name: &Arc<str>, len: u64, out: &mut FileOutput) {
+    out.warn(
+        name,
+        format!("offset {len:#x}"),
+        "file ends inside its header: no chunks",
+    );
+    *out.stats
+        .inputs_incomplete
+        .entry("truncated".into())
+        .or_default() += 1;
+}
+
+/// The crate's settings for rendering one chunk at a time.
+pub(super) fn parser_settings() -> Arc<ParserSettings> {
+    Arc::new(
         ParserSettings::new()
             .num_threads(1)
             .indent(false)
             .separate_json_attributes(false),
-    );
-    let per_chunk: Vec<ChunkOutput> = (0..chunks)
-        .into_par_iter()
-        .map(|n| read_chunk(name, &bytes, n, &settings, opts))
-        .collect();
+    )
+}
+
+/// Put the chunks' outputs, in chunk order, into the input's output.
+pub(super) fn merge_chunks(per_chunk: Vec<ChunkOutput>, out: &mut FileOutput) {
     // The lean walk sees event ids but not which host or log they belong to (EVTX keeps those
     // in the template, not per record): the file's first record says that, taking one file as
     // one host's log. Both the lean and the rendering path count the census this way, so they
@@ -156,7 +202,7 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
 
 /// What one chunk gave.
 #[derive(Default)]
-struct ChunkOutput {
+pub(super) struct ChunkOutput {
     out: FileOutput,
     /// Wanted event ids seen in the chunk, rendered or not.
     seen_ids: std::collections::BTreeSet<u32>,
@@ -212,7 +258,7 @@ fn plan(
     (Some(needed), records.len() as u64)
 }
 
-fn read_chunk(
+pub(super) fn read_chunk(
     name: &Arc<str>,
     bytes: &EvtxBytes<'_>,
     number: u64,
@@ -244,6 +290,11 @@ fn read_chunk(
                 data.len()
             ),
         );
+        // Only the last chunk can be short: the input counts once as read in part.
+        *out.stats
+            .inputs_incomplete
+            .entry("truncated".into())
+            .or_default() += 1;
         data.resize(CHUNK_SIZE as usize, 0);
     }
     let mut chunk = match EvtxChunkData::new(data, false) {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+use super::times;
 use crate::event::{Event, Locator, Origin, UserRef};
 
 /// Why a JSON record could not become an [`Event`].
@@ -58,12 +59,20 @@ pub fn to_event(
         .ok_or(MapError::NoSystem)?;
 
     let event_id = event_id(system).ok_or(MapError::NoEventId)?;
-    let time = match attribute(system, "TimeCreated", "SystemTime") {
-        Some(Value::String(s)) => s
-            .parse::<Timestamp>()
-            .map_err(|_| MapError::BadTime(s.clone()))?,
+    let (time, time_as_logged) = match attribute(system, "TimeCreated", "SystemTime") {
+        Some(Value::String(s)) => {
+            let time = s
+                .parse::<Timestamp>()
+                .ok()
+                .or_else(|| times::beyond_range(s))
+                .ok_or_else(|| MapError::BadTime(s.clone()))?;
+            (time, times::as_logged(s, time))
+        }
         Some(other) => return Err(MapError::BadTime(other.to_string())),
-        None => fallback_time.ok_or_else(|| MapError::BadTime("missing".into()))?,
+        None => (
+            fallback_time.ok_or_else(|| MapError::BadTime("missing".into()))?,
+            None,
+        ),
     };
     let record_id = system.get("EventRecordID").and_then(as_u64);
     let provider = attribute(system, "Provider", "Name")
@@ -90,6 +99,7 @@ pub fn to_event(
     let locator = locator.unwrap_or(Locator::Record(record_id.unwrap_or(0)));
     let mut ev = Event {
         time,
+        time_as_logged,
         computer,
         channel,
         provider,
@@ -102,6 +112,7 @@ pub fn to_event(
             locator,
         },
         table: None,
+        source_identity: None,
     };
     ev.fill_user_from_subject();
     Ok(ev)

@@ -11,8 +11,12 @@ pub mod evtx;
 pub mod evtx_json;
 pub mod evtx_needles;
 pub mod evtx_scan;
+pub mod evtx_stream;
 pub mod evtx_tail;
 pub mod json;
+pub(crate) mod times;
+pub mod windows_fields;
+pub mod xml_events;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,7 +42,56 @@ pub struct ReadOptions {
     /// The filter's needles as they look in binary EVTX records, encoded once per pass on
     /// first use.
     evtx_needles: Arc<OnceLock<evtx_needles::EvtxNeedleMap>>,
+    /// Bounds on what one input may cost (see [`InputLimits`]).
+    pub limits: InputLimits,
+    /// The host a collection says it was taken from (a Velociraptor collection's
+    /// `client_info.json`, a KAPE tree's machine folder): given to the records that name no
+    /// computer themselves, and only to those.
+    pub collection_host: Option<Arc<str>>,
 }
+
+/// Bounds on reading one input, and how much to say about what is not a log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputLimits {
+    /// The largest one text record (a JSON line or document, an XML event) may be; a larger
+    /// one is skipped with a located warning, so that one hostile line cannot take the memory.
+    pub max_record: usize,
+    /// How many times its own size one input may inflate to, through every archive and
+    /// compression layer inside it together (at least [`MIN_EXPANSION_BYTES`] is always
+    /// allowed); 0 for no limit. What lies past the limit is not read, with a warning.
+    pub max_expansion: u64,
+    /// List every file that is not an event log (by default they are only counted by kind).
+    pub list_not_logs: bool,
+}
+
+impl ReadOptions {
+    /// These options with other input limits.
+    pub fn with_limits(mut self, limits: InputLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+impl Default for InputLimits {
+    fn default() -> Self {
+        InputLimits {
+            max_record: DEFAULT_MAX_RECORD,
+            max_expansion: DEFAULT_MAX_EXPANSION,
+            list_not_logs: false,
+        }
+    }
+}
+
+/// [`InputLimits::max_record`]'s default: 16 MiB, far above any real event (Windows caps an
+/// event's data at 64 KiB) and far below the memory a run may use.
+pub const DEFAULT_MAX_RECORD: usize = 16 << 20;
+
+/// [`InputLimits::max_expansion`]'s default ratio. Zipped EVTX inflates 5 to 30 times; a log
+/// of mostly empty chunks more, which the floor below absorbs.
+pub const DEFAULT_MAX_EXPANSION: u64 = 100;
+
+/// Inflated bytes every input may reach whatever its size and the ratio.
+pub const MIN_EXPANSION_BYTES: u64 = 1 << 30;
 
 impl ReadOptions {
     /// These options reading with `filter` instead.
@@ -71,6 +124,8 @@ impl Default for ReadOptions {
             naive_time_zone: TimeZone::UTC,
             evtx_render_only: false,
             evtx_needles: Arc::default(),
+            limits: InputLimits::default(),
+            collection_host: None,
         }
     }
 }
@@ -114,6 +169,14 @@ pub struct ReadStats {
     pub records_skipped: BTreeMap<String, u64>,
     /// Records dropped because an identical record had been read from another input.
     pub duplicates: u64,
+    /// Inputs read only in part, by reason (a truncated gzip stream or EVTX file, an archive
+    /// past the expansion limit, a read error mid-way): the records after the break are lost.
+    pub inputs_incomplete: BTreeMap<String, u64>,
+    /// Files that are not event logs at all (source code, images, a collector's own
+    /// bookkeeping…), by kind: counted, not warned about one by one, and not a loss.
+    pub not_logs: BTreeMap<String, u64>,
+    /// Their paths, when [`InputLimits::list_not_logs`] asked for them.
+    pub not_log_files: Vec<String>,
 }
 
 impl ReadStats {
@@ -128,13 +191,130 @@ impl ReadStats {
         for (k, v) in &other.records_skipped {
             *self.records_skipped.entry(k.clone()).or_default() += v;
         }
+        for (k, v) in &other.inputs_incomplete {
+            *self.inputs_incomplete.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.not_logs {
+            *self.not_logs.entry(k.clone()).or_default() += v;
+        }
+        self.not_log_files
+            .extend(other.not_log_files.iter().cloned());
     }
 
     /// Total records that could not be read.
     pub fn skipped_total(&self) -> u64 {
         self.records_skipped.values().sum()
     }
+
+    /// Total inputs read only in part.
+    pub fn incomplete_total(&self) -> u64 {
+        self.inputs_incomplete.values().sum()
+    }
+
+    /// True when something that may hold events was not fully read: an input skipped, an
+    /// input read in part, or a record skipped (what `--strict` turns into exit code 2).
+    pub fn has_losses(&self) -> bool {
+        self.files_skipped > 0 || self.skipped_total() > 0 || self.incomplete_total() > 0
+    }
 }
+
+/// The one line that says how many files were not event logs, by kind, largest first
+/// (`3,206 files are not event logs: 2,900 source files, 300 documents; --verbose lists them`).
+pub fn not_logs_line(stats: &ReadStats) -> Option<String> {
+    let total: u64 = stats.not_logs.values().sum();
+    if total == 0 {
+        return None;
+    }
+    let mut kinds: Vec<(&String, &u64)> = stats.not_logs.iter().collect();
+    kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{} {k}", thousands(**n)))
+        .collect();
+    Some(format!(
+        "{} file{} not event log{}: {}{}",
+        thousands(total),
+        if total == 1 { " is" } else { "s are" },
+        if total == 1 { "" } else { "s" },
+        parts.join(", "),
+        if stats.not_log_files.is_empty() {
+            "; --verbose lists them"
+        } else {
+            ""
+        }
+    ))
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A short, stable reason for an error that stopped reading an input part-way, to count it by.
+pub fn read_error_reason(err: &std::io::Error) -> &'static str {
+    if err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<ExpansionLimit>())
+    {
+        return "expansion limit reached";
+    }
+    if err
+        .get_ref()
+        .is_some_and(|inner| inner.is::<RecordTooLarge>())
+    {
+        return "record too large";
+    }
+    match err.kind() {
+        std::io::ErrorKind::UnexpectedEof => "truncated",
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => {
+            "corrupt compressed data"
+        }
+        _ => "read error",
+    }
+}
+
+/// The error an input's reader gets once it inflated past [`InputLimits::max_expansion`].
+#[derive(Debug, Clone, Copy)]
+pub struct ExpansionLimit {
+    /// Bytes allowed.
+    pub limit: u64,
+}
+
+impl fmt::Display for ExpansionLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "inflated past {} MiB, the expansion limit for this input (--max-expansion): the rest is not read",
+            self.limit >> 20
+        )
+    }
+}
+
+impl std::error::Error for ExpansionLimit {}
+
+/// The error a text reader raises for a record past [`InputLimits::max_record`] bytes, where
+/// the format cannot skip to the next record (an XML event, a JSON document in an array).
+#[derive(Debug)]
+pub struct RecordTooLarge(pub usize);
+
+impl fmt::Display for RecordTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a record is larger than --max-record ({} MiB)",
+            self.0 >> 20
+        )
+    }
+}
+
+impl std::error::Error for RecordTooLarge {}
 
 /// What one input gave: its selected events, its warnings and its counts.
 #[derive(Debug, Default)]
@@ -150,7 +330,13 @@ pub struct FileOutput {
     /// Which wanted event ids each (computer, channel) holds, kept or not: what each host's logs
     /// could show.
     pub census: Census,
+    /// Kept events dated beyond the representable years (see [`Event::time_as_logged`]).
+    pub times_beyond_range: u64,
 }
+
+/// How many kept events dated beyond the representable years are warned about one by one, per
+/// input; the rest are said in one line.
+const TIMES_BEYOND_RANGE_LISTED: u64 = 10;
 
 impl FileOutput {
     /// Record a warning.
@@ -167,6 +353,26 @@ impl FileOutput {
         });
     }
 
+    /// An input whose reading stopped part-way: one located warning, counted once by reason.
+    pub fn lost_rest(
+        &mut self,
+        file: &Arc<str>,
+        location: impl Into<String>,
+        err: &std::io::Error,
+    ) {
+        let reason = read_error_reason(err);
+        *self
+            .stats
+            .inputs_incomplete
+            .entry(reason.to_string())
+            .or_default() += 1;
+        self.warn(
+            file,
+            location,
+            format!("{reason}, the rest of the input is lost: {err}"),
+        );
+    }
+
     /// Count a record that could not be read, under a short reason.
     pub fn skip(&mut self, reason: &str) {
         *self
@@ -177,8 +383,13 @@ impl FileOutput {
     }
 
     /// Count a record seen, note it in the census, and keep it if `opts` keeps it.
-    pub fn offer(&mut self, event: Event, opts: &ReadOptions) {
+    pub fn offer(&mut self, mut event: Event, opts: &ReadOptions) {
         self.stats.records += 1;
+        if event.computer.is_empty()
+            && let Some(host) = &opts.collection_host
+        {
+            event.computer = host.to_string();
+        }
         let filter = opts.filter();
         if !filter.wants(event.event_id) {
             return;
@@ -189,7 +400,36 @@ impl FileOutput {
             .insert(event.event_id);
         if filter.keeps(&event) {
             self.stats.records_selected += 1;
+            if let Some(logged) = &event.time_as_logged {
+                self.note_time_beyond_range(&event, logged);
+            }
+            // The projection fixes which record this is before it drops any field.
             self.events.push(filter.project(event));
+        }
+    }
+
+    /// Warn that a kept event is dated by a clock beyond the representable years (the first
+    /// few of an input one by one, located; then once for the rest).
+    fn note_time_beyond_range(&mut self, event: &Event, logged: &str) {
+        self.times_beyond_range += 1;
+        let file = event.origin.file.clone();
+        if self.times_beyond_range <= TIMES_BEYOND_RANGE_LISTED {
+            self.warn(
+                &file,
+                event.origin.locator.to_string(),
+                format!(
+                    "event {} is dated {logged}, beyond the years -9999..9999 svchunt can hold (a \
+                     clock set on purpose?): kept, and dated {} in the hunt",
+                    event.event_id, event.time
+                ),
+            );
+        } else if self.times_beyond_range == TIMES_BEYOND_RANGE_LISTED + 1 {
+            self.warn(
+                &file,
+                "",
+                "more events are dated beyond the years svchunt can hold: kept the same way, \
+                 not listed one by one",
+            );
         }
     }
 
@@ -199,8 +439,26 @@ impl FileOutput {
         self.warnings.extend(other.warnings);
         self.stats.merge(&other.stats);
         self.used_naive_times |= other.used_naive_times;
+        self.times_beyond_range += other.times_beyond_range;
         for (k, ids) in other.census {
             self.census.entry(k).or_default().extend(ids);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_logs_in_one_line() {
+        let mut stats = ReadStats::default();
+        assert_eq!(not_logs_line(&stats), None);
+        stats.not_logs.insert("source files".into(), 2900);
+        stats.not_logs.insert("documents".into(), 306);
+        assert_eq!(
+            not_logs_line(&stats).unwrap(),
+            "3,206 files are not event logs: 2,900 source files, 306 documents; --verbose lists them"
+        );
     }
 }

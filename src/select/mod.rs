@@ -120,6 +120,8 @@ impl Filter {
 
     /// `event` with only the fields later stages read.
     pub fn project(&self, mut event: Event) -> Event {
+        // Which record this is is fixed before any field it holds is dropped.
+        event.seal_identity();
         if let Some(fields) = self.fields.as_deref().and_then(|f| f.get(&event.event_id)) {
             event.data.retain(|(k, _)| fields.contains(&k.as_str()));
             event.data.shrink_to_fit();

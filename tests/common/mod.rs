@@ -66,6 +66,8 @@ fn base(id: u32, time: &str, computer: &str, channel: &str, provider: &str) -> E
             locator: Locator::Record(rec),
         },
         table: None,
+        time_as_logged: None,
+        source_identity: None,
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, Locator, Origin, UserRef};
+use crate::event::{Event, EventIdentity, Locator, Origin, UserRef};
 use crate::select::Needles;
 
 /// Most distinct shapes shared: past this, a shape is held by each event (an attacker who
@@ -71,20 +71,29 @@ pub(super) struct Compact {
     pub file: Arc<str>,
     shape: Arc<Shape>,
     /// One allocation: the number of pieces (u16), where each ends (u32 each), then the text
-    /// of the account's SID and name (when present, see `account`) and of the field values.
+    /// of the account's SID and name and of the time as logged (when present, see `extra`)
+    /// and of the field values.
     data: Box<[u8]>,
-    /// Bit 0: a SID is in `data`; bit 1: a name is.
-    account: u8,
+    /// Bit 0: a SID is in `data`; bit 1: a name is; bit 2: a time as logged is.
+    extra: u8,
+    /// The identity its reader fixed (see [`Event::identity`]).
+    identity: EventIdentity,
 }
 
 impl Compact {
     pub fn new(e: Event, interner: &mut Interner) -> Compact {
-        let mut account = 0;
-        let mut pieces: Vec<&str> = Vec::with_capacity(e.data.len() + 2);
-        for (bit, part) in [(1, &e.user.sid), (2, &e.user.name)] {
+        let mut extra = 0;
+        let identity = e.identity();
+        let mut pieces: Vec<&str> = Vec::with_capacity(e.data.len() + 3);
+        let logged = e.time_as_logged.as_deref();
+        for (bit, part) in [
+            (1, e.user.sid.as_deref()),
+            (2, e.user.name.as_deref()),
+            (4, logged),
+        ] {
             if let Some(p) = part {
                 pieces.push(p);
-                account |= bit;
+                extra |= bit;
             }
         }
         pieces.extend(e.data.iter().map(|(_, v)| v.as_str()));
@@ -108,7 +117,8 @@ impl Compact {
             shape: interner.shape(&e),
             file: e.origin.file,
             data: data.into_boxed_slice(),
-            account,
+            extra,
+            identity,
         }
     }
 
@@ -126,17 +136,17 @@ impl Compact {
         })
     }
 
-    fn account_parts(&self) -> usize {
-        (self.account & 1) as usize + (self.account >> 1 & 1) as usize
+    fn extra_parts(&self) -> usize {
+        self.extra.count_ones() as usize
     }
 
     /// The field values, in order.
     pub fn values(&self) -> impl Iterator<Item = &str> + Clone {
-        self.pieces().skip(self.account_parts())
+        self.pieces().skip(self.extra_parts())
     }
 
     fn sid(&self) -> Option<&str> {
-        (self.account & 1 != 0)
+        (self.extra & 1 != 0)
             .then(|| self.pieces().next())
             .flatten()
     }
@@ -149,10 +159,13 @@ impl Compact {
     /// The event again.
     pub fn event(&self) -> Event {
         let mut pieces = self.pieces();
-        let sid = (self.account & 1 != 0).then(|| pieces.next().unwrap_or("").to_string());
-        let name = (self.account & 2 != 0).then(|| pieces.next().unwrap_or("").to_string());
+        let mut part = |bit: u8| (self.extra & bit != 0).then(|| pieces.next().unwrap_or(""));
+        let sid = part(1).map(str::to_string);
+        let name = part(2).map(str::to_string);
+        let time_as_logged = part(4).map(Box::from);
         Event {
             time: self.time,
+            time_as_logged,
             computer: self.shape.computer.to_string(),
             channel: self.shape.channel.to_string(),
             provider: self.shape.provider.to_string(),
@@ -172,6 +185,7 @@ impl Compact {
             },
             // A Log Analytics row's raw columns serve the seed query alone, which cannot follow.
             table: None,
+            source_identity: Some(self.identity),
         }
     }
 
@@ -199,6 +213,11 @@ pub(super) struct Stored {
     file: String,
     /// The locator as `[kind, position]`: 0 record, 1 line, 2 row.
     at: (u8, u64),
+    /// The identity its reader fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity: Option<EventIdentity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time_as_logged: Option<String>,
 }
 
 impl Stored {
@@ -220,6 +239,8 @@ impl Stored {
             data: e.data.clone(),
             file: e.origin.file.to_string(),
             at,
+            identity: Some(e.identity()),
+            time_as_logged: e.time_as_logged.as_deref().map(str::to_string),
         }
     }
 
@@ -250,6 +271,8 @@ impl Stored {
                 },
             },
             table: None,
+            time_as_logged: self.time_as_logged.map(Box::from),
+            source_identity: self.identity,
         }
     }
 }
@@ -277,7 +300,15 @@ mod tests {
     #[test]
     fn the_round_trip_gives_the_same_event() {
         let mut interner = Interner::default();
-        for e in [sample(), crate::event::test_event(7036, "System", &[])] {
+        let mut clock_set_on_purpose = crate::event::test_event(7036, "System", &[]);
+        clock_set_on_purpose.time_as_logged = Some("30000-01-01T00:00:00Z".into());
+        for mut e in [
+            sample(),
+            crate::event::test_event(7036, "System", &[]),
+            clock_set_on_purpose,
+        ] {
+            // Readers fix an event's identity before dropping fields; it goes with the event.
+            e.seal_identity();
             let c = Compact::new(e.clone(), &mut interner);
             assert_eq!(c.event(), e);
             let mut files = HashMap::new();

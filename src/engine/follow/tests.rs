@@ -54,6 +54,8 @@ impl Log {
                 locator: Locator::Record(self.next),
             },
             table: None,
+            time_as_logged: None,
+            source_identity: None,
         };
         if id == 7045 {
             e.user.sid = Some("S-1-5-21-1-2-3-1104".into());

@@ -22,9 +22,9 @@ use serde_json::{Map, Value};
 
 use super::normalise_channel;
 use super::problems::RecordError;
-use super::times::{is_naive, parse_naive};
 use crate::event::{Event, Locator, Origin, UserRef};
 use crate::read::evtx_json::scalar_text;
+use crate::read::times::{as_logged, is_naive, parse_naive};
 
 /// Envelope keys that are never an EventData name and never needed: skipped without decoding.
 const IGNORED: &[&str] = &[
@@ -229,6 +229,7 @@ pub(crate) fn to_event(
         .collect();
     let mut event = Event {
         time,
+        time_as_logged: as_logged(&time_text, time),
         computer,
         channel,
         provider,
@@ -241,6 +242,7 @@ pub(crate) fn to_event(
             locator,
         },
         table: None,
+        source_identity: None,
     };
     event.fill_user_from_subject();
     Ok((event, naive))

@@ -24,9 +24,9 @@ use super::normalise_channel;
 use super::problems::RecordError;
 use super::sentinel_xml::data_fields;
 use super::table_row::Cell;
-use super::times::parse_utc;
 use crate::event::{AgentTable, Event, Locator, Origin, TableRow, UserRef, channel};
 use crate::read::evtx_json::scalar_text;
+use crate::read::times::parse_utc;
 
 /// Map one row; `kind` is the table its container's columns say, unless the row's `Type` does.
 pub(crate) fn to_event(
@@ -43,9 +43,10 @@ pub(crate) fn to_event(
         .text("EventID")
         .and_then(|t| t.trim().parse::<u32>().ok())
         .ok_or_else(|| RecordError::new("no event id", "no numeric EventID"))?;
-    let time = row_time(row, kind)?;
+    let (time, time_as_logged) = row_time(row, kind)?;
     let mut event = Event {
         time,
+        time_as_logged,
         computer: row.text("Computer").unwrap_or_default().into_owned(),
         channel: String::new(),
         provider: String::new(),
@@ -58,6 +59,7 @@ pub(crate) fn to_event(
             locator,
         },
         table: Some(Box::new(raw_row(row, kind, event_id))),
+        source_identity: None,
     };
     match kind {
         TableKind::Event => fill_event(row, &mut event)?,
@@ -88,14 +90,19 @@ fn raw_row(row: &Row<'_>, kind: TableKind, event_id: u32) -> TableRow {
 
 /// `TimeGenerated` is the event's own time for the agent tables; `WindowsEvent` also has
 /// `TimeCreated`, which is preferred where present.
-fn row_time(row: &Row<'_>, kind: TableKind) -> Result<jiff::Timestamp, RecordError> {
+fn row_time(
+    row: &Row<'_>,
+    kind: TableKind,
+) -> Result<(jiff::Timestamp, Option<Box<str>>), RecordError> {
     let created = (kind == TableKind::WindowsEvent)
         .then(|| row.text("TimeCreated"))
         .flatten();
     let text = created
         .or_else(|| row.text("TimeGenerated"))
         .ok_or_else(|| RecordError::new("no time", "no TimeGenerated"))?;
-    parse_utc(&text).ok_or_else(|| RecordError::new("no time", format!("unreadable time {text:?}")))
+    let time = parse_utc(&text)
+        .ok_or_else(|| RecordError::new("no time", format!("unreadable time {text:?}")))?;
+    Ok((time, crate::read::times::as_logged(&text, time)))
 }
 
 fn fill_event(row: &Row<'_>, event: &mut Event) -> Result<(), RecordError> {

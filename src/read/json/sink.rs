@@ -1,7 +1,11 @@
 //! Where every record of a JSON input goes, whatever the file's shape: the flavour is decided
-//! from the first record, each record is mapped by its flavour's module, and failures become
-//! located, capped warnings. Lines whose event id the run does not want are counted and dropped
-//! after a byte scan, before any decoding.
+//! from the first record that is an event (records of no known kind before it, such as a
+//! Winlogbeat heartbeat, are each warned about by line once the flavour is known; an input
+//! whose first [`PROBE_RECORDS`] records are of no known kind is given up whole), each record
+//! is mapped by its flavour's module, and failures become located, capped warnings. Lines
+//! whose event id the run does not want are counted and dropped after a byte scan, before any
+//! decoding. Search-engine envelopes (Elastic's `{"_source": …}` hits, Splunk's
+//! `{"result": …}`) are opened first.
 
 use std::sync::Arc;
 
@@ -9,9 +13,11 @@ use serde_json::Value;
 
 use super::ecs;
 use super::nxlog::{self, FlatRecord};
+use super::powershell;
 use super::prefilter::IdScanner;
 use super::problems::{Problems, RecordError};
 use super::sentinel::{self, Row, TableKind};
+use super::splunk;
 use crate::event::{Event, Locator};
 use crate::read::evtx_json::{self, MapError};
 use crate::read::{FileOutput, ReadOptions};
@@ -27,11 +33,32 @@ pub(crate) enum Flavour {
     Ecs,
     /// Rows of a Sentinel table, as objects (the `az` CLI's output).
     Sentinel(TableKind),
+    /// PowerShell `Get-WinEvent | ConvertTo-Json` objects.
+    PowerShell,
+    /// Splunk results whose `_raw` holds the event.
+    Splunk,
+}
+
+/// How many records of no known kind may open an input before it is given up as no export.
+pub(crate) const PROBE_RECORDS: usize = 100;
+
+/// The record inside a search engine's envelope: an Elastic hit's `_source`, a Splunk export
+/// line's `result`.
+pub(crate) fn unwrap_envelope(record: &Value) -> &Value {
+    match record {
+        Value::Object(map) => match (map.get("_source"), map.get("result")) {
+            (Some(inner @ Value::Object(_)), _) => inner,
+            (None, Some(inner @ Value::Object(_))) if map.contains_key("preview") => inner,
+            _ => record,
+        },
+        _ => record,
+    }
 }
 
 impl Flavour {
     /// Recognise the flavour of a first record.
     pub(crate) fn detect(record: &Value) -> Option<Flavour> {
+        let record = unwrap_envelope(record);
         let map = record.as_object()?;
         if evtx_json::looks_like(record) {
             Some(Flavour::EvtxJson)
@@ -39,6 +66,10 @@ impl Flavour {
             Some(Flavour::Ecs)
         } else if let Some(kind) = sentinel::table_kind(map.keys().map(String::as_str)) {
             Some(Flavour::Sentinel(kind))
+        } else if powershell::looks_like(map) {
+            Some(Flavour::PowerShell)
+        } else if map.get("_raw").is_some_and(Value::is_string) {
+            Some(Flavour::Splunk)
         } else if nxlog::looks_like(map) {
             Some(Flavour::Nxlog)
         } else {
@@ -50,6 +81,9 @@ impl Flavour {
     fn event_id_keys(self) -> &'static [&'static str] {
         match self {
             Flavour::Ecs => ecs::EVENT_ID_KEYS,
+            Flavour::PowerShell => &["Id"],
+            // The id is inside `_raw`'s XML: every line is decoded.
+            Flavour::Splunk => &[],
             _ => &["EventID"],
         }
     }
@@ -64,6 +98,10 @@ pub(crate) struct Sink<'a> {
     flavour: Option<Flavour>,
     scanner: Option<IdScanner>,
     abandoned: bool,
+    /// Records of no known kind seen before the flavour was: warned about once it is known.
+    strangers: Vec<(Locator, String)>,
+    /// Bytes read since the last record ended, when a capped reader counts them.
+    mark: Option<std::rc::Rc<std::cell::Cell<u64>>>,
 }
 
 impl<'a> Sink<'a> {
@@ -76,7 +114,25 @@ impl<'a> Sink<'a> {
             flavour: None,
             scanner: None,
             abandoned: false,
+            strangers: Vec::new(),
+            mark: None,
         }
+    }
+
+    /// Have `mark` reset at every record's end (see [`super::capped`]).
+    pub(crate) fn set_mark(&mut self, mark: std::rc::Rc<std::cell::Cell<u64>>) {
+        self.mark = Some(mark);
+    }
+
+    fn record_done(&self) {
+        if let Some(m) = &self.mark {
+            m.set(0);
+        }
+    }
+
+    /// The limit on one record's size.
+    pub(crate) fn max_record(&self) -> usize {
+        self.opts.limits.max_record
     }
 
     /// True once the input was found unreadable as a whole; readers stop feeding it then.
@@ -93,13 +149,10 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// The input could not be read any further (an I/O or decompression error).
+    /// The input could not be read any further (an I/O or decompression error, the expansion
+    /// limit, a record past the size limit where the shape cannot skip it).
     pub(crate) fn read_failed(&mut self, location: &str, err: &std::io::Error) {
-        self.out.warn(
-            self.name,
-            location,
-            format!("read failed, rest of input lost: {err}"),
-        );
+        self.out.lost_rest(self.name, location, err);
     }
 
     /// A record that could not be read.
@@ -113,9 +166,16 @@ impl<'a> Sink<'a> {
             .skip_at(self.out, self.name, at.to_string(), err);
     }
 
-    /// Declare the flavour without a first record (the API's tables say what they hold).
+    /// Declare the flavour (the API's tables say what they hold; else the first event does):
+    /// the records of no known kind before it are now warned about, each.
     pub(crate) fn set_flavour(&mut self, flavour: Flavour) {
         self.flavour = Some(flavour);
+        for (at, what) in std::mem::take(&mut self.strangers) {
+            self.bad(
+                at,
+                RecordError::new("not an event", format!("{what}, unlike the rest")),
+            );
+        }
     }
 
     /// The flavour decided so far (a follower carries it from one batch of lines to the next).
@@ -132,6 +192,7 @@ impl<'a> Sink<'a> {
                 None => return,
             },
         };
+        self.record_done();
         if self.unwanted(line) {
             self.out.stats.records += 1;
             return;
@@ -145,7 +206,7 @@ impl<'a> Sink<'a> {
                 .map_err(|e| not_json(&e))
                 .and_then(|v| self.map(flavour, &v, at)),
         };
-        self.accept(mapped, at);
+        self.accept(with_identity(mapped, || line.to_vec()), at);
     }
 
     /// Decide the flavour from a first line; the line is then decoded again like any other, so
@@ -154,11 +215,11 @@ impl<'a> Sink<'a> {
         match serde_json::from_slice::<Value>(line) {
             Ok(v) => match Flavour::detect(&v) {
                 Some(f) => {
-                    self.flavour = Some(f);
+                    self.set_flavour(f);
                     Some(f)
                 }
                 None => {
-                    self.unrecognised(&v, at);
+                    self.stranger(&v, at);
                     None
                 }
             },
@@ -171,6 +232,7 @@ impl<'a> Sink<'a> {
 
     /// One record already parsed (an array element, a pretty-printed document).
     pub(crate) fn value(&mut self, record: &Value, at: Locator) {
+        self.record_done();
         if self.abandoned {
             return;
         }
@@ -178,14 +240,17 @@ impl<'a> Sink<'a> {
             Some(f) => f,
             None => match Flavour::detect(record) {
                 Some(f) => {
-                    self.flavour = Some(f);
+                    self.set_flavour(f);
                     f
                 }
-                None => return self.unrecognised(record, at),
+                None => return self.stranger(record, at),
             },
         };
         let mapped = self.map(flavour, record, at);
-        self.accept(mapped, at);
+        self.accept(
+            with_identity(mapped, || serde_json::to_vec(record).unwrap_or_default()),
+            at,
+        );
     }
 
     /// One row of a Log Analytics API table.
@@ -196,6 +261,7 @@ impl<'a> Sink<'a> {
         values: &[Value],
         at: Locator,
     ) {
+        self.record_done();
         if values.len() != columns.len() {
             let detail = format!("{} values for {} columns", values.len(), columns.len());
             return self.bad(at, RecordError::new("missing column", detail));
@@ -205,8 +271,11 @@ impl<'a> Sink<'a> {
         self.accept(mapped, at);
     }
 
-    /// Add the summary of capped warnings.
-    pub(crate) fn finish(self) {
+    /// Add the summary of capped warnings; give the input up if no record was an event.
+    pub(crate) fn finish(mut self) {
+        if self.flavour.is_none() && !self.strangers.is_empty() {
+            self.give_up();
+        }
         self.problems.finish(self.out, self.name);
     }
 
@@ -225,6 +294,7 @@ impl<'a> Sink<'a> {
     }
 
     fn map(&mut self, flavour: Flavour, record: &Value, at: Locator) -> Result<Event, RecordError> {
+        let record = unwrap_envelope(record);
         match flavour {
             Flavour::EvtxJson => {
                 evtx_json::to_event(record, self.name, Some(at), None).map_err(evtx_error)
@@ -237,6 +307,17 @@ impl<'a> Sink<'a> {
             Flavour::Sentinel(kind) => match record.as_object() {
                 Some(map) => sentinel::to_event(&Row::from_object(map), kind, self.name, at),
                 None => Err(RecordError::new("unrecognised record", "not a JSON object")),
+            },
+            Flavour::PowerShell => match record.as_object() {
+                Some(map) => powershell::to_event(map, self.name, at),
+                None => Err(RecordError::new("unrecognised record", "not a JSON object")),
+            },
+            Flavour::Splunk => match record.get("_raw").and_then(Value::as_str) {
+                Some(raw) => {
+                    let host = record.get("host").and_then(Value::as_str);
+                    splunk::to_event(raw, host, self.name, at)
+                }
+                None => Err(RecordError::new("unrecognised record", "no _raw text")),
             },
         }
     }
@@ -254,7 +335,9 @@ impl<'a> Sink<'a> {
         }
     }
 
-    fn unrecognised(&mut self, record: &Value, at: Locator) {
+    /// A record of no known kind before any event: remembered (a few words, not the record),
+    /// and the input given up once too many came without one event.
+    fn stranger(&mut self, record: &Value, at: Locator) {
         let what = match record.as_object() {
             Some(map) => {
                 let keys: Vec<&str> = map.keys().take(12).map(String::as_str).collect();
@@ -262,14 +345,49 @@ impl<'a> Sink<'a> {
             }
             None => format!("a JSON {}", json_type(record)),
         };
+        self.strangers.push((at, what));
+        if self.strangers.len() >= PROBE_RECORDS {
+            self.give_up();
+        }
+    }
+
+    fn give_up(&mut self) {
+        let Some((at, what)) = self.strangers.first().cloned() else {
+            return;
+        };
+        let seen = self.strangers.len();
+        self.strangers.clear();
         self.abandon(
             &at.to_string(),
             format!(
-                "unrecognised JSON flavour: the first record is {what} (expected evtx_dump, NXLog, \
-                 Winlogbeat/ECS, or a Sentinel Event/SecurityEvent/WindowsEvent export)"
+                "unrecognised JSON flavour: the first record is {what}, and {} (expected \
+                 evtx_dump, NXLog, Winlogbeat/ECS, Elastic, Splunk, PowerShell, or a Sentinel \
+                 Event/SecurityEvent/WindowsEvent export)",
+                if seen >= PROBE_RECORDS {
+                    format!("so are the {} after it", seen - 1)
+                } else if seen == 1 {
+                    "no record is an event".to_string()
+                } else {
+                    format!("none of the {seen} records is an event")
+                }
             ),
         );
     }
+}
+
+/// A record without a record number is known by everything in it, the fields no stage keeps
+/// and those its reader skipped unread included (NXLog's `Message`): two records are one only
+/// if they are the same record.
+fn with_identity(
+    mapped: Result<Event, RecordError>,
+    raw: impl FnOnce() -> Vec<u8>,
+) -> Result<Event, RecordError> {
+    mapped.map(|mut event| {
+        if event.record_id.is_none() {
+            event.seal_identity_raw(&raw());
+        }
+        event
+    })
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -337,13 +455,38 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_first_record_abandons_the_file() {
+    fn strangers_before_the_first_event_are_warned_by_line() {
+        let name: Arc<str> = "f".into();
+        let opts = ReadOptions::default();
+        let mut out = FileOutput::default();
+        let mut sink = Sink::new(&name, &opts, &mut out);
+        sink.line(
+            br#"{"@timestamp":"x","beat":{"name":"b"},"monitoring":{}}"#,
+            Locator::Line(1),
+        );
+        sink.line(
+            br#"{"@timestamp":"2021-04-21T09:27:56Z","winlog":{"event_id":"7045"}}"#,
+            Locator::Line(2),
+        );
+        sink.line(br#"{"hello":"world"}"#, Locator::Line(3));
+        sink.finish();
+        assert_eq!(out.events.len(), 1);
+        assert_eq!(out.stats.files_skipped, 0);
+        assert_eq!(out.stats.records_skipped["not an event"], 1);
+        assert_eq!(out.warnings[0].location, "line 1");
+        assert_eq!(
+            out.stats.records_skipped["no event id"], 1,
+            "line 3, read as Winlogbeat"
+        );
+    }
+
+    #[test]
+    fn an_input_of_no_events_is_given_up_once() {
         let name: Arc<str> = "f".into();
         let opts = ReadOptions::default();
         let mut out = FileOutput::default();
         let mut sink = Sink::new(&name, &opts, &mut out);
         sink.line(br#"{"hello":"world"}"#, Locator::Line(1));
-        assert!(sink.abandoned());
         sink.finish();
         assert_eq!(out.stats.files_skipped, 1);
         assert_eq!(out.warnings.len(), 1);

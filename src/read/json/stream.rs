@@ -1,6 +1,7 @@
 //! JSON documents that span lines, decoded as a stream so that a large export is never held in
 //! memory as one value: a top-level array of records (the `az` CLI's output, evtx-crate arrays),
-//! the Log Analytics query API's `{"tables":[{"columns":…,"rows":…}]}`, or records concatenated
+//! the Log Analytics query API's `{"tables":[{"columns":…,"rows":…}]}`, an Elastic `_search`
+//! response's `{"hits":{"hits":[…]}}`, Splunk's REST `{"results":[…]}`, or records concatenated
 //! one after another (evtx_dump without record headers). Records are located by their index
 //! (`row N`, 0-based): in an array or stream by position, in an API table by row.
 //!
@@ -33,7 +34,11 @@ pub(super) fn read_documents(reader: impl Read, sink: &mut Sink<'_>) {
             next_row: &mut next_row,
         };
         if let Err(e) = seed.deserialize(&mut de) {
-            if !sink.abandoned() {
+            if e.is_io() {
+                // The input failed under the parser (the record limit, a truncated archive…).
+                let at = format!("line {}", e.line());
+                sink.read_failed(&at, &std::io::Error::from(e));
+            } else if !sink.abandoned() {
                 let at = format!("line {}, column {}", e.line(), e.column());
                 let err =
                     RecordError::new("not JSON", format!("{e}; the rest of the input is lost"));
@@ -42,6 +47,22 @@ pub(super) fn read_documents(reader: impl Read, sink: &mut Sink<'_>) {
             break;
         }
     }
+}
+
+/// Each element of `seq` a record, numbered as rows from `next_row`.
+fn rows<'de, A: SeqAccess<'de>>(
+    sink: &mut Sink<'_>,
+    next_row: &mut u64,
+    mut seq: A,
+) -> Result<(), A::Error> {
+    while let Some(record) = seq.next_element::<Value>()? {
+        sink.value(&record, Locator::Row(*next_row));
+        *next_row += 1;
+        if sink.abandoned() {
+            return Err(de::Error::custom(ABANDONED));
+        }
+    }
+    Ok(())
 }
 
 /// One top-level document: an array of records, a `tables` response, or a record.
@@ -64,15 +85,8 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
         f.write_str("a JSON object or array")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(record) = seq.next_element::<Value>()? {
-            self.sink.value(&record, Locator::Row(*self.next_row));
-            *self.next_row += 1;
-            if self.sink.abandoned() {
-                return Err(de::Error::custom(ABANDONED));
-            }
-        }
-        Ok(())
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        rows(self.sink, self.next_row, seq)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -82,6 +96,9 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
                 map.next_value_seed(Tables { sink: self.sink })?;
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 return Ok(());
+            }
+            if SEARCH_RESPONSE_KEYS.contains(&first.as_str()) {
+                return self.search_response(first, map);
             }
             record.insert(first, map.next_value()?);
         }
@@ -118,13 +135,105 @@ impl<'de> Visitor<'de> for TopLevel<'_, '_> {
     }
 }
 
+/// Keys that open an Elastic `_search` response or a Splunk REST result set.
+const SEARCH_RESPONSE_KEYS: &[&str] = &[
+    "took",
+    "timed_out",
+    "_shards",
+    "hits",
+    "_scroll_id",
+    "pit_id",
+    "preview",
+    "init_offset",
+    "messages",
+    "fields",
+    "results",
+    "highlighted",
+];
+
 impl TopLevel<'_, '_> {
+    /// A search response: its hits (Elastic) or results (Splunk) streamed as records, the rest
+    /// skipped. An object that only looked like one (a Splunk export line, `{"preview":…,
+    /// "result":{…}}`) is a record after all.
+    fn search_response<'de, A: MapAccess<'de>>(
+        self,
+        first: String,
+        mut map: A,
+    ) -> Result<(), A::Error> {
+        let mut record = Map::new();
+        let mut streamed = false;
+        let mut key = Some(first);
+        while let Some(k) = key
+            .take()
+            .map_or_else(|| map.next_key::<String>(), |k| Ok(Some(k)))?
+        {
+            match k.as_str() {
+                "hits" | "results" => {
+                    streamed = true;
+                    map.next_value_seed(Records {
+                        sink: &mut *self.sink,
+                        next_row: &mut *self.next_row,
+                    })?;
+                }
+                _ => {
+                    record.insert(k, map.next_value()?);
+                }
+            }
+        }
+        if !streamed {
+            self.sink
+                .value(&Value::Object(record), Locator::Row(*self.next_row));
+            *self.next_row += 1;
+        }
+        Ok(())
+    }
+
     fn scalar<E: de::Error>(self, v: Value) -> Result<(), E> {
         self.sink.value(&v, Locator::Row(*self.next_row));
         *self.next_row += 1;
         if self.sink.abandoned() {
             return Err(E::custom(ABANDONED));
         }
+        Ok(())
+    }
+}
+
+/// Elastic's `hits` (an object whose `hits` is the array of hits) or Splunk's `results` (the
+/// array itself): each element a record, its `_source` opened by the sink.
+struct Records<'s, 'a> {
+    sink: &'s mut Sink<'a>,
+    next_row: &'s mut u64,
+}
+
+impl<'de> DeserializeSeed<'de> for Records<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("search hits or results")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        rows(self.sink, self.next_row, seq)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(k) = map.next_key::<String>()? {
+            if k == "hits" {
+                map.next_value_seed(Records {
+                    sink: &mut *self.sink,
+                    next_row: &mut *self.next_row,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
         Ok(())
     }
 }

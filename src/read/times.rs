@@ -4,6 +4,11 @@
 //! definition even when the text carries no zone, such as the portal's CSV `10/18/2023, 3:00:17.123
 //! AM`. NXLog's `EventTime` is host-local with no zone; only the caller knows which zone to
 //! assume, so [`parse_naive`] takes it.
+//!
+//! Windows clocks go to the year 30827 and jiff's instants from -9999 to 9999: a time beyond
+//! that range, which only a clock set on purpose gives, is read as the nearest representable
+//! instant, and [`as_logged`] keeps its text so the event carries it (the reader's output warns
+//! where). The record is kept: it is evidence, and its time is what the attacker wrote.
 
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -16,11 +21,44 @@ pub(crate) fn parse_utc(text: &str) -> Option<Timestamp> {
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Some(ts);
     }
-    let civil = text
-        .parse::<DateTime>()
-        .ok()
-        .or_else(|| parse_portal(text))?;
-    civil.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp())
+    let civil = text.parse::<DateTime>().ok().or_else(|| parse_portal(text));
+    match civil {
+        Some(civil) => civil.to_zoned(TimeZone::UTC).ok().map(|z| z.timestamp()),
+        None => beyond_range(text),
+    }
+}
+
+/// An ISO 8601 time whose year lies beyond jiff's (`30827-12-31T…`, `-10000-01-01…`): the
+/// nearest representable instant, the last or the first.
+pub(crate) fn beyond_range(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    let (negative, rest) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    // A date follows the year: `-MM-DD`, then a time.
+    let after = rest.get(digits..)?.as_bytes();
+    let dated = after.len() >= 6
+        && after[0] == b'-'
+        && after[1..3].iter().all(u8::is_ascii_digit)
+        && after[3] == b'-'
+        && after[4..6].iter().all(u8::is_ascii_digit);
+    let year: u64 = rest.get(..digits)?.parse().ok()?;
+    (dated && year > 9999).then_some(if negative {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
+}
+
+/// The text of a time that [`beyond_range`] had to bring into range, to keep beside the
+/// instant it was read as; `None` for every time read as written.
+pub(crate) fn as_logged(text: &str, time: Timestamp) -> Option<Box<str>> {
+    let at_an_end = time == Timestamp::MAX || time == Timestamp::MIN;
+    (at_an_end && text.trim().parse::<Timestamp>().is_err() && beyond_range(text).is_some())
+        .then(|| text.trim().into())
 }
 
 /// A zone-less civil time (`2020-09-20 12:16:56[.123]`) read in `zone`. A text that does carry a
@@ -29,7 +67,10 @@ pub(crate) fn parse_naive(text: &str, zone: &TimeZone) -> Option<Timestamp> {
     let text = text.trim();
     match text.parse::<DateTime>() {
         Ok(civil) => civil.to_zoned(zone.clone()).ok().map(|z| z.timestamp()),
-        Err(_) => text.parse::<Timestamp>().ok(),
+        Err(_) => text
+            .parse::<Timestamp>()
+            .ok()
+            .or_else(|| beyond_range(text)),
     }
 }
 
@@ -51,6 +92,33 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn times_beyond_the_years_jiff_holds_are_brought_to_its_ends() {
+        assert_eq!(parse_utc("30827-12-31T23:59:59.999Z"), Some(Timestamp::MAX));
+        assert_eq!(parse_utc("+030827-12-31T23:59:59Z"), Some(Timestamp::MAX));
+        assert_eq!(parse_utc("-10000-01-01T00:00:00Z"), Some(Timestamp::MIN));
+        assert_eq!(
+            parse_naive("30827-12-31 23:59:59", &TimeZone::UTC),
+            Some(Timestamp::MAX)
+        );
+        assert_eq!(
+            as_logged("30827-12-31T23:59:59Z", Timestamp::MAX).as_deref(),
+            Some("30827-12-31T23:59:59Z")
+        );
+        // Times jiff holds, the ends included, are read as written.
+        assert_eq!(
+            as_logged("9999-12-30T22:00:00.999999999Z", Timestamp::MAX),
+            None
+        );
+        assert_eq!(
+            as_logged("2024-01-01T00:00:00Z", ts("2024-01-01T00:00:00Z")),
+            None
+        );
+        for garbage in ["yesterday", "12345", "30827", "30827-1-1", ""] {
+            assert_eq!(beyond_range(garbage), None, "{garbage:?}");
+        }
     }
 
     #[test]
