@@ -2,7 +2,7 @@
 //! time (standard input).
 //!
 //! Only complete lines are read: a line still being written (no newline yet) is left for the
-//! next call. Each line goes to the same [`Sink`] as a batch read of the file, with its line
+//! next call. Each line goes to the same sink (`Sink`) as a batch read of the file, with its line
 //! number counted from the start of the input, so a followed file gives the same events, at the
 //! same locations, as the file read whole. The flavour the first record decided is kept from
 //! call to call. A file that became shorter than the position, or whose first bytes changed, was
