@@ -203,8 +203,8 @@ pub struct FollowArgs {
     /// from its start. Findings are judged once --tolerance of event time has passed, or
     /// when every input has been quiet for --idle.
     ///
-    ///   svchunt hunt --follow --state hunt.state C:\Windows\System32\winevt\Logs\ForwardedEvents.evtx
-    ///   winlogbeat … | svchunt hunt --follow -
+    ///   svchunt hunt --follow --state s.json ForwardedEvents.evtx   a WEF collector's log
+    ///   winlogbeat … | svchunt hunt --follow -                     JSON lines on a pipe
     #[arg(long, verbatim_doc_comment)]
     pub follow: bool,
 
@@ -220,8 +220,8 @@ pub struct FollowArgs {
     pub idle: Option<jiff::SignedDuration>,
 
     /// Keep the follower's state in FILE (--follow): how far each input was read and the
-    /// findings still open, written atomically at least every second while lines are printed
-    /// and on exit. Started again with the same FILE, svchunt resumes where it stopped and
+    /// findings still open, written atomically (a temporary file renamed over FILE) within a
+    /// second of lines being printed, every few seconds while input is read, and on exit. Started again with the same FILE, svchunt resumes where it stopped and
     /// prints nothing twice (after a crash, the last second's lines may come again, with the
     /// same ids). Keep FILE outside the watched folders.
     #[arg(long, value_name = "FILE")]
