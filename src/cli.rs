@@ -44,7 +44,13 @@ pub enum Command {
     Hunt(HuntArgs),
     /// Print the normalised events svchunt reads from the inputs, one JSON object per line.
     ///
-    /// Useful to check how a SIEM export was understood.
+    /// Useful to check how a SIEM export was understood, or to load a collection's events
+    /// into a lake (-f parquet).
+    ///
+    /// Examples:
+    ///   svchunt events --id 7045,4697 logs/           installs, one JSON object per line
+    ///   svchunt events -f csv -o events.csv logs/     a spreadsheet (formula-safe)
+    ///   svchunt events -f parquet -o events.parquet logs/   for Spark, DuckDB, pandas
     Events(EventsArgs),
     /// Write the detection as a SIEM query: KQL (Sentinel), Sigma, Splunk SPL or Elastic EQL.
     ///
@@ -86,6 +92,24 @@ pub enum FormatArg {
     /// JSON lines for Timesketch: one event per source logon, creation and removal, each with
     /// the finding's id and verdict (`timesketch_importer --file out.jsonl …`).
     Timesketch,
+    /// The findings as one Parquet file (Snappy), nested columns as in the JSON, for a data
+    /// lake, Spark or pandas (needs -o FILE or a redirect: it is binary).
+    Parquet,
+}
+
+/// `svchunt events` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormatArg {
+    /// One JSON object per line (the default).
+    Jsonl,
+    /// One JSON array.
+    Json,
+    /// CSV with a header line; `data` as a JSON array of [name, value] pairs (formula-safe
+    /// for spreadsheets; see --csv-raw).
+    Csv,
+    /// One Parquet file (Snappy): the events table a lake or Spark ingests, with `data` a
+    /// list of {name, value} and times to the nanosecond (needs -o FILE or a redirect).
+    Parquet,
 }
 
 /// Flags shared by every command that reads inputs.
@@ -289,6 +313,20 @@ pub struct EventsArgs {
     /// Only these event ids (repeatable, or comma-separated).
     #[arg(long = "id", value_delimiter = ',', value_name = "ID")]
     pub ids: Vec<u32>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = EventsFormatArg::Jsonl, help_heading = "Output")]
+    pub format: EventsFormatArg,
+
+    /// Write the events to FILE instead of stdout. FILE is replaced only when complete (a
+    /// failed run leaves the old one), and may not be one of the inputs.
+    #[arg(short, long, value_name = "FILE", help_heading = "Output")]
+    pub output: Option<PathBuf>,
+
+    /// CSV fields exactly as logged, without the `'` that stops a spreadsheet from running a
+    /// field as a formula (see `svchunt hunt --help`).
+    #[arg(long, help_heading = "Output")]
+    pub csv_raw: bool,
 }
 
 /// Parse a size: bytes, or with a `K`, `M` or `G` suffix (powers of 1024).

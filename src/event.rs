@@ -312,6 +312,19 @@ pub type Census = std::collections::BTreeMap<(String, String), std::collections:
 #[serde(transparent)]
 pub struct EventIdentity(u64);
 
+impl EventIdentity {
+    /// The key's bits, for a front end that carries events through another form (an Arrow
+    /// table) and back: they de-duplicate as their reader decided, not by what is left of them.
+    pub fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// A key carried as [`EventIdentity::to_bits`].
+    pub fn from_bits(bits: u64) -> Self {
+        EventIdentity(bits)
+    }
+}
+
 /// Well-known channel names, so that readers normalise to one spelling.
 pub mod channel {
     /// The System log.

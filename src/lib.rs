@@ -68,6 +68,8 @@ assert_eq!(finding.lifetime_ms, Some(3000));
 #![cfg_attr(not(debug_assertions), deny(clippy::dbg_macro))]
 
 mod accounts;
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod attribute;
 #[doc(hidden)]
 pub mod discover;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod follow;
+mod lake;
 mod limits;
 mod output;
 mod progress;
@@ -13,8 +14,11 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use jiff::tz::TimeZone;
 
-use cli::{Cli, Command, EventsArgs, FormatArg, HuntArgs, InputArgs, SemanticsArg};
+use cli::{
+    Cli, Command, EventsArgs, EventsFormatArg, FormatArg, HuntArgs, InputArgs, SemanticsArg,
+};
 use output::{Output, say};
+use svchunt::emit::events::EventsFormat;
 use svchunt::emit::{self, Format, escape};
 use svchunt::{
     AllowList, Answer, Engine, EngineBuilder, KqlConfig, LifecycleOptions, ReadStats, Report,
@@ -109,6 +113,10 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
     if args.follow.follow {
         return follow::run(args, engine);
     }
+    let parquet = args.format == Some(FormatArg::Parquet);
+    if parquet {
+        lake::check_destination(args.output.as_deref())?;
+    }
     // Before anything is read: refuse to overwrite an input, fail now if unwritable.
     let mut out = Output::prepare(args.output.as_deref(), &args.input.paths)?;
     let bar = progress::Bar::for_terminal(args.input.quiet);
@@ -131,22 +139,34 @@ fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
         Some(FormatArg::Dot) => Format::Dot,
         Some(FormatArg::Html) => Format::Html,
         Some(FormatArg::Timesketch) => Format::Timesketch,
+        // Written below by `lake`; the JSON stands in for the match.
+        Some(FormatArg::Parquet) => Format::Json,
         None if to_terminal => Format::Table,
         None => Format::Json,
     };
     let options = emit::Options {
         csv_raw: args.csv_raw,
     };
+    if parquet {
+        print_warnings(
+            &lake::write_answer(&mut out, &outcome.answer)?,
+            args.input.quiet,
+        );
+    }
     let reported = match &outcome.answer {
         Answer::Lifecycle(report) => {
-            emit::write_findings_with(&mut out, format, report, options)?;
+            if !parquet {
+                emit::write_findings_with(&mut out, format, report, options)?;
+            }
             if !args.input.quiet {
                 say(&verdict_summary(report));
             }
             report.findings.len()
         }
         Answer::Kql(rows) => {
-            emit::write_kql_rows_with(&mut out, format, rows, options)?;
+            if !parquet {
+                emit::write_kql_rows_with(&mut out, format, rows, options)?;
+            }
             if !args.input.quiet {
                 say(&format!(
                     "svchunt: {} row(s) from the seed query",
@@ -185,21 +205,39 @@ fn verdict_summary(report: &Report) -> String {
 fn run_events(args: EventsArgs) -> Result<ExitCode> {
     let engine = build_engine(Engine::lifecycle(LifecycleOptions::default()), &args.input)?;
     let ids = (!args.ids.is_empty()).then_some(args.ids.as_slice());
+    if args.format == EventsFormatArg::Parquet {
+        lake::check_destination(args.output.as_deref())?;
+    }
+    // Before anything is read: refuse to overwrite an input, fail now if unwritable.
+    let mut out = Output::prepare(args.output.as_deref(), &args.input.paths)?;
     let collection = engine.read_events(&args.input.paths, ids);
     report_reading(&collection.warnings, &collection.stats, args.input.quiet);
-    let mut out = Output::stdout();
-    emit::write_jsonl(&mut out, &collection.events)?;
+    let format = match args.format {
+        EventsFormatArg::Jsonl => EventsFormat::Jsonl,
+        EventsFormatArg::Json => EventsFormat::Json,
+        EventsFormatArg::Csv => EventsFormat::Csv,
+        EventsFormatArg::Parquet => {
+            let warnings = lake::write_events(&mut out, &collection.events)?;
+            print_warnings(&warnings, args.input.quiet);
+            out.commit()?;
+            return Ok(exit_for_events(&collection.events));
+        }
+    };
+    emit::events::write_events(&mut out, format, &collection.events, args.csv_raw)?;
     out.commit()?;
-    Ok(if collection.events.is_empty() {
+    Ok(exit_for_events(&collection.events))
+}
+
+fn exit_for_events(events: &[svchunt::Event]) -> ExitCode {
+    if events.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
-/// Warnings, then one summary line of what was read and skipped. File names and messages
-/// carry log-derived text (a name inside an archive, a value quoted from a record): escaped.
-fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
+/// Located warnings on stderr, escaped.
+fn print_warnings(warnings: &[Warning], quiet: bool) {
     if quiet {
         return;
     }
@@ -212,6 +250,17 @@ fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
             escape::terminal(&w.to_string())
         );
     }
+}
+
+/// Warnings, then one summary line of what was read and skipped. File names and messages
+/// carry log-derived text (a name inside an archive, a value quoted from a record): escaped.
+fn report_reading(warnings: &[Warning], stats: &ReadStats, quiet: bool) {
+    if quiet {
+        return;
+    }
+    print_warnings(warnings, quiet);
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
     // Member names inside archives are the archive maker's text: escaped like the rest.
     for f in &stats.not_log_files {
         let _ = writeln!(err, "svchunt: not an event log: {}", escape::terminal(f));

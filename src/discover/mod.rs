@@ -211,6 +211,61 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
     out
 }
 
+/// Read one input held in memory as [`read_file`] reads a file of that path and content: a
+/// file's bytes handed over by another front end (a Spark executor reading object storage has
+/// bytes, not a file). `name` is the path shown in warnings and origins, and what the
+/// name-based decisions (bookkeeping and configuration files, the host a collection's folder
+/// names) are made on.
+pub fn read_bytes(name: &str, data: &[u8], opts: &ReadOptions) -> FileOutput {
+    let mut out = FileOutput::default();
+    let path = Path::new(name);
+    let shown: Arc<str> = name.into();
+    if collection::bookkeeping_file(path) {
+        kinds::not_a_log(&shown, "collector bookkeeping files", opts, &mut out);
+        return out;
+    }
+    if path
+        .file_name()
+        .is_some_and(|n| kinds::is_config_name(&n.to_string_lossy()))
+    {
+        kinds::not_a_log(&shown, "configuration and data files", opts, &mut out);
+        return out;
+    }
+    let input = Input {
+        name: shown.clone(),
+        file_name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        depth: 0,
+    };
+    let with_host;
+    let opts = match collection::host_from_path(path) {
+        Some(h) if opts.collection_host.is_none() => {
+            with_host = {
+                let mut o = opts.clone();
+                o.collection_host = Some(h.into());
+                o
+            };
+            &with_host
+        }
+        _ => opts,
+    };
+    let ctx = Ctx {
+        opts,
+        budget: Budget::for_input(data.len() as u64, opts),
+    };
+    let head = &data[..data.len().min(sniff::SNIFF_LEN)];
+    match sniff(head) {
+        Some(Format::Evtx) => evtx::read_evtx(&shown, EvtxBytes::Memory(data), opts, &mut out),
+        Some(Format::Zip) => archive::read_zip(&input, Cursor::new(data), &ctx, &mut out),
+        Some(Format::SevenZip) => archive::read_7z(&input, Cursor::new(data), &ctx, &mut out),
+        Some(_) => read_stream(&input, Box::new(data), &ctx, &mut out),
+        None => kinds::unrecognised(&input.name, &input.file_name, head, opts, &mut out),
+    }
+    out
+}
+
 /// Read a stream whose format is sniffed from its first bytes.
 fn read_stream(input: &Input, reader: Box<dyn BufRead + '_>, ctx: &Ctx<'_>, out: &mut FileOutput) {
     let name = &input.name;

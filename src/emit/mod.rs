@@ -47,6 +47,7 @@
 //! with `'` unless it is a plain number such as `-3`, and [`Options::csv_raw`] turns that off.
 
 pub mod escape;
+pub mod events;
 pub mod graph;
 pub mod html;
 mod table;
