@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::event::{Event, UserRef};
 
 /// A SID → name map learnt from events.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AccountDirectory {
     /// SID (upper-case) → name → times seen; the most seen name wins, ties by name order.
     names: HashMap<String, BTreeMap<String, u32>>,
@@ -37,34 +37,56 @@ impl AccountDirectory {
     pub fn learn(events: &[Event]) -> Self {
         let mut dir = AccountDirectory::default();
         for e in events {
-            for prefix in ["Subject", "Target"] {
-                let sid = e.field_nonempty(&format!("{prefix}UserSid"));
-                let name = UserRef::join_name(
-                    e.field(&format!("{prefix}DomainName")),
-                    e.field(&format!("{prefix}UserName")),
-                );
-                if let (Some(sid), Some(name)) = (sid, name) {
-                    dir.add(sid, &name);
-                }
-            }
-            if let (Some(sid), Some(name)) = (&e.user.sid, &e.user.name) {
-                dir.add(sid, name);
-            }
+            dir.learn_event(e);
         }
         dir
     }
 
-    fn add(&mut self, sid: &str, name: &str) {
-        // `S-1-0-0` (NULL SID) and `-` carry no identity.
-        if sid == "S-1-0-0" || !sid.starts_with("S-") {
-            return;
+    /// Learn the SID/name pairs one event carries (a follower learns as events arrive).
+    pub fn learn_event(&mut self, e: &Event) {
+        self.learn_event_within(e, usize::MAX, usize::MAX);
+    }
+
+    /// [`AccountDirectory::learn_event`], learning no new SID once `max_sids` are known and no
+    /// new name of a SID that has `max_names` (a SID has one or two spellings, `CORP` and
+    /// `corp.local`; a log that gives it thousands must not grow a follower's memory); returns
+    /// how many pairs were not learnt.
+    pub fn learn_event_within(&mut self, e: &Event, max_sids: usize, max_names: usize) -> u64 {
+        let mut refused = 0;
+        const PAIRS: [[&str; 3]; 2] = [
+            ["SubjectUserSid", "SubjectDomainName", "SubjectUserName"],
+            ["TargetUserSid", "TargetDomainName", "TargetUserName"],
+        ];
+        for [sid, domain, user] in PAIRS {
+            let sid = e.field_nonempty(sid);
+            let name = UserRef::join_name(e.field(domain), e.field(user));
+            if let (Some(sid), Some(name)) = (sid, name) {
+                refused += u64::from(!self.add(sid, &name, max_sids, max_names));
+            }
         }
-        *self
-            .names
-            .entry(sid.to_ascii_uppercase())
-            .or_default()
-            .entry(name.to_string())
-            .or_default() += 1;
+        if let (Some(sid), Some(name)) = (&e.user.sid, &e.user.name) {
+            refused += u64::from(!self.add(sid, name, max_sids, max_names));
+        }
+        refused
+    }
+
+    /// Count one sighting of `name` for `sid`; false when a bound refused it.
+    fn add(&mut self, sid: &str, name: &str, max_sids: usize, max_names: usize) -> bool {
+        // `S-1-0-0` (NULL SID) and `-` carry no identity; a well-known SID is named by the table
+        // (SYSTEM is `<host>$` in every host's logs: as many names as hosts, none used).
+        if sid == "S-1-0-0" || !sid.starts_with("S-") || well_known(sid).is_some() {
+            return true;
+        }
+        let key = sid.to_ascii_uppercase();
+        if self.names.len() >= max_sids && !self.names.contains_key(&key) {
+            return false;
+        }
+        let names = self.names.entry(key).or_default();
+        if names.len() >= max_names && !names.contains_key(name) {
+            return false;
+        }
+        *names.entry(name.to_string()).or_default() += 1;
+        true
     }
 
     /// The name for `sid`, if the logs or the well-known table give one.

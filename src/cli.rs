@@ -39,6 +39,7 @@ pub enum Command {
     ///   svchunt hunt ./triage/                      every host's logs under a folder
     ///   svchunt hunt --all -f json -o out.json logs/  every service creation, as JSON
     ///   svchunt hunt --semantics kql export.zip      the seed Sentinel query's answer
+    ///   svchunt hunt --follow --state s.json Logs/   watch live logs, one JSON line per change
     #[command(after_help = EXIT_CODES)]
     Hunt(HuntArgs),
     /// Print the normalised events svchunt reads from the inputs, one JSON object per line.
@@ -206,6 +207,49 @@ pub struct HuntArgs {
     /// Exit with 2 when any input could not be fully read.
     #[arg(long, help_heading = "Output")]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+/// `svchunt hunt --follow`: watch inputs as they grow.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Follow")]
+pub struct FollowArgs {
+    /// Keep reading the inputs as they grow and print one JSON line per change, for as long
+    /// as svchunt runs (stop it with Ctrl-C or SIGTERM): `{"event":"opened",…}` when a service
+    /// creation is judged, `updated` when its removal, source, verdict or evidence changes,
+    /// `closed` when its --window has passed (final), `withdrawn` when it is no longer
+    /// reported; each line carries the finding's stable `id` and its fields, as -f jsonl
+    /// prints them. EVTX files are followed as Windows writes them (records in the open
+    /// chunk, new chunks, a log that wraps, is cleared or replaced); JSON lines from growing
+    /// files, or from standard input given as `-`; a new file in a watched folder is read
+    /// from its start. Findings are judged once --tolerance of event time has passed, or
+    /// when every input has been quiet for --idle.
+    ///
+    ///   svchunt hunt --follow --state s.json ForwardedEvents.evtx   a WEF collector's log
+    ///   winlogbeat … | svchunt hunt --follow -                     JSON lines on a pipe
+    #[arg(long, verbatim_doc_comment)]
+    pub follow: bool,
+
+    /// How often to look for new data when every input has been read to its end (--follow;
+    /// 10ms to 1h) [default: 500ms].
+    #[arg(long, value_name = "DURATION", value_parser = crate::limits::parse_poll)]
+    pub poll: Option<jiff::SignedDuration>,
+
+    /// Judge what was read without waiting for later events once every input has been quiet
+    /// this long (--follow): a host whose logs stop after an install is still told
+    /// [default: 5s].
+    #[arg(long, value_name = "DURATION", value_parser = crate::limits::parse_span)]
+    pub idle: Option<jiff::SignedDuration>,
+
+    /// Keep the follower's state in FILE (--follow): how far each input was read and the
+    /// findings still open, written atomically (a temporary file renamed over FILE) within a
+    /// second of lines being printed, every few seconds while input is read, and on exit. Started again with the same FILE, svchunt resumes where it stopped and
+    /// prints nothing twice (after a crash, the last second's lines may come again, with the
+    /// same ids). Keep FILE outside the watched folders.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 /// `svchunt export`.

@@ -306,8 +306,10 @@ pub fn order_and_dedup(events: &mut Vec<Event>) -> u64 {
 /// whether or not the records themselves were kept.
 pub type Census = std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u32>>;
 
-/// See [`Event::identity`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// See [`Event::identity`]. Serialisable, so that a follower's saved state keeps the identity
+/// its reader fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct EventIdentity(u64);
 
 impl EventIdentity {

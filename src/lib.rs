@@ -87,8 +87,9 @@ pub mod select;
 
 pub use attribute::{AllowError, AllowList, Confidence, Tool};
 pub use engine::{
-    Answer, Collection, ConfigError, Engine, EngineBuilder, Hunt, LifecycleOptions, MAX_WINDOW,
-    Progress, Semantics,
+    Answer, Change, ChangeKind, Collection, ConfigError, Engine, EngineBuilder, FollowError,
+    FollowLimits, FollowState, FollowStats, Follower, Hunt, LifecycleOptions, MAX_WINDOW, Progress,
+    REACH, Semantics, StateError,
 };
 pub use event::{Event, Locator, Origin, UserRef};
 pub use kql::{KqlConfig, KqlRow};

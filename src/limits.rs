@@ -50,6 +50,18 @@ fn at_most_a_century(d: SignedDuration) -> Result<SignedDuration, String> {
     Ok(d)
 }
 
+/// `--poll`: from 10 ms (a tighter loop only burns a core) to an hour.
+pub fn parse_poll(s: &str) -> Result<SignedDuration, String> {
+    let d = parse(s)?;
+    if d < SignedDuration::from_millis(10) {
+        return Err("at least 10ms: a tighter loop only burns a core".into());
+    }
+    if d > SignedDuration::from_hours(1) {
+        return Err("at most 1h".into());
+    }
+    Ok(d)
+}
+
 /// `--window` and `--tolerance`: zero or more, at most [`MAX_DURATION`].
 pub fn parse_span(s: &str) -> Result<SignedDuration, String> {
     let d = parse(s)?;

@@ -1,6 +1,7 @@
 //! The `svchunt` command: parses flags, runs the library's pipeline, prints, sets the exit code.
 
 mod cli;
+mod follow;
 mod lake;
 mod limits;
 mod output;
@@ -107,7 +108,11 @@ fn hunt_engine(args: &HuntArgs) -> Result<Engine> {
 }
 
 fn run_hunt(args: HuntArgs) -> Result<ExitCode> {
+    follow::check_flags(&args)?;
     let engine = hunt_engine(&args)?;
+    if args.follow.follow {
+        return follow::run(args, engine);
+    }
     let parquet = args.format == Some(FormatArg::Parquet);
     if parquet {
         lake::check_destination(args.output.as_deref())?;

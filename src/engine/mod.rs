@@ -13,21 +13,27 @@
 //! binding) decides what to show.
 
 mod collect;
+mod follow;
 
 use std::path::PathBuf;
 
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 
+use crate::accounts::AccountDirectory;
 use crate::attribute::{self, AllowList, campaign};
 use crate::event::{Census, Event, order_and_dedup};
 use crate::kql::{self, KqlConfig, KqlRow};
 use crate::lifecycle::{self, LifecycleConfig, Verdict};
 use crate::read::{ReadOptions, ReadStats, Warning};
-use crate::report::{Finding, Report};
+use crate::report::{Campaign, Finding, Report};
 use crate::select::{Filter, ReadPlan};
 
 pub use collect::Collection;
+pub use follow::{
+    Change, ChangeKind, FollowError, FollowLimits, FollowState, FollowStats, Follower, REACH,
+    StateError,
+};
 
 /// The longest window or tolerance accepted: event times span at most a few decades, and a
 /// window beyond that is a typing error, not a hunt.
@@ -381,9 +387,29 @@ impl Engine {
 
 /// Correlate, attribute, apply the allow-list, filter, group campaigns, add coverage.
 fn report(events: &[Event], census: &Census, options: &LifecycleOptions) -> Report {
-    let lifecycles = lifecycle::correlate(events, &options.windows);
+    let accounts = AccountDirectory::learn(events);
+    let mut findings: Vec<Finding> = judged(events, &accounts, options)
+        .into_iter()
+        .filter(|f| reported(f, options))
+        .collect();
+    let campaigns = campaigns(&mut findings, |_| 0);
+    Report {
+        findings,
+        coverage: lifecycle::coverage(census),
+        campaigns,
+    }
+}
+
+/// Every lifecycle in `events` (time-ordered, each once) as a finding: correlated (names from
+/// `accounts`), attributed, with the allow-list applied; benign ones too, in no campaign yet.
+fn judged(
+    events: &[Event],
+    accounts: &AccountDirectory,
+    options: &LifecycleOptions,
+) -> Vec<Finding> {
+    let lifecycles = lifecycle::correlate_with(events, &options.windows, accounts);
     let attributions = attribute::attribute(&lifecycles, events);
-    let mut findings: Vec<Finding> = lifecycles
+    lifecycles
         .into_iter()
         .zip(attributions)
         .map(|(l, a)| {
@@ -397,17 +423,34 @@ fn report(events: &[Event], census: &Census, options: &LifecycleOptions) -> Repo
                 None => finding,
             }
         })
-        .filter(|f| options.include_benign || f.verdict != Verdict::Benign)
-        .collect();
-    let grouped = campaign::group(&findings);
-    for (campaign, members) in &grouped {
-        for &i in members {
+        .collect()
+}
+
+/// Whether a hunt with `options` reports `finding` (benign ones only when asked).
+fn reported(finding: &Finding, options: &LifecycleOptions) -> bool {
+    options.include_benign || finding.verdict != Verdict::Benign
+}
+
+/// Group the reported `findings` into campaigns and name each member's; the campaigns of a
+/// computer are numbered from `before(computer) + 1` (a follower has dropped earlier ones).
+fn campaigns(findings: &mut [Finding], before: impl Fn(&str) -> usize) -> Vec<Campaign> {
+    let grouped = campaign::group(findings);
+    let mut out = Vec::with_capacity(grouped.len());
+    for (mut campaign, members) in grouped {
+        let earlier = before(&campaign.computer);
+        if earlier > 0 {
+            // `group` numbers a computer's campaigns from 1, as `<computer>#<n>`.
+            let n = campaign
+                .id
+                .rsplit_once('#')
+                .and_then(|(_, n)| n.parse::<usize>().ok())
+                .unwrap_or(1);
+            campaign.id = format!("{}#{}", campaign.computer, n + earlier);
+        }
+        for &i in &members {
             findings[i].campaign = Some(campaign.id.clone());
         }
+        out.push(campaign);
     }
-    Report {
-        findings,
-        coverage: lifecycle::coverage(census),
-        campaigns: grouped.into_iter().map(|(c, _)| c).collect(),
-    }
+    out
 }

@@ -110,7 +110,16 @@ pub struct Lifecycle {
 /// Find every service lifecycle in `events` (time-ordered), ordered by creation time, then
 /// computer, then service name.
 pub fn correlate(events: &[Event], config: &LifecycleConfig) -> Vec<Lifecycle> {
-    let accounts = AccountDirectory::learn(events);
+    correlate_with(events, config, &AccountDirectory::learn(events))
+}
+
+/// [`correlate`], naming accounts from `accounts` rather than from `events` alone: a follower
+/// holds a few hosts' recent events but has learnt names from everything it read.
+pub(crate) fn correlate_with(
+    events: &[Event],
+    config: &LifecycleConfig,
+    accounts: &AccountDirectory,
+) -> Vec<Lifecycle> {
     let mut by_host: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
     for e in events {
         by_host.entry(host_key(&e.computer)).or_default().push(e);
@@ -121,7 +130,7 @@ pub fn correlate(events: &[Event], config: &LifecycleConfig) -> Vec<Lifecycle> {
         let logons = logon::LogonIndex::build(host_events);
         let assigned = evidence::assign(&creations, host_events, config);
         let context = verdict::HostContext::build(host_events);
-        for mut lifecycle in reconfigure::find(host_events, &creations, &accounts, config) {
+        for mut lifecycle in reconfigure::find(host_events, &creations, accounts, config) {
             verdict::judge(&mut lifecycle, &context);
             lifecycles.push(lifecycle);
         }
@@ -134,7 +143,7 @@ pub fn correlate(events: &[Event], config: &LifecycleConfig) -> Vec<Lifecycle> {
                 creation.time(),
                 config.tolerance,
             );
-            let mut lifecycle = creation.into_lifecycle(&accounts, evidence);
+            let mut lifecycle = creation.into_lifecycle(accounts, evidence);
             if let Some(id) = logon_id {
                 let logon = logons.logon_of(&id, lifecycle.created, config.tolerance);
                 let extra = logons.evidence(

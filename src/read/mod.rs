@@ -18,6 +18,7 @@ mod evtx_recipe;
 pub mod evtx_render;
 pub mod evtx_scan;
 pub mod evtx_stream;
+pub mod evtx_tail;
 pub mod json;
 pub(crate) mod times;
 pub mod windows_fields;

@@ -231,6 +231,21 @@ impl ReadPlan {
         self.full_filter_with((self.needles)(anchors))
     }
 
+    /// For a stream, where evidence may come before the anchors it names: every id either pass
+    /// looks at, projected, with no needles (the follower applies them as anchors arrive).
+    pub fn stream_filter(&self) -> Filter {
+        Filter {
+            selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
+            needles: None,
+            fields: Some(self.fields.clone()),
+        }
+    }
+
+    /// Whether events of `event_id` are anchors (read first, kept whole).
+    pub fn is_anchor(&self, event_id: u32) -> bool {
+        self.anchors.contains(&event_id)
+    }
+
     /// Both passes over events already in memory: what readers would have kept of them, with
     /// the census of every id either pass looks at.
     pub fn select(&self, events: impl IntoIterator<Item = Event>) -> Selected {

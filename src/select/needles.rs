@@ -240,19 +240,29 @@ impl Needles {
     /// phrase, or its account's SID is one; and, where there is a gate, one of its values holds
     /// a gate phrase.
     pub fn event_matches(&self, event: &Event) -> bool {
+        self.values_match(
+            event.data.iter().map(|(_, v)| v.as_str()),
+            event.user.sid.as_deref(),
+        )
+    }
+
+    /// [`Needles::event_matches`] on an event's field values and account SID, however they are
+    /// held (a follower keeps events compact).
+    pub fn values_match<'a>(
+        &self,
+        values: impl Iterator<Item = &'a str> + Clone,
+        account_sid: Option<&str>,
+    ) -> bool {
         if let Some(gate) = &self.gate
-            && !event.data.iter().any(|(_, v)| gate.is_match(v))
+            && !values.clone().any(|v| gate.is_match(v))
         {
             return false;
         }
-        let sid = event.user.sid.as_deref().map(str::to_ascii_uppercase);
-        if sid.is_some_and(|s| self.sids.contains(&s)) {
+        if account_sid.is_some_and(|s| self.sids.contains(&s.to_ascii_uppercase())) {
             return true;
         }
-        event
-            .data
-            .iter()
-            .any(|(_, v)| self.lower_value_matches(&v.to_lowercase()))
+        let mut values = values;
+        values.any(|v| self.lower_value_matches(&v.to_lowercase()))
     }
 
     /// Whether one field value, already lower-cased, is a needle (see [`Needles::event_matches`]).

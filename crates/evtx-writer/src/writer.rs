@@ -2,7 +2,7 @@
 
 use std::io::{Seek, SeekFrom, Write};
 
-use crate::chunk::Chunk;
+use crate::chunk::{CHUNK_HEADER_SIZE, CHUNK_SIZE, Chunk};
 use crate::error::WriteError;
 use crate::file_header::{FILE_HEADER_SIZE, file_header};
 use crate::record::Record;
@@ -22,6 +22,10 @@ use crate::record::Record;
 /// w.finish()?;
 /// # Ok(()) }
 /// ```
+///
+/// A log that grows while it is read, as Windows' own logs do, is written with
+/// [`EvtxWriter::sync`] after each record or batch: the open chunk and the file header are
+/// written as they stand, and the writer goes on appending to the same chunk.
 pub struct EvtxWriter<W: Write + Seek> {
     out: W,
     chunk: Chunk,
@@ -70,13 +74,46 @@ impl<W: Write + Seek> EvtxWriter<W> {
         self.records
     }
 
+    /// Where the open chunk goes in the file.
+    fn chunk_offset(&self) -> u64 {
+        (FILE_HEADER_SIZE + usize::from(self.chunks) * CHUNK_SIZE) as u64
+    }
+
     fn flush_chunk(&mut self) -> Result<(), WriteError> {
         if self.chunks == u16::MAX {
             return Err(WriteError::TooManyChunks);
         }
+        // A sync may have left the position elsewhere: a chunk always goes to its own slot.
+        let at = self.chunk_offset();
+        self.out.seek(SeekFrom::Start(at))?;
         self.out.write_all(self.chunk.finish())?;
         self.chunk.reset();
         self.chunks += 1;
+        Ok(())
+    }
+
+    /// Make every record written so far readable, as a running log is: the open chunk is
+    /// written to its slot with its header and checksums (records first, header last, so that
+    /// a reader never sees a header promising records not yet written) and the file header
+    /// counts it; later records go on into the same chunk, which the next `sync` (or
+    /// [`EvtxWriter::finish`]) writes again.
+    pub fn sync(&mut self) -> Result<(), WriteError> {
+        let open = self.chunk.records() > 0;
+        if open {
+            let at = self.chunk_offset();
+            let bytes = self.chunk.finish();
+            self.out
+                .seek(SeekFrom::Start(at + CHUNK_HEADER_SIZE as u64))?;
+            self.out.write_all(&bytes[CHUNK_HEADER_SIZE..])?;
+            self.out.flush()?;
+            self.out.seek(SeekFrom::Start(at))?;
+            self.out.write_all(&bytes[..CHUNK_HEADER_SIZE])?;
+        }
+        let next_id = self.last_id.map_or(1, |id| id + 1);
+        self.out.seek(SeekFrom::Start(0))?;
+        self.out
+            .write_all(&file_header(self.chunks + u16::from(open), next_id))?;
+        self.out.flush()?;
         Ok(())
     }
 
@@ -86,7 +123,7 @@ impl<W: Write + Seek> EvtxWriter<W> {
             self.flush_chunk()?;
         }
         let next_id = self.last_id.map_or(1, |id| id + 1);
-        let end = self.out.stream_position()?;
+        let end = self.chunk_offset();
         self.out.seek(SeekFrom::Start(0))?;
         self.out.write_all(&file_header(self.chunks, next_id))?;
         self.out.seek(SeekFrom::Start(end))?;

@@ -29,6 +29,7 @@ mod sink;
 pub(crate) mod splunk;
 mod stream;
 mod table_row;
+pub mod tail;
 
 use std::cell::Cell;
 use std::io::{self, BufRead, Read};

@@ -178,6 +178,11 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// The flavour decided so far (a follower carries it from one batch of lines to the next).
+    pub(crate) fn flavour(&self) -> Option<Flavour> {
+        self.flavour
+    }
+
     /// One NDJSON line (without its newline).
     pub(crate) fn line(&mut self, line: &[u8], at: Locator) {
         let flavour = match self.flavour {

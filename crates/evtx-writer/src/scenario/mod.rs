@@ -9,6 +9,7 @@
 
 pub mod events;
 pub mod noise;
+pub mod nxlog;
 pub mod plans;
 pub mod reconfigure;
 pub mod rng;
