@@ -438,10 +438,18 @@ impl Follower {
                 generation: *generation,
                 accounts: &self.accounts,
             };
-            if settle_all || host.wakes_at(wm, self.rejudge) {
+            let judging = settle_all || host.wakes_at(wm, self.rejudge);
+            if judging {
                 changes.extend(host.judge(&ctx, wm, settle_all));
             }
-            anchors_dropped |= host.trim(&ctx, wm);
+            // Only what a judgement has seen together with everything that arrived may go: a
+            // host with arrivals not judged yet (the rejudge interval) keeps all it holds until
+            // its next judgement. Trimmed first, the watermark those arrivals carried (a shared
+            // log's clock, a log read behind the others) would drop what they stand on before
+            // any judgement saw them together: a reconfiguration's 7040, a logon.
+            if judging || !host.dirty {
+                anchors_dropped |= host.trim(&ctx, wm);
+            }
         }
         self.enforce_limits();
         if anchors_dropped {
