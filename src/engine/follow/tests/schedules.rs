@@ -197,10 +197,13 @@ impl Lcg {
     }
 }
 
+/// Events and the log (index into [`INPUTS`]) each is written to.
+type Stream = Vec<(usize, Event)>;
+
 /// The unit stream with a reconfiguration on SRV02 after the last PsExec, then three quiet
 /// hours but for the other host's events (on the System log and the shared Sysmon log), as
 /// the logs were written; and a heartbeat on each host a day on, to close everything.
-fn stream_with_reconfiguration() -> (Vec<(usize, Event)>, Vec<(usize, Event)>) {
+fn stream_with_reconfiguration() -> (Stream, Stream) {
     let mut events = stream();
     let mut logs = INPUTS.map(|f| {
         let mut l = Log::new(f);
