@@ -10,7 +10,7 @@
 //! whose dependency value is NULL is absent, a leaf's text is its value's (empty when left
 //! out), an attribute is written only when it has text. [`Recipe::of`] compiles a template
 //! of that shape (and answers `None` for any other, which the general renderer then takes);
-//! [`event`] applies it. The record-by-record test in `tests/fast_path.rs` holds both to the
+//! [`event`] applies it. The record-by-record test in `tests/reading/fast_path.rs` holds both to the
 //! crate's output.
 
 use std::sync::Arc;

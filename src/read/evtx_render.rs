@@ -18,7 +18,7 @@
 //!
 //! Anything outside those rules (floats, ANSI strings, arrays, CDATA, repeated `Data` names,
 //! JSON keys the crate would write unescaped…) gives `None`: the caller renders that record
-//! with the crate instead. The proof that both agree is `tests/fast_path.rs`.
+//! with the crate instead. The proof that both agree is `tests/reading/fast_path.rs`.
 
 use std::fmt::Write;
 use std::sync::Arc;
