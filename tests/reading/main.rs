@@ -3,10 +3,8 @@
 //! One test binary for these modules (each was its own, and linking the library into each took
 //! most of a test run's build time).
 
-#[allow(dead_code)]
 #[path = "../common/mod.rs"]
 mod common;
-#[allow(dead_code)]
 #[path = "../support/forms.rs"]
 mod forms;
 
