@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the tools that check svchunt's SIEM exports (tests/export_validators.rs):
+# Installs the tools that check svchunt's SIEM exports (tests/reports/export_validators.rs):
 #   - Microsoft's Kusto language service, into tools/kusto-check/node_modules (from its lock file);
 #   - pySigma with the sqlite backend (it converts correlation rules, temporal_ordered included);
 #   - the eql package (Elastic's EQL engine in Python);

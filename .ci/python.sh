@@ -21,7 +21,7 @@ fi
 # Parquet output is not a default feature (it nearly doubles the first build of the command):
 # lint and test it here, where it is built anyway for the comparisons below.
 cargo clippy --quiet -p svchunt --all-targets --features parquet -- -D warnings
-cargo test --quiet -p svchunt --features parquet --test events_output
+cargo test --quiet -p svchunt --features parquet --test cli events_output::
 
 # The command and the generator the tests compare against (the dev profile optimises
 # dependencies, so debug binaries hunt the 20-host scenario in seconds).

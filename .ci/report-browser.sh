@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs headless Chromium for tests/report_browser.rs (the HTML report opened in a real
+# Installs headless Chromium for tests/reports/report_browser.rs (the HTML report opened in a real
 # browser): Debian's `chromium` package; fonts-dejavu-core so screenshots have glyphs. Any
 # failure stops CI (under CI the browser tests fail rather than skip without it).
 set -euo pipefail

@@ -1,6 +1,6 @@
 //! The tool fingerprints, as data: one row per signal, each naming a tool, a weight and the
 //! sentence that explains it. Adding a tool is adding rows (and a generated scenario and a test:
-//! `svchunt-gen`'s `variants.rs` and `tests/judgement.rs`).
+//! `svchunt-gen`'s `variants.rs` and `tests/detection/judgement.rs`).
 //!
 //! Every row was derived from the tool's public source *and its history* (the versions each
 //! covers are in the comment above it; `docs/fingerprints.md` has the whole table): a row

@@ -8,7 +8,7 @@
 //! templates of elements, attributes, text and substitutions, scalar values) and answers `None`
 //! for anything else, so that the caller hands that record to the crate, which then renders or
 //! reports it as it always did. Everything it accepts the crate reads without error (see
-//! `read::evtx_render` for how the values become an `Event`, and `tests/fast_path.rs` for the
+//! `read::evtx_render` for how the values become an `Event`, and `tests/reading/fast_path.rs` for the
 //! proof over the shared corpus).
 //!
 //! Layout from MS-EVEN6 and the libyal EVTX format notes: a name is referred to by its chunk

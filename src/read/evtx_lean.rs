@@ -124,13 +124,14 @@ const MAX_CHUNK_NODES: usize = 1 << 18;
 /// crate's budget is 64 MiB of output per chunk).
 const MAX_CHUNK_TEXT: usize = 8 << 20;
 
-/// The record header's time as the crate reads it; `None` (the crate fails the record) when
-/// it is no time jiff can hold.
+/// The record header's time; past what jiff can hold (year 9999, where Windows goes on to
+/// 30828), the last instant it holds. (The crate fails such a record, so that a tampered
+/// clock would hide it; its `SystemTime`, which names the same instant, says what was logged.)
 fn header_time(chunk: &[u8], offset: usize) -> Option<Timestamp> {
     let ft = u64_at(chunk, offset + 16)?;
-    let secs = (ft / 10_000_000) as i64 - 11_644_473_600;
+    let secs = i64::try_from(ft / 10_000_000).ok()? - 11_644_473_600;
     let nanos = ((ft % 10_000_000) * 100) as i32;
-    Timestamp::new(secs, nanos).ok()
+    Some(Timestamp::new(secs, nanos).unwrap_or(Timestamp::MAX))
 }
 
 /// Whether the crate loads this chunk's string table (its common-string chains, each name

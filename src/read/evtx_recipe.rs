@@ -10,7 +10,7 @@
 //! whose dependency value is NULL is absent, a leaf's text is its value's (empty when left
 //! out), an attribute is written only when it has text. [`Recipe::of`] compiles a template
 //! of that shape (and answers `None` for any other, which the general renderer then takes);
-//! [`event`] applies it. The record-by-record test in `tests/fast_path.rs` holds both to the
+//! [`event`] applies it. The record-by-record test in `tests/reading/fast_path.rs` holds both to the
 //! crate's output.
 
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use jiff::Timestamp;
 
 use super::evtx_binxml::{Element, Instance, Node, Slot, Template, Val, ty};
 use super::evtx_render::write_value;
+use super::times;
 use crate::event::{Event, Locator, Origin, UserRef};
 
 /// Where a leaf's text (or an attribute's) comes from.
@@ -357,10 +358,19 @@ fn system_event(
         .parse::<u64>()
         .map_err(|_| ())?;
     let event_id = u32::try_from(event_id).map_err(|_| ())?;
+    let mut time_as_logged = None;
     let time = match first(inst, &s.time) {
         Some(l) => match attr(inst, l, "SystemTime")? {
             Some((_, true)) => return Err(()),
-            Some((t, false)) => t.parse::<Timestamp>().map_err(|_| ())?,
+            Some((t, false)) => {
+                let time = t
+                    .parse::<Timestamp>()
+                    .ok()
+                    .or_else(|| times::beyond_range(&t))
+                    .ok_or(())?;
+                time_as_logged = times::as_logged(&t, time);
+                time
+            }
             None => header_time,
         },
         None => header_time,
@@ -404,7 +414,7 @@ fn system_event(
             file: file.clone(),
             locator: Locator::Record(record_id),
         },
-        time_as_logged: None,
+        time_as_logged,
         table: None,
         source_identity: None,
     };

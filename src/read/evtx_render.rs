@@ -18,7 +18,7 @@
 //!
 //! Anything outside those rules (floats, ANSI strings, arrays, CDATA, repeated `Data` names,
 //! JSON keys the crate would write unescaped…) gives `None`: the caller renders that record
-//! with the crate instead. The proof that both agree is `tests/fast_path.rs`.
+//! with the crate instead. The proof that both agree is `tests/reading/fast_path.rs`.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use jiff::Timestamp;
 use super::evtx_binxml::{
     Element, Instance, Node, Slot, Val, push_utf16_lossy, ty, utf16_until_nul,
 };
+use super::times;
 use crate::event::{Event, Locator, Origin, UserRef};
 
 /// One resolved content node: an element (in the instance whose template holds it), literal
@@ -282,15 +283,13 @@ fn push_hex(n: u64, out: &mut String) {
     }
 }
 
-/// A FILETIME as `YYYY-MM-DDTHH:MM:SS.fffffffZ`, the way Windows (and the crate) write it:
-/// the year modulo 10000, and all zeroes for a value past `i64::MAX`.
+/// A FILETIME as `YYYY-MM-DDTHH:MM:SS.fffffffZ`, the way Windows writes it, with its real
+/// year however late. (The crate writes the year modulo 10000 and zeroes past `i64::MAX`,
+/// which would date a record stamped in year 30827 by a tampered clock in year 827: here it
+/// is read as the end of time with its text kept, as every other reader does.)
 fn write_filetime(ft: u64, out: &mut String) {
     const TICKS_PER_SEC: u64 = 10_000_000;
     const TICKS_PER_DAY: u64 = 86_400 * TICKS_PER_SEC;
-    if ft > i64::MAX as u64 {
-        out.push_str("0000-00-00T00:00:00.0000000Z");
-        return;
-    }
     let (days, ticks) = (ft / TICKS_PER_DAY, ft % TICKS_PER_DAY);
     // Days since 0000-03-01 in the proleptic Gregorian calendar, then its 400-year eras.
     let z = days + 584_694;
@@ -305,7 +304,7 @@ fn write_filetime(ft: u64, out: &mut String) {
     let _ = write!(
         out,
         "{:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:07}Z",
-        year % 10_000,
+        year,
         secs / 3_600,
         secs / 60 % 60,
         secs % 60,
@@ -595,9 +594,17 @@ pub fn general(
 
     let event_id = field("EventID")?.text()?.trim().parse::<u64>().ok()?;
     let event_id = u32::try_from(event_id).ok()?;
+    let mut time_as_logged = None;
     let time = match field("TimeCreated").and_then(|t| t.attr("SystemTime")) {
         Some((_, true)) => return None,
-        Some((text, false)) => text.parse::<Timestamp>().ok()?,
+        Some((text, false)) => {
+            let time = text
+                .parse::<Timestamp>()
+                .ok()
+                .or_else(|| times::beyond_range(&text))?;
+            time_as_logged = times::as_logged(&text, time);
+            time
+        }
         None => header_time,
     };
     let record = match field("EventRecordID") {
@@ -648,7 +655,7 @@ pub fn general(
             file: file.clone(),
             locator: Locator::Record(record_id),
         },
-        time_as_logged: None,
+        time_as_logged,
         table: None,
         source_identity: None,
     };
@@ -672,8 +679,11 @@ mod tests {
         write_filetime(ft, &mut s);
         assert_eq!(s, "2024-05-06T10:00:00.1234567Z");
         s.clear();
+        write_filetime(i64::MAX as u64, &mut s);
+        assert_eq!(s, "30828-09-14T02:48:05.4775807Z");
+        s.clear();
         write_filetime(u64::MAX, &mut s);
-        assert_eq!(s, "0000-00-00T00:00:00.0000000Z");
+        assert_eq!(s, "60056-05-28T05:36:10.9551615Z");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `evtx` crate, and skips what cannot matter) gives exactly what rendering every wanted record
 //! gives: over the whole shared corpus and a generated scenario, both semantics.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

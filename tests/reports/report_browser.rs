@@ -9,8 +9,8 @@
 //! Without Chromium (`/usr/bin/chromium`, or `SVCHUNT_CHROMIUM`) every test skips and says why
 //! on a developer's machine, and fails under CI; `.ci/report-browser.sh` installs it.
 
-mod common;
-mod report_scenario;
+use crate::common;
+use crate::report_scenario;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! `--semantics kql`: every operator edge of the seed query, pinned with synthetic events.
 
-mod common;
+use crate::common;
 
 use common::*;
 use svchunt::kql::{KqlConfig, KqlRow, bin, has};
@@ -271,8 +271,7 @@ fn has_matches_whole_terms_case_insensitively() {
 // Through the readers: each case is a Sentinel workspace exported as the query API's JSON and
 // as the portal's CSV; both must give the rows the Kusto documentation gives.
 
-#[path = "common/sentinel.rs"]
-mod sentinel;
+use crate::sentinel;
 
 use sentinel::{EventRow, SecurityRow, WindowsRow, Workspace, event_data, row, service_data};
 

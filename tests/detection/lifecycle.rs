@@ -1,6 +1,6 @@
 //! The default semantics: every lifecycle rule pinned with synthetic events.
 
-mod common;
+use crate::common;
 
 use common::*;
 use svchunt::lifecycle::Role;

@@ -450,3 +450,116 @@ fn events_at_the_ends_of_time_are_kept_and_said() {
         "the event carries its time as logged: {text}"
     );
 }
+
+/// An EVTX record stamped past year 9999 (a tampered clock; Windows' FILETIME goes on to year
+/// 30828): kept, dated at the end of time with a located warning, its time as logged carried.
+/// (The evtx crate fails such a record and writes its year modulo 10000.)
+#[test]
+fn an_evtx_record_stamped_past_year_9999_is_kept_and_said() {
+    use evtx_writer::{DataValue, EvtxWriter, Record, SystemFields, to_filetime};
+    let time: jiff::Timestamp = "2024-05-06T10:00:00.1234567Z".parse().unwrap();
+    let record = |id: u64, time, name: &str| Record {
+        record_id: id,
+        time,
+        system: SystemFields {
+            provider: "Service Control Manager".into(),
+            provider_guid: None,
+            event_source_name: Some("Service Control Manager".into()),
+            event_id: 7045,
+            qualifiers: Some(16384),
+            version: 0,
+            level: 4,
+            task: 0,
+            opcode: 0,
+            keywords: 0x8080_0000_0000_0000,
+            activity_id: None,
+            computer: "WKS-0001.corp.example".into(),
+            channel: "System".into(),
+            user_sid: None,
+            process_id: 640,
+            thread_id: 700,
+        },
+        event_data: [
+            ("ServiceName", name),
+            ("ImagePath", "%SystemRoot%\\PSEXESVC.exe"),
+            ("ServiceType", "user mode service"),
+            ("StartType", "demand start"),
+            ("AccountName", "LocalSystem"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), DataValue::str(*v)))
+        .collect(),
+    };
+    let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    let earlier = time - jiff::SignedDuration::from_hours(1);
+    w.write_record(&record(1, earlier, "PSEXESVC")).unwrap();
+    w.write_record(&record(2, time, "TAMPERED")).unwrap();
+    let mut bytes = w.finish().unwrap().into_inner();
+    // The second record's header time and its SystemTime both become i64::MAX ticks.
+    let (from, to) = (
+        to_filetime(time).to_le_bytes(),
+        (i64::MAX as u64).to_le_bytes(),
+    );
+    let mut replaced = 0;
+    for at in 0..bytes.len() - 8 {
+        if bytes[at..at + 8] == from {
+            bytes[at..at + 8].copy_from_slice(&to);
+            replaced += 1;
+        }
+    }
+    assert_eq!(replaced, 2, "the header's time and SystemTime");
+    // The chunk's CRCs over its records and its header, as Windows writes them.
+    let chunk = &mut bytes[4096..4096 + 65536];
+    let free = u32::from_le_bytes(chunk[48..52].try_into().unwrap()) as usize;
+    let records_crc = crc32fast::hash(&chunk[512..free]);
+    chunk[52..56].copy_from_slice(&records_crc.to_le_bytes());
+    let mut h = crc32fast::Hasher::new();
+    h.update(&chunk[..120]);
+    h.update(&chunk[128..512]);
+    let header_crc = h.finalize();
+    chunk[124..128].copy_from_slice(&header_crc.to_le_bytes());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("System.evtx");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = svchunt()
+        .args(["hunt", "-f", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert!(
+        stderr.contains("record 2") && stderr.contains("30828-09-14T02:48:05.4775807Z"),
+        "the record beyond range is located: {stderr}"
+    );
+    assert!(stderr.contains("0 record(s) unreadable"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let created: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["service_name"].as_str().unwrap(),
+                f["created"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        created,
+        [
+            ("PSEXESVC", "2024-05-06T09:00:00.1234567Z"),
+            ("TAMPERED", "9999-12-30T22:00:00.999999999Z")
+        ]
+    );
+    let events = svchunt()
+        .args(["events", "-q"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(events.stdout).unwrap();
+    assert!(
+        text.contains(r#""time_as_logged":"30828-09-14T02:48:05.4775807Z""#),
+        "the event carries its time as logged: {text}"
+    );
+}

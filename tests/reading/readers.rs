@@ -2,7 +2,7 @@
 //! fixture per format and container shape (tests/fixtures/exports/), and over the real OTRF
 //! Security-Datasets archives of the shared corpus when it is present.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Attribution: each tool fingerprint pinned with a faithful synthetic install (the shared
 //! corpus covers PsExec, Impacket smbexec and Empire; the rest follow the tools' source).
 
-mod common;
+use crate::common;
 
 use common::*;
 use svchunt::{AllowList, Event, Finding, LifecycleOptions, Report, Verdict};

@@ -2,7 +2,7 @@
 //! JSON lines, graph JSON, DOT, the HTML report's embedded data, and the seed query's JSON.
 //!
 //! A deliberate change to an output is reviewed by regenerating the golden files with
-//! `SVCHUNT_BLESS=1 cargo test --test output_golden` and reading the diff.
+//! `SVCHUNT_BLESS=1 cargo test --test cli output_golden::` and reading the diff.
 
 use std::path::{Path, PathBuf};
 

@@ -2,8 +2,7 @@
 //! the escaped JSON, nothing fetched from anywhere, and the CLI writes it. What the page draws
 //! from it is checked in `report_browser.rs`.
 
-mod common;
-mod report_scenario;
+use crate::report_scenario;
 
 use assert_cmd::Command;
 use report_scenario::*;

@@ -16,9 +16,8 @@
 //! order (time, event id, record id), since records logged within one millisecond can no
 //! longer be told apart by time.
 
-mod common;
-#[path = "support/forms.rs"]
-mod forms;
+use crate::common;
+use crate::forms;
 
 use std::path::{Path, PathBuf};
 

@@ -7,9 +7,8 @@
 //! forms_samples`. Otherwise the text samples are checked to be exactly what the writers write
 //! now, so a sample can never drift from the code that documents its shape.
 
-mod common;
-#[path = "support/forms.rs"]
-mod forms;
+use crate::common;
+use crate::forms;
 
 use std::collections::BTreeSet;
 use std::io::{Cursor, Write};

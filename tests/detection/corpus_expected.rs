@@ -1,7 +1,7 @@
 //! Every row of the shared corpus's EXPECTED.md, both semantics. Skips (with a message) when the
 //! corpus is absent, as on a fresh clone; `.ci/run` points `SVCHUNT_CORPUS` at it.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

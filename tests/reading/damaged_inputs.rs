@@ -2,7 +2,7 @@
 //! corpus, and damage made here (truncation, empty files, garbage, text named .evtx), gives
 //! located warnings, keeps every record that can still be read, and counts what was lost.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! does not list as an execution, and generated noise hosts (Defender's random-named drivers,
 //! GPU and Hyper-V drivers, vendor services whose first start times out, per-user services).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

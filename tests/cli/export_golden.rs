@@ -2,7 +2,7 @@
 //! query against the reference seed, and the command line against the library.
 //!
 //! A deliberate change to an export is reviewed by regenerating the golden files with
-//! `SVCHUNT_BLESS=1 cargo test --test export_golden` and reading the diff.
+//! `SVCHUNT_BLESS=1 cargo test --test cli export_golden::` and reading the diff.
 
 use std::path::{Path, PathBuf};
 
