@@ -6,7 +6,9 @@
 //! replaced by a new one at the same path is a new input read from its start, after the rest
 //! of the old one is read through the handle still open. Within one identity, the readers tell
 //! a log that was cleared and started over ([`EvtxTail`], [`LinesTail`]). Only EVTX and JSON
-//! lines are followed; any other file is named once and left alone. This module knows nothing
+//! lines are followed; any other file is named once and left alone. A file still blank (a log
+//! created before its first record) is looked at again every poll until its format shows, so
+//! that it is read from its first records on, not only at the next look for new files. This module knows nothing
 //! of detection: it hands each batch of events to the follower.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -150,6 +152,11 @@ pub struct Inputs {
     saved: HashMap<FileId, Position>,
     /// Files seen that are not followed (other formats), named once.
     ignored: BTreeSet<FileId>,
+    /// Files seen still blank (a log created before its first record): looked at again every
+    /// poll, not only at the next discovery, so that they are read as soon as they are written
+    /// (a log found late loses what its host's other logs let go meanwhile: see
+    /// [`svchunt::Follower`]).
+    blank: BTreeMap<FileId, PathBuf>,
     /// Discovery warnings already shown.
     said: BTreeSet<String>,
     /// Warnings not shown (past the per-input cap).
@@ -199,6 +206,7 @@ impl Inputs {
             stdin,
             saved: saved.into_iter().map(|s| (s.id, s.position)).collect(),
             ignored: BTreeSet::new(),
+            blank: BTreeMap::new(),
             said: BTreeSet::new(),
             unshown: 0,
         }
@@ -291,6 +299,7 @@ impl Inputs {
             }
         }
         let mut present = BTreeSet::new();
+        self.blank.clear();
         for path in found.files {
             let Ok(id) = FileId::identify(&path) else {
                 continue;
@@ -303,23 +312,40 @@ impl Inputs {
             if self.ignored.contains(&id) {
                 continue;
             }
-            match self.open(&path, id) {
-                Ok(Some(source)) => {
-                    self.sources.insert(id, source);
-                }
-                Ok(None) => {} // nothing to tell its format by yet
-                Err(message) => {
-                    self.ignored.insert(id);
-                    warn(&Warning {
-                        file: path.display().to_string().into(),
-                        location: String::new(),
-                        message,
-                    });
-                }
-            }
+            self.try_open(path, id, warn);
         }
         for (id, s) in &mut self.sources {
             s.gone = !present.contains(id);
+        }
+    }
+
+    /// Open the files found blank before that have something to tell their format by now.
+    fn open_blank(&mut self, warn: &mut dyn FnMut(&Warning)) {
+        for (id, path) in std::mem::take(&mut self.blank) {
+            // The same identity again (not replaced meanwhile), or left for the next discovery.
+            if FileId::identify(&path).is_ok_and(|now| now == id) {
+                self.try_open(path, id, warn);
+            }
+        }
+    }
+
+    /// Follow `path` if it is a followed format, remember it while blank, or name it once.
+    fn try_open(&mut self, path: PathBuf, id: FileId, warn: &mut dyn FnMut(&Warning)) {
+        match self.open(&path, id) {
+            Ok(Some(source)) => {
+                self.sources.insert(id, source);
+            }
+            Ok(None) => {
+                self.blank.insert(id, path); // nothing to tell its format by yet
+            }
+            Err(message) => {
+                self.ignored.insert(id);
+                warn(&Warning {
+                    file: path.display().to_string().into(),
+                    location: String::new(),
+                    message,
+                });
+            }
         }
     }
 
@@ -377,6 +403,7 @@ impl Inputs {
             caught_up: true,
             ..Round::default()
         };
+        self.open_blank(warn);
         let opts = follower.read_options().clone();
         let mut finished = Vec::new();
         // In path order, so that a run reads its inputs in the same order every time.

@@ -39,6 +39,13 @@
 //! memory stays flat over any stream length. The account directory (SID → name) is shared by
 //! all hosts and bounded too.
 //!
+//! A host is trimmed only right after a judgement (or when nothing has arrived for it since
+//! the last one): what arrives is judged together with what it may stand on before anything
+//! goes, whatever watermark it came with. Arrivals can move a watermark far at once (a log read
+//! behind the others, a log shared by hosts whose clock another host's events carried hours
+//! on), and a host judged less than the rejudge interval ago waits for its next judgement; so
+//! within the holds above, the order in which logs are read does not change the last judgement.
+//!
 //! # Finding ids
 //!
 //! Each finding carries the id [`Finding::id`] gives it when it is first judged (the same a
@@ -53,6 +60,17 @@
 //! before the install it would name is gone (the finding has no source then), and names learnt
 //! for accounts count only what was read so far. Events older than anything still open are
 //! counted as late and used only by installs still held.
+//!
+//! A log whose events come more than the holds above behind its host's other logs (a log found
+//! late: created after the others ran on, or blank until its first record and found at the next
+//! look; a forwarder's backlog) is judged with what is still held. Installs and the evidence
+//! naming them are held for the window, so its installs and their evidence still end as the
+//! batch hunt reports them; but what named nothing when it came, a start-type change (7040) no
+//! reconfiguration had claimed yet, and a network logon no install had named were dropped
+//! meanwhile: a reconfiguration seen only in such a log (its Sysmon `ImagePath` writes) is told
+//! without the 7040 (no display name, no start type). A finding whose window passed before
+//! such evidence came is closed and stays as it was told. A larger `--tolerance` holds what
+//! names nothing longer (and judges later).
 
 mod compact;
 mod host;
@@ -438,10 +456,18 @@ impl Follower {
                 generation: *generation,
                 accounts: &self.accounts,
             };
-            if settle_all || host.wakes_at(wm, self.rejudge) {
+            let judging = settle_all || host.wakes_at(wm, self.rejudge);
+            if judging {
                 changes.extend(host.judge(&ctx, wm, settle_all));
             }
-            anchors_dropped |= host.trim(&ctx, wm);
+            // Only what a judgement has seen together with everything that arrived may go: a
+            // host with arrivals not judged yet (the rejudge interval) keeps all it holds until
+            // its next judgement. Trimmed first, the watermark those arrivals carried (a shared
+            // log's clock, a log read behind the others) would drop what they stand on before
+            // any judgement saw them together: a reconfiguration's 7040, a logon.
+            if judging || !host.dirty {
+                anchors_dropped |= host.trim(&ctx, wm);
+            }
         }
         self.enforce_limits();
         if anchors_dropped {

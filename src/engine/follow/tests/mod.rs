@@ -30,7 +30,7 @@ impl Log {
     fn event(&mut self, id: u32, time: Timestamp, host: &str, data: &[(&str, &str)]) -> Event {
         self.next += 1;
         let (channel, provider) = match id {
-            7045 | 7036 | 7009 => ("System", "Service Control Manager"),
+            7045 | 7040 | 7036 | 7009 | 7000 => ("System", "Service Control Manager"),
             12 | 13 | 17 | 18 => (
                 "Microsoft-Windows-Sysmon/Operational",
                 "Microsoft-Windows-Sysmon",
@@ -520,3 +520,5 @@ fn what_an_open_finding_stands_on_is_held_until_it_closes() {
         batch(&events, LifecycleOptions::default())
     );
 }
+
+mod schedules;
