@@ -6,7 +6,7 @@
 //! files *and* chunks share one work-stealing pool, and lets every damaged chunk be reported
 //! with its file offset while the rest of the file is still read.
 //!
-//! The fast path, for a chunk whose CRC32s hold: [`super::evtx_lean`] walks its records without
+//! The fast path, for a chunk whose CRC32s hold: `evtx_lean` walks its records without
 //! the crate (record headers, the EventID from the substitution values), decodes the kept ones
 //! itself ([`super::evtx_binxml`] parses templates and values, [`super::evtx_render`] makes the
 //! `Event` the crate's JSON mapped by [`super::evtx_json`] would give), and declines the chunk
