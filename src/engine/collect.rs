@@ -105,17 +105,17 @@ fn assemble(warnings: Vec<Warning>, outputs: Vec<FileOutput>, opts: &ReadOptions
 /// Read `paths` by `plan`: the anchors first, to learn what to look for, then the whole
 /// selection, whose collection (events, counts, census) is the hunt's.
 ///
-/// Plain EVTX files are read once: the first pass keeps, per chunk, keys of the evidence it
-/// cannot decide on yet, and the second reads again only the chunks whose keys meet the
-/// needles (see `read::evtx_onepass`). Every other input is read twice. Either way the
-/// collection is the one two full passes give.
+/// Every input is read twice, unless `evtx_one_pass` asks that plain EVTX files be read once:
+/// then the first pass keeps, per chunk, keys of the evidence it cannot decide on yet, and the
+/// second reads again only the chunks whose keys meet the needles (see `read::evtx_onepass`).
+/// Either way the collection is the one two full passes give.
 pub fn collect_by_plan(
     paths: &[PathBuf],
     plan: &ReadPlan,
     base: &ReadOptions,
     progress: Option<&dyn Progress>,
 ) -> Collection {
-    let spec = (!base.evtx_render_only)
+    let spec = (base.evtx_one_pass && !base.evtx_render_only)
         .then(|| evtx_onepass::spec(plan))
         .flatten();
     let Some(spec) = spec else {

@@ -45,6 +45,9 @@ pub struct ReadOptions {
     /// Parse every selected EVTX record by full rendering instead of the lean walk's decision
     /// (the oracle the fast path is checked against).
     pub evtx_render_only: bool,
+    /// Read plain EVTX files in one pass, keying the evidence per chunk (see
+    /// [`evtx_onepass`]); two passes otherwise.
+    pub evtx_one_pass: bool,
     /// The filter's needles as they look in binary EVTX records, encoded once per pass on
     /// first use.
     evtx_needles: Arc<OnceLock<evtx_needles::EvtxNeedleMap>>,
@@ -142,6 +145,7 @@ impl Default for ReadOptions {
             filter: Arc::new(Filter::all()),
             naive_time_zone: TimeZone::UTC,
             evtx_render_only: false,
+            evtx_one_pass: false,
             evtx_needles: Arc::default(),
             evtx_templates: Arc::default(),
             onepass: None,
