@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 target="${CARGO_TARGET_DIR:-target}"
+case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
 pip() { "$python" -m pip install --quiet --disable-pip-version-check "$@"; }
 
 pip "maturin>=1.7,<2" "pyarrow>=14" pandas "pyspark>=4.0" pytest
@@ -27,8 +28,8 @@ cargo test --quiet -p svchunt --features parquet --test cli events_output::
 # dependencies, so debug binaries hunt the 20-host scenario in seconds).
 cargo build --quiet --bin svchunt -p svchunt --features parquet
 cargo build --quiet --bin svchunt-gen -p evtx-writer
-export SVCHUNT_BIN="$PWD/$target/debug/svchunt"
-export SVCHUNT_GEN="$PWD/$target/debug/svchunt-gen"
+export SVCHUNT_BIN="$target/debug/svchunt"
+export SVCHUNT_GEN="$target/debug/svchunt-gen"
 
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
