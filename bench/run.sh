@@ -49,7 +49,7 @@ if [ ! -d "$corpus" ]; then
   esac
 fi
 
-bytes=$(find -L "$corpus" -name '*.evtx' -printf '%s\n' | awk '{s+=$1} END {print s}')
+bytes=$(find -L "$corpus" -name '*.evtx' -printf '%s\n' | awk '{s+=$1} END {printf "%.0f\n", s}')
 records=$("$bin/evtx-header-walk" "$corpus" --threads 2 | sed -n 's/.*records=\([0-9]*\).*/\1/p')
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB"
