@@ -33,7 +33,9 @@ export SVCHUNT_GEN="$target/debug/svchunt-gen"
 
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
-(cd crates/svchunt-py && "$python" -m maturin build --release --quiet --out "$wheels")
+# A debug wheel: it reuses target/debug's dependencies, where a release wheel rebuilt them all
+# (about 4 minutes of a cold CI run); the tests' inputs are small, so they run about as fast.
+(cd crates/svchunt-py && "$python" -m maturin build --quiet --out "$wheels")
 pip --force-reinstall --no-deps "$wheels"/svchunt-*.whl
 
 # pytest exits 5 when it collected no test: a failure here, not a pass.
