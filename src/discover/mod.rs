@@ -178,19 +178,8 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> FileOutput {
             .unwrap_or_default(),
         depth: 0,
     };
-    let host = collection::host_from_path(path);
-    let with_host;
-    let opts = match host {
-        Some(h) if opts.collection_host.is_none() => {
-            with_host = {
-                let mut o = opts.clone();
-                o.collection_host = Some(h.into());
-                o
-            };
-            &with_host
-        }
-        _ => opts,
-    };
+    let with_host = with_collection_host(path, opts);
+    let opts = &*with_host;
     let ctx = Ctx {
         opts,
         budget: Budget::for_input(len, opts),
@@ -239,18 +228,8 @@ pub fn read_bytes(name: &str, data: &[u8], opts: &ReadOptions) -> FileOutput {
             .unwrap_or_default(),
         depth: 0,
     };
-    let with_host;
-    let opts = match collection::host_from_path(path) {
-        Some(h) if opts.collection_host.is_none() => {
-            with_host = {
-                let mut o = opts.clone();
-                o.collection_host = Some(h.into());
-                o
-            };
-            &with_host
-        }
-        _ => opts,
-    };
+    let with_host = with_collection_host(path, opts);
+    let opts = &*with_host;
     let ctx = Ctx {
         opts,
         budget: Budget::for_input(data.len() as u64, opts),
@@ -378,6 +357,22 @@ fn decompressed(
     let inner = input.inner(step, file_name);
     let reader = BufReader::with_capacity(1 << 16, Inflated::new(decoder, ctx.budget.clone()));
     read_stream(&inner, Box::new(reader), ctx, out);
+}
+
+/// `opts` with the host a collection's layout names for `path`, given
+/// to the records that name no computer, unless a host is already set.
+fn with_collection_host<'a>(
+    path: &Path,
+    opts: &'a ReadOptions,
+) -> std::borrow::Cow<'a, ReadOptions> {
+    match collection::host_from_path(path) {
+        Some(h) if opts.collection_host.is_none() => {
+            let mut o = opts.clone();
+            o.collection_host = Some(h.into());
+            std::borrow::Cow::Owned(o)
+        }
+        _ => std::borrow::Cow::Borrowed(opts),
+    }
 }
 
 #[cfg(test)]

@@ -61,12 +61,7 @@ pub fn to_event(
     let event_id = event_id(system).ok_or(MapError::NoEventId)?;
     let (time, time_as_logged) = match attribute(system, "TimeCreated", "SystemTime") {
         Some(Value::String(s)) => {
-            let time = s
-                .parse::<Timestamp>()
-                .ok()
-                .or_else(|| times::beyond_range(s))
-                .ok_or_else(|| MapError::BadTime(s.clone()))?;
-            (time, times::as_logged(s, time))
+            times::system_time(s).ok_or_else(|| MapError::BadTime(s.clone()))?
         }
         Some(other) => return Err(MapError::BadTime(other.to_string())),
         None => (

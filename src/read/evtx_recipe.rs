@@ -18,9 +18,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::evtx_binxml::{Element, Instance, Node, Slot, Template, Val, ty};
-use super::evtx_render::write_value;
+use super::evtx_render::{SystemHeader, write_value};
 use super::times;
-use crate::event::{Event, Locator, Origin, UserRef};
+use crate::event::Event;
 
 /// Where a leaf's text (or an attribute's) comes from.
 #[derive(Debug, Clone)]
@@ -358,22 +358,13 @@ fn system_event(
         .parse::<u64>()
         .map_err(|_| ())?;
     let event_id = u32::try_from(event_id).map_err(|_| ())?;
-    let mut time_as_logged = None;
-    let time = match first(inst, &s.time) {
+    let (time, time_as_logged) = match first(inst, &s.time) {
         Some(l) => match attr(inst, l, "SystemTime")? {
             Some((_, true)) => return Err(()),
-            Some((t, false)) => {
-                let time = t
-                    .parse::<Timestamp>()
-                    .ok()
-                    .or_else(|| times::beyond_range(&t))
-                    .ok_or(())?;
-                time_as_logged = times::as_logged(&t, time);
-                time
-            }
-            None => header_time,
+            Some((t, false)) => times::system_time(&t).ok_or(())?,
+            None => (header_time, None),
         },
-        None => header_time,
+        None => (header_time, None),
     };
     let record = match first(inst, &s.record_id) {
         Some(l) if is_object(inst, l)? => None,
@@ -401,23 +392,15 @@ fn system_event(
             .filter(|t| !t.is_empty()),
         None => None,
     };
-    let mut ev = Event {
+    let system = SystemHeader {
         time,
-        computer,
-        channel,
-        provider,
-        event_id,
-        record_id: record,
-        user: UserRef { sid, name: None },
-        data,
-        origin: Origin {
-            file: file.clone(),
-            locator: Locator::Record(record_id),
-        },
         time_as_logged,
-        table: None,
-        source_identity: None,
+        event_id,
+        record,
+        provider,
+        channel,
+        computer,
+        sid,
     };
-    ev.fill_user_from_subject();
-    Ok(ev)
+    Ok(system.into_event(data, file, record_id))
 }

@@ -594,18 +594,10 @@ pub fn general(
 
     let event_id = field("EventID")?.text()?.trim().parse::<u64>().ok()?;
     let event_id = u32::try_from(event_id).ok()?;
-    let mut time_as_logged = None;
-    let time = match field("TimeCreated").and_then(|t| t.attr("SystemTime")) {
+    let (time, time_as_logged) = match field("TimeCreated").and_then(|t| t.attr("SystemTime")) {
         Some((_, true)) => return None,
-        Some((text, false)) => {
-            let time = text
-                .parse::<Timestamp>()
-                .ok()
-                .or_else(|| times::beyond_range(&text))?;
-            time_as_logged = times::as_logged(&text, time);
-            time
-        }
-        None => header_time,
+        Some((text, false)) => times::system_time(&text)?,
+        None => (header_time, None),
     };
     let record = match field("EventRecordID") {
         Some(r) if r.is_object() => None,
@@ -624,10 +616,19 @@ pub fn general(
     };
     let channel = scalar("Channel")?;
     let computer = scalar("Computer")?;
-    let sid = field("Security")
-        .and_then(|s| s.attr("UserID"))
-        .map(|(t, _)| t)
-        .filter(|s| !s.is_empty());
+    let system = SystemHeader {
+        time,
+        time_as_logged,
+        event_id,
+        record,
+        provider,
+        channel,
+        computer,
+        sid: field("Security")
+            .and_then(|s| s.attr("UserID"))
+            .map(|(t, _)| t)
+            .filter(|s| !s.is_empty()),
+    };
 
     let mut data = Vec::new();
     if let Some(ed) = first("EventData") {
@@ -642,25 +643,49 @@ pub fn general(
             }
         }
     }
-    let mut ev = Event {
-        time,
-        computer,
-        channel,
-        provider,
-        event_id,
-        record_id: record,
-        user: UserRef { sid, name: None },
-        data,
-        origin: Origin {
-            file: file.clone(),
-            locator: Locator::Record(record_id),
-        },
-        time_as_logged,
-        table: None,
-        source_identity: None,
-    };
-    ev.fill_user_from_subject();
-    Some(ev)
+    Some(system.into_event(data, file, record_id))
+}
+
+/// A record's `<System>` as both lean decoders read it (this general one and the compiled
+/// recipes of `evtx_recipe`), to be made into the event `to_event` would give.
+pub(super) struct SystemHeader {
+    pub time: Timestamp,
+    pub time_as_logged: Option<Box<str>>,
+    pub event_id: u32,
+    pub record: Option<u64>,
+    pub provider: String,
+    pub channel: String,
+    pub computer: String,
+    pub sid: Option<String>,
+}
+
+impl SystemHeader {
+    /// The event of record `record_id` of `file`, with its data fields, its user filled in
+    /// from the subject fields as `to_event` does.
+    pub fn into_event(self, data: Vec<(String, String)>, file: &Arc<str>, record_id: u64) -> Event {
+        let mut ev = Event {
+            time: self.time,
+            computer: self.computer,
+            channel: self.channel,
+            provider: self.provider,
+            event_id: self.event_id,
+            record_id: self.record,
+            user: UserRef {
+                sid: self.sid,
+                name: None,
+            },
+            data,
+            origin: Origin {
+                file: file.clone(),
+                locator: Locator::Record(record_id),
+            },
+            time_as_logged: self.time_as_logged,
+            table: None,
+            source_identity: None,
+        };
+        ev.fill_user_from_subject();
+        ev
+    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,16 @@ pub(crate) fn beyond_range(text: &str) -> Option<Timestamp> {
     })
 }
 
+/// A record's `SystemTime` (RFC 3339): the instant, and the text as logged when it lies beyond
+/// jiff's years and was read as the nearest end ([`beyond_range`]).
+pub(crate) fn system_time(text: &str) -> Option<(Timestamp, Option<Box<str>>)> {
+    if let Ok(time) = text.parse::<Timestamp>() {
+        return Some((time, None));
+    }
+    let time = beyond_range(text)?;
+    Some((time, Some(text.trim().into())))
+}
+
 /// The text of a time that [`beyond_range`] had to bring into range, to keep beside the
 /// instant it was read as; `None` for every time read as written.
 pub(crate) fn as_logged(text: &str, time: Timestamp) -> Option<Box<str>> {

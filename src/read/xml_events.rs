@@ -316,18 +316,14 @@ impl Pending {
         let time_text = self
             .time
             .ok_or_else(|| RecordError::new("no time", "no TimeCreated/@SystemTime"))?;
-        let time = time_text
-            .trim()
-            .parse()
-            .ok()
-            .or_else(|| crate::read::times::beyond_range(&time_text))
-            .ok_or_else(|| {
+        let (time, time_as_logged) =
+            crate::read::times::system_time(time_text.trim()).ok_or_else(|| {
                 RecordError::new("no time", format!("unreadable SystemTime {time_text:?}"))
             })?;
         let record_id = self.record_id.and_then(|t| t.trim().parse().ok());
         let mut event = Event {
             time,
-            time_as_logged: crate::read::times::as_logged(&time_text, time),
+            time_as_logged,
             computer: self.computer.trim().to_string(),
             channel: normalise_channel(self.channel.trim()),
             provider: self.provider,

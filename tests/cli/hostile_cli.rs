@@ -439,14 +439,15 @@ fn events_at_the_ends_of_time_are_kept_and_said() {
         "the end of jiff's range"
     );
 
-    let events = svchunt()
-        .args(["events", "-q"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    assert_carries_time_as_logged(&file, "30827-12-31T23:59:59.999Z");
+}
+
+/// `svchunt events` of `file` prints an event whose `time_as_logged` is `logged`.
+fn assert_carries_time_as_logged(file: &Path, logged: &str) {
+    let events = svchunt().args(["events", "-q"]).arg(file).output().unwrap();
     let text = String::from_utf8(events.stdout).unwrap();
     assert!(
-        text.contains(r#""time_as_logged":"30827-12-31T23:59:59.999Z""#),
+        text.contains(&format!(r#""time_as_logged":"{logged}""#)),
         "the event carries its time as logged: {text}"
     );
 }
@@ -552,14 +553,5 @@ fn an_evtx_record_stamped_past_year_9999_is_kept_and_said() {
             ("TAMPERED", "9999-12-30T22:00:00.999999999Z")
         ]
     );
-    let events = svchunt()
-        .args(["events", "-q"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(events.stdout).unwrap();
-    assert!(
-        text.contains(r#""time_as_logged":"30828-09-14T02:48:05.4775807Z""#),
-        "the event carries its time as logged: {text}"
-    );
+    assert_carries_time_as_logged(&file, "30828-09-14T02:48:05.4775807Z");
 }
