@@ -12,12 +12,20 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::logon::normalise_logon_id;
+use super::names::service_key_in;
 use crate::event::Event;
 use crate::select::{FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids of the first pass: the installs themselves, and the start-type changes (7040)
-/// that name a service reconfigured rather than created (`reconfigure`).
+/// that name a service reconfigured rather than created (`reconfigure`). The second pass keeps
+/// only the 7040s naming a key whose `ImagePath` was written (see [`IMAGE_PATH_WRITES`]).
 const CREATION_EVENT_IDS: &[u32] = &[7045, 4697, 7040];
+
+/// Evidence the first pass also reads: Sysmon's writes of a service's `ImagePath` (rare:
+/// installs, updates, and the reconfigurations `reconfigure` finds) name the service keys. Only
+/// the 7040s and state events naming those keys can matter, which keeps the busy hosts'
+/// start-type churn (thousands of 7040s, each naming a service with hundreds of 7036s) out.
+const IMAGE_PATH_WRITES: &[(u32, &str)] = &[(13, "\\imagepath")];
 
 /// Event ids of the second pass, each kept only when it names something the first pass found.
 /// The last three are the verdict's (`verdict::reads`).
@@ -38,6 +46,7 @@ pub fn plan() -> ReadPlan {
         fields(),
         evidence_needles,
     )
+    .first_pass_evidence(IMAGE_PATH_WRITES)
     // What `evidence_needles` gives each id (a one-pass read keeps only values of these kinds).
     .needle_kinds(&[
         (4674, NAMES),
@@ -127,6 +136,11 @@ struct Found {
     logons: HashSet<u64>,
     /// Image paths of 7045s no 4697 names: Sysmon's write of their `ImagePath` tells their key.
     keyless_images: HashSet<String>,
+    /// Service keys whose `ImagePath` was written (Sysmon 13): a creation's key learnt from the
+    /// write, or a reconfigured service's.
+    keys: HashSet<String>,
+    /// Display names the 7040s give those keys (their state events may use either).
+    displays: HashSet<String>,
 }
 
 /// Second-pass needles from the first pass's events.
@@ -147,6 +161,12 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
     };
 
     let mut map = NeedleMap::new();
+    // The start-type changes a reconfiguration may have made: by key or display name.
+    let mut changes = NeedlesBuilder::default();
+    found.keys.iter().chain(&found.displays).for_each(|n| {
+        changes.string(n);
+    });
+    map.insert(7040, changes.build());
     for id in [4674, 7036, 7009, 7000] {
         map.insert(id, names().build());
     }
@@ -206,14 +226,25 @@ fn found(creations: &[Event]) -> Found {
         .filter_map(|e| e.field_nonempty("ServiceFileName"))
         .map(str::to_lowercase)
         .collect();
-    // A 7040 names its service by display name and key (its state events use either).
-    for e in creations.iter().filter(|e| e.event_id == 7040) {
-        for field in ["param1", "param4"] {
-            if let Some(name) = e.field_nonempty(field) {
-                f.names.insert(name.to_lowercase());
-            }
+    // The keys Sysmon saw an ImagePath written to, and the display names their 7040s give them
+    // (a 7040 names its service by display name and, since Windows 8, key).
+    for e in creations.iter().filter(|e| e.event_id == 13) {
+        if let Some((key, value)) = e.field("TargetObject").and_then(service_key_in)
+            && value.eq_ignore_ascii_case("ImagePath")
+            && !key.trim().is_empty()
+        {
+            f.keys.insert(key.trim().to_lowercase());
         }
     }
+    for e in creations.iter().filter(|e| e.event_id == 7040) {
+        if let Some(key) = e.field_nonempty("param4")
+            && f.keys.contains(&key.trim().to_lowercase())
+            && let Some(display) = e.field_nonempty("param1")
+        {
+            f.displays.insert(display.trim().to_lowercase());
+        }
+    }
+    f.names.extend(f.keys.iter().chain(&f.displays).cloned());
     for e in creations
         .iter()
         .filter(|e| matches!(e.event_id, 7045 | 4697))
@@ -268,5 +299,87 @@ fn add_binary_names(f: &mut Found, image: &str) {
     f.binaries.insert(file.to_lowercase());
     if let Some((stem, _)) = file.rsplit_once('.') {
         f.binaries.insert(stem.to_lowercase());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::test_event;
+
+    #[test]
+    fn start_type_churn_is_read_only_for_keys_whose_image_path_was_written() {
+        let key = "HKLM\\System\\CurrentControlSet\\Services\\UmRdpService\\ImagePath";
+        let picked = plan().select([
+            test_event(
+                7040,
+                "System",
+                &[
+                    ("param1", "Remote Desktop Services UserMode Port Redirector"),
+                    ("param4", "UmRdpService"),
+                ],
+            ),
+            test_event(
+                7040,
+                "System",
+                &[
+                    ("param1", "Background Intelligent Transfer Service"),
+                    ("param4", "BITS"),
+                ],
+            ),
+            test_event(
+                13,
+                "Microsoft-Windows-Sysmon/Operational",
+                &[("TargetObject", key), ("Details", "cmd.exe /c whoami")],
+            ),
+            test_event(
+                13,
+                "Microsoft-Windows-Sysmon/Operational",
+                &[("TargetObject", key), ("Details", "svchost.exe -k x")],
+            ),
+            test_event(
+                7036,
+                "System",
+                &[
+                    ("param1", "Remote Desktop Services UserMode Port Redirector"),
+                    ("param2", "running"),
+                ],
+            ),
+            test_event(
+                7036,
+                "System",
+                &[("param1", "UmRdpService"), ("param2", "stopped")],
+            ),
+            test_event(
+                7036,
+                "System",
+                &[
+                    ("param1", "Background Intelligent Transfer Service"),
+                    ("param2", "running"),
+                ],
+            ),
+        ]);
+        let kept: Vec<(u32, Option<&str>)> = picked
+            .events
+            .iter()
+            .map(|e| (e.event_id, e.field("param1")))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (
+                    7040,
+                    Some("Remote Desktop Services UserMode Port Redirector")
+                ),
+                (13, None),
+                (13, None),
+                (
+                    7036,
+                    Some("Remote Desktop Services UserMode Port Redirector")
+                ),
+                (7036, Some("UmRdpService")),
+            ],
+            "the BITS change and its state event name no written key"
+        );
     }
 }

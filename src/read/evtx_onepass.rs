@@ -59,14 +59,25 @@ impl Spec {
 }
 
 /// The one-pass spec of `plan`: its evidence ids with the kinds of needle they may be given,
-/// and the gates their needles always have. `None` when the plan cannot be read in one pass.
+/// and the gates their needles always have. `None` when the plan cannot be read in one pass:
+/// its first pass reads evidence too, or its needles choose among the anchors (this read keeps
+/// the first pass's anchors as they are).
 pub fn spec(plan: &ReadPlan) -> Option<Arc<Spec>> {
+    let static_needles = plan.needles(&[]);
+    if plan.has_first_pass_evidence()
+        || plan
+            .anchors()
+            .iter()
+            .any(|id| static_needles.contains_key(id))
+    {
+        return None;
+    }
     let evidence: Vec<(u32, NeedleKinds)> = plan
         .evidence()
         .iter()
         .map(|id| (*id, plan.kinds_for(*id)))
         .collect();
-    let keys = KeySpec::new(&evidence, &plan.needles(&[]));
+    let keys = KeySpec::new(&evidence, &static_needles);
     let wanted: Vec<u32> = plan
         .anchors()
         .iter()

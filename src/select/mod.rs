@@ -144,6 +144,11 @@ pub struct ReadPlan {
     fields: Arc<FieldMap>,
     needles: fn(&[Event]) -> NeedleMap,
     kinds: Arc<HashMap<u32, NeedleKinds>>,
+    /// Evidence the first pass also reads, for the needles only: (event id, phrase a value of
+    /// it must hold).
+    first_pass_evidence: &'static [(u32, &'static str)],
+    /// Those phrases as the first pass's needles.
+    first_pass_needles: Arc<NeedleMap>,
 }
 
 impl std::fmt::Debug for ReadPlan {
@@ -175,7 +180,48 @@ impl ReadPlan {
             fields,
             needles,
             kinds: Arc::default(),
+            first_pass_evidence: &[],
+            first_pass_needles: Arc::default(),
         }
+    }
+
+    /// Have the first pass also read the evidence events of these ids whose values hold the
+    /// phrase given with each (case-insensitive), for the needles only: the second pass keeps
+    /// them by their own needles, like any evidence.
+    pub fn first_pass_evidence(mut self, gated: &'static [(u32, &'static str)]) -> Self {
+        assert!(
+            gated.iter().all(|(id, _)| self.evidence.contains(id)),
+            "first-pass evidence is evidence"
+        );
+        let mut map = NeedleMap::new();
+        for (id, phrase) in gated {
+            let mut b = NeedlesBuilder::default();
+            b.gate(phrase).phrase(phrase);
+            map.insert(*id, b.build());
+        }
+        self.first_pass_evidence = gated;
+        self.first_pass_needles = Arc::new(map);
+        self
+    }
+
+    /// Whether the first pass reads evidence too ([`ReadPlan::first_pass_evidence`]).
+    pub fn has_first_pass_evidence(&self) -> bool {
+        !self.first_pass_evidence.is_empty()
+    }
+
+    /// Whether the first pass reads any events of `event_id` (anchors, and the ids of
+    /// [`ReadPlan::first_pass_evidence`]).
+    pub fn first_pass_wants(&self, event_id: u32) -> bool {
+        self.is_anchor(event_id) || self.first_pass_needles.contains_key(&event_id)
+    }
+
+    /// Whether the first pass reads `event`: an anchor, or evidence holding its phrase.
+    pub fn in_first_pass(&self, event: &Event) -> bool {
+        self.is_anchor(event.event_id)
+            || self
+                .first_pass_needles
+                .get(&event.event_id)
+                .is_some_and(|n| n.event_matches(event))
     }
 
     /// Declare which kinds of needle `needles` may give each evidence id (ids not declared may
@@ -214,11 +260,14 @@ impl ReadPlan {
         }
     }
 
-    /// The first pass: the anchors, read only to learn what to look for.
+    /// The first pass: the anchors (and any [`ReadPlan::first_pass_evidence`]), read only to
+    /// learn what to look for.
     pub fn anchor_filter(&self) -> Filter {
+        let ids = self.first_pass_evidence.iter().map(|(id, _)| *id);
         Filter {
-            selection: Selection::only(self.anchors.iter().copied()),
-            needles: None,
+            selection: Selection::only(self.anchors.iter().copied().chain(ids)),
+            needles: (!self.first_pass_evidence.is_empty())
+                .then(|| self.first_pass_needles.clone()),
             fields: Some(self.fields.clone()),
         }
     }
@@ -226,7 +275,8 @@ impl ReadPlan {
     /// The second pass, whose output is the hunt's: the anchors again (they are rare, so reading
     /// them twice costs little, and this pass alone then sees every record either pass wanted,
     /// so its counts of what could not be read are complete), and the evidence naming what the
-    /// first pass's `anchors` found.
+    /// first pass's `anchors` found. An anchor id the needles give an entry is kept only when it
+    /// holds one of them.
     pub fn full_filter(&self, anchors: &[Event]) -> Filter {
         self.full_filter_with((self.needles)(anchors))
     }
@@ -251,10 +301,13 @@ impl ReadPlan {
     pub fn select(&self, events: impl IntoIterator<Item = Event>) -> Selected {
         let first = self.anchor_filter();
         let mut out = Selected::default();
+        let mut anchors = Vec::new();
         let mut candidates = Vec::new();
+        // What the first pass reads of the evidence, for the needles only.
+        let mut first_evidence = Vec::new();
         for e in events {
             out.records += 1;
-            let anchor = first.wants(e.event_id);
+            let anchor = self.is_anchor(e.event_id);
             if !anchor && !self.evidence.contains(&e.event_id) {
                 continue;
             }
@@ -263,18 +316,29 @@ impl ReadPlan {
                 .or_default()
                 .insert(e.event_id);
             if anchor {
-                out.events.push(first.project(e));
+                anchors.push(first.project(e));
             } else {
+                if first.keeps(&e) {
+                    first_evidence.push(first.project(e.clone()));
+                }
                 candidates.push(e);
             }
         }
-        let second = self.full_filter(&out.events);
-        out.events.extend(
-            candidates
-                .into_iter()
-                .filter(|e| second.keeps(e))
-                .map(|e| second.project(e)),
-        );
+        let n = anchors.len();
+        anchors.append(&mut first_evidence);
+        let second = self.full_filter(&anchors);
+        anchors.truncate(n);
+        // Anchors, then evidence, as a reader's second pass keeps them.
+        out.events = anchors
+            .into_iter()
+            .filter(|e| second.keeps(e))
+            .chain(
+                candidates
+                    .into_iter()
+                    .filter(|e| second.keeps(e))
+                    .map(|e| second.project(e)),
+            )
+            .collect();
         out.selected = out.events.len() as u64;
         out
     }

@@ -253,7 +253,18 @@ impl Host {
 
     /// What a batch hunt would keep of what the host holds, in time order, each once.
     fn selected(&mut self, ctx: &Context<'_>) -> Vec<Event> {
-        let mut events: Vec<Event> = self.anchors.iter().map(Compact::event).collect();
+        // Anchors as the batch's second pass keeps them: those the needles choose among (a
+        // start-type change) only when they hold one.
+        let mut events: Vec<Event> = self
+            .anchors
+            .iter()
+            .filter(|c| {
+                ctx.filter
+                    .needles_for(c.event_id)
+                    .is_none_or(|n| c.matches(n))
+            })
+            .map(Compact::event)
+            .collect();
         for c in &mut self.evidence {
             if Self::keeps(c, ctx.filter, ctx.generation) {
                 events.push(c.event());

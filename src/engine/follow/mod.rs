@@ -398,11 +398,15 @@ impl Follower {
                 self.accounts
                     .learn_event_within(&e, self.limits.accounts, NAMES_PER_ACCOUNT);
             let anchor = self.plan.is_anchor(e.event_id);
+            // Evidence the batch's first pass reads (an ImagePath write) changes the needles
+            // as an install does.
+            if anchor || self.plan.in_first_pass(&e) {
+                self.filter = None;
+            }
             let host = self.hosts.entry(host_key(&e.computer)).or_default();
             host.inputs.insert(input.to_string());
             if anchor {
                 self.stats.installs += 1;
-                self.filter = None;
             }
             let filter = self.filter.as_ref().map(|(f, g)| (f, *g));
             if host.take(e, anchor, filter, &mut self.interner, &self.timing) {
@@ -434,10 +438,21 @@ impl Follower {
 
     fn step(&mut self, settle_all: bool) -> Vec<Change> {
         if self.filter.is_none() {
+            // What the batch's first pass would read of what is held: the anchors, and the
+            // evidence its plan reads with them.
+            let plan = &self.plan;
             let anchors: Vec<Event> = self
                 .hosts
                 .values()
-                .flat_map(|h| h.anchors.iter().map(Compact::event))
+                .flat_map(|h| {
+                    let evidence = h
+                        .evidence
+                        .iter()
+                        .filter(|c| plan.first_pass_wants(c.event_id))
+                        .map(Compact::event)
+                        .filter(|e| plan.in_first_pass(e));
+                    h.anchors.iter().map(Compact::event).chain(evidence)
+                })
                 .collect();
             self.generation = self.generation.wrapping_add(1);
             self.filter = Some((self.plan.full_filter(&anchors), self.generation));
