@@ -9,11 +9,35 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::event::{Event, UserRef};
 
+mod sightings;
+pub use sightings::AccountSightings;
+
 /// A SID → name map learnt from events.
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AccountDirectory {
     /// SID (upper-case) → name → times seen; the most seen name wins, ties by name order.
     names: HashMap<String, BTreeMap<String, u32>>,
+}
+
+/// The SID/name pairs `e` carries: its Subject and Target accounts, and its user.
+fn pairs(e: &Event) -> impl Iterator<Item = (&str, String)> {
+    const PAIRS: [[&str; 3]; 2] = [
+        ["SubjectUserSid", "SubjectDomainName", "SubjectUserName"],
+        ["TargetUserSid", "TargetDomainName", "TargetUserName"],
+    ];
+    let data = PAIRS.into_iter().filter_map(|[sid, domain, user]| {
+        let sid = e.field_nonempty(sid)?;
+        Some((sid, UserRef::join_name(e.field(domain), e.field(user))?))
+    });
+    let user = e.user.sid.as_deref().zip(e.user.name.clone());
+    data.chain(user)
+}
+
+/// Whether a pair of `sid` is learnt: `S-1-0-0` (NULL SID) and `-` carry no identity; a
+/// well-known SID is named by the table (SYSTEM is `<host>$` in every host's logs: as many names
+/// as hosts, none used).
+fn identifies(sid: &str) -> bool {
+    sid != "S-1-0-0" && sid.starts_with("S-") && well_known(sid).is_none()
 }
 
 /// Whether `sid` is one [`AccountDirectory::name_of`] names by table, without the logs.
@@ -53,28 +77,34 @@ impl AccountDirectory {
     /// how many pairs were not learnt.
     pub fn learn_event_within(&mut self, e: &Event, max_sids: usize, max_names: usize) -> u64 {
         let mut refused = 0;
-        const PAIRS: [[&str; 3]; 2] = [
-            ["SubjectUserSid", "SubjectDomainName", "SubjectUserName"],
-            ["TargetUserSid", "TargetDomainName", "TargetUserName"],
-        ];
-        for [sid, domain, user] in PAIRS {
-            let sid = e.field_nonempty(sid);
-            let name = UserRef::join_name(e.field(domain), e.field(user));
-            if let (Some(sid), Some(name)) = (sid, name) {
-                refused += u64::from(!self.add(sid, &name, max_sids, max_names));
-            }
-        }
-        if let (Some(sid), Some(name)) = (&e.user.sid, &e.user.name) {
-            refused += u64::from(!self.add(sid, name, max_sids, max_names));
+        for (sid, name) in pairs(e) {
+            refused += u64::from(!self.add(sid, &name, max_sids, max_names));
         }
         refused
     }
 
+    /// The directory `events` and the folded `sightings` give together.
+    pub fn learn_with(events: &[Event], sightings: &AccountSightings) -> Self {
+        let mut dir = AccountDirectory::learn(events);
+        sightings.learn_into(&mut dir);
+        dir
+    }
+
     /// Count one sighting of `name` for `sid`; false when a bound refused it.
     fn add(&mut self, sid: &str, name: &str, max_sids: usize, max_names: usize) -> bool {
-        // `S-1-0-0` (NULL SID) and `-` carry no identity; a well-known SID is named by the table
-        // (SYSTEM is `<host>$` in every host's logs: as many names as hosts, none used).
-        if sid == "S-1-0-0" || !sid.starts_with("S-") || well_known(sid).is_some() {
+        self.add_times(sid, name, 1, max_sids, max_names)
+    }
+
+    /// Count `times` sightings of `name` for `sid`; false when a bound refused them.
+    fn add_times(
+        &mut self,
+        sid: &str,
+        name: &str,
+        times: u32,
+        max_sids: usize,
+        max_names: usize,
+    ) -> bool {
+        if !identifies(sid) {
             return true;
         }
         let key = sid.to_ascii_uppercase();
@@ -85,7 +115,7 @@ impl AccountDirectory {
         if names.len() >= max_names && !names.contains_key(name) {
             return false;
         }
-        *names.entry(name.to_string()).or_default() += 1;
+        *names.entry(name.to_string()).or_default() += times;
         true
     }
 

@@ -115,6 +115,8 @@ pub fn plan() -> ReadPlan {
     )
     // What `account_needles` gives (a one-pass read keeps only SIDs of account events).
     .needle_kinds(&sids)
+    // Only their names are needed: counted as read, not kept.
+    .tallied(ACCOUNT_EVENT_IDS)
 }
 
 /// The SIDs of the 7045s: the only accounts the seed query needs names for. Well-known SIDs
@@ -290,10 +292,15 @@ fn right<'a>(e: &'a Event, config: &KqlConfig) -> Option<((String, String), Righ
 
 /// Run the seed query over `events`.
 pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
-    let accounts = AccountDirectory::learn(events);
+    run_with(events, &AccountDirectory::learn(events), config)
+}
+
+/// [`run`], naming the 7045s' SIDs from `accounts` (learnt from `events` and the account
+/// events the read folded; see [`plan`]).
+pub fn run_with(events: &[Event], accounts: &AccountDirectory, config: &KqlConfig) -> Vec<KqlRow> {
     let lefts: Vec<Left<'_>> = events
         .iter()
-        .filter_map(|e| left(e, &accounts, config))
+        .filter_map(|e| left(e, accounts, config))
         .collect();
 
     // Right side, grouped by the join key and ordered by (rounded, time, input order) so the

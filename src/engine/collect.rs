@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::Progress;
+use crate::accounts::AccountSightings;
 use crate::discover;
 use crate::event::{Census, Event, order_and_dedup};
 use crate::read::{FileOutput, ReadOptions, ReadStats, Warning, evtx_onepass};
@@ -26,6 +27,9 @@ pub struct Collection {
     pub stats: ReadStats,
     /// Which event ids each host's logs hold among those looked at (see [`Census`]).
     pub census: Census,
+    /// The account sightings of the events read only for the accounts they name, each record
+    /// once (see [`ReadPlan::tallied`]).
+    pub accounts: AccountSightings,
 }
 
 /// Discover and read every input under `paths` with `opts`, telling `progress` (with the
@@ -88,6 +92,7 @@ fn assemble(warnings: Vec<Warning>, outputs: Vec<FileOutput>, opts: &ReadOptions
         .reserve_exact(outputs.iter().map(|o| o.events.len()).sum());
     for out in outputs {
         c.events.extend(out.events);
+        c.accounts.absorb(out.accounts);
         c.warnings.extend(out.warnings);
         c.stats.merge(&out.stats);
         naive |= out.used_naive_times;
@@ -98,7 +103,7 @@ fn assemble(warnings: Vec<Warning>, outputs: Vec<FileOutput>, opts: &ReadOptions
     if naive {
         c.warnings.push(naive_warning(opts));
     }
-    c.stats.duplicates += order_and_dedup(&mut c.events);
+    c.stats.duplicates += order_and_dedup(&mut c.events) + c.accounts.dedup();
     c
 }
 
@@ -223,11 +228,17 @@ fn two_passes(
         &base.with_filter(plan.anchor_filter()),
         progress.map(|p| ("installs", p)),
     );
+    // The first pass's events serve the needles only: freed before the second pass holds its own.
+    let filter = plan.full_filter(&anchors.events);
+    let Collection {
+        events, warnings, ..
+    } = anchors;
+    drop(events);
     let mut full = collect(
         paths,
-        &base.with_filter(plan.full_filter(&anchors.events)),
+        &base.with_filter(filter),
         progress.map(|p| ("evidence", p)),
     );
-    merge_warnings(anchors.warnings, &mut full);
+    merge_warnings(warnings, &mut full);
     full
 }

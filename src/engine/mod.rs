@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 
-use crate::accounts::AccountDirectory;
+use crate::accounts::{AccountDirectory, AccountSightings};
 use crate::attribute::{self, AllowList, campaign};
 use crate::event::{Census, Event, order_and_dedup};
 use crate::kql::{self, KqlConfig, KqlRow};
@@ -322,7 +322,7 @@ impl Engine {
         let mut warnings = collection.warnings;
         warnings.extend(self.notes(&collection.events));
         Hunt {
-            answer: self.answer(&collection.events, &collection.census),
+            answer: self.answer(&collection.events, &collection.census, &collection.accounts),
             warnings,
             stats: collection.stats,
         }
@@ -336,9 +336,10 @@ impl Engine {
     pub fn hunt_events(&self, events: impl IntoIterator<Item = Event>) -> Hunt {
         let selected = self.plan().select(events);
         let mut kept = selected.events;
-        let duplicates = order_and_dedup(&mut kept);
+        let mut accounts = selected.accounts;
+        let duplicates = order_and_dedup(&mut kept) + accounts.dedup();
         Hunt {
-            answer: self.answer(&kept, &selected.census),
+            answer: self.answer(&kept, &selected.census, &accounts),
             warnings: self.notes(&kept),
             stats: ReadStats {
                 records: selected.records,
@@ -390,19 +391,27 @@ impl Engine {
         }
     }
 
-    /// The shared tail, over time-ordered, de-duplicated events.
-    fn answer(&self, events: &[Event], census: &Census) -> Answer {
+    /// The shared tail, over time-ordered, de-duplicated events and the account sightings
+    /// read with them.
+    fn answer(&self, events: &[Event], census: &Census, sightings: &AccountSightings) -> Answer {
+        let accounts = AccountDirectory::learn_with(events, sightings);
         match &self.semantics {
-            Semantics::Lifecycle(options) => Answer::Lifecycle(report(events, census, options)),
-            Semantics::Kql(config) => Answer::Kql(kql::run(events, config)),
+            Semantics::Lifecycle(options) => {
+                Answer::Lifecycle(report(events, census, &accounts, options))
+            }
+            Semantics::Kql(config) => Answer::Kql(kql::run_with(events, &accounts, config)),
         }
     }
 }
 
 /// Correlate, attribute, apply the allow-list, filter, group campaigns, add coverage.
-fn report(events: &[Event], census: &Census, options: &LifecycleOptions) -> Report {
-    let accounts = AccountDirectory::learn(events);
-    let mut findings: Vec<Finding> = judged(events, &accounts, options)
+fn report(
+    events: &[Event],
+    census: &Census,
+    accounts: &AccountDirectory,
+    options: &LifecycleOptions,
+) -> Report {
+    let mut findings: Vec<Finding> = judged(events, accounts, options)
         .into_iter()
         .filter(|f| reported(f, options))
         .collect();

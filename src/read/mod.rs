@@ -31,6 +31,7 @@ use std::sync::{Arc, OnceLock};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
+use crate::accounts::AccountSightings;
 use crate::event::{Census, Event};
 use crate::select::Filter;
 
@@ -359,6 +360,8 @@ pub struct FileOutput {
     pub deferred: Option<Box<evtx_onepass::Deferred>>,
     /// Kept events dated beyond the representable years (see [`Event::time_as_logged`]).
     pub times_beyond_range: u64,
+    /// The account sightings of kept events the filter tallies (see [`Filter::tallied`]).
+    pub accounts: AccountSightings,
 }
 
 /// How many kept events dated beyond the representable years are warned about one by one, per
@@ -431,7 +434,12 @@ impl FileOutput {
                 self.note_time_beyond_range(&event, logged);
             }
             // The projection fixes which record this is before it drops any field.
-            self.events.push(filter.project(event));
+            let event = filter.project(event);
+            if filter.tallies(event.event_id) {
+                self.accounts.add(&event);
+            } else {
+                self.events.push(event);
+            }
         }
     }
 
@@ -463,6 +471,7 @@ impl FileOutput {
     /// Add another output (of the same input) to this one.
     pub fn absorb(&mut self, other: FileOutput) {
         self.events.extend(other.events);
+        self.accounts.absorb(other.accounts);
         self.warnings.extend(other.warnings);
         self.stats.merge(&other.stats);
         self.used_naive_times |= other.used_naive_times;

@@ -24,6 +24,7 @@ mod needles;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::accounts::AccountSightings;
 use crate::event::{Census, Event};
 pub use needles::{NeedleKinds, NeedleMap, Needles, NeedlesBuilder};
 
@@ -79,6 +80,9 @@ pub struct Filter {
     pub needles: Option<Arc<NeedleMap>>,
     /// The event-data fields to keep, so that a kept event costs no more memory than it must.
     pub fields: Option<Arc<FieldMap>>,
+    /// Event ids read only for the accounts they name: a kept one is folded into the read's
+    /// [`AccountSightings`](crate::accounts::AccountSightings) instead of kept.
+    pub tallied: &'static [u32],
 }
 
 impl Default for Filter {
@@ -94,6 +98,7 @@ impl Filter {
             selection: Selection::all(),
             needles: None,
             fields: None,
+            tallied: &[],
         }
     }
 
@@ -109,6 +114,12 @@ impl Filter {
     #[inline]
     pub fn wants(&self, id: u32) -> bool {
         self.selection.wants(id)
+    }
+
+    /// Whether kept records of this id are folded into account sightings instead of kept.
+    #[inline]
+    pub fn tallies(&self, id: u32) -> bool {
+        self.tallied.contains(&id)
     }
 
     /// The needles that decide whether a record of `event_id` is kept, if any.
@@ -149,6 +160,8 @@ pub struct ReadPlan {
     first_pass_evidence: &'static [(u32, &'static str)],
     /// Those phrases as the first pass's needles.
     first_pass_needles: Arc<NeedleMap>,
+    /// Evidence ids read only for the accounts they name (see [`Filter::tallied`]).
+    tallied: &'static [u32],
 }
 
 impl std::fmt::Debug for ReadPlan {
@@ -182,7 +195,19 @@ impl ReadPlan {
             kinds: Arc::default(),
             first_pass_evidence: &[],
             first_pass_needles: Arc::default(),
+            tallied: &[],
         }
+    }
+
+    /// Fold the kept events of these evidence ids into account sightings instead of keeping
+    /// them: they are read only to name the accounts other events give by SID.
+    pub fn tallied(mut self, ids: &'static [u32]) -> Self {
+        assert!(
+            ids.iter().all(|id| self.evidence.contains(id)),
+            "tallied ids are evidence"
+        );
+        self.tallied = ids;
+        self
     }
 
     /// Have the first pass also read the evidence events of these ids whose values hold the
@@ -257,6 +282,7 @@ impl ReadPlan {
             selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
             needles: Some(Arc::new(needles)),
             fields: Some(self.fields.clone()),
+            tallied: self.tallied,
         }
     }
 
@@ -269,6 +295,7 @@ impl ReadPlan {
             needles: (!self.first_pass_evidence.is_empty())
                 .then(|| self.first_pass_needles.clone()),
             fields: Some(self.fields.clone()),
+            tallied: &[],
         }
     }
 
@@ -288,6 +315,7 @@ impl ReadPlan {
             selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
             needles: None,
             fields: Some(self.fields.clone()),
+            tallied: &[],
         }
     }
 
@@ -329,17 +357,16 @@ impl ReadPlan {
         let second = self.full_filter(&anchors);
         anchors.truncate(n);
         // Anchors, then evidence, as a reader's second pass keeps them.
-        out.events = anchors
-            .into_iter()
-            .filter(|e| second.keeps(e))
-            .chain(
-                candidates
-                    .into_iter()
-                    .filter(|e| second.keeps(e))
-                    .map(|e| second.project(e)),
-            )
-            .collect();
-        out.selected = out.events.len() as u64;
+        out.events = anchors.into_iter().filter(|e| second.keeps(e)).collect();
+        for e in candidates.into_iter().filter(|e| second.keeps(e)) {
+            let e = second.project(e);
+            if second.tallies(e.event_id) {
+                out.accounts.add(&e);
+            } else {
+                out.events.push(e);
+            }
+        }
+        out.selected = out.events.len() as u64 + out.accounts.records();
         out
     }
 }
@@ -353,8 +380,10 @@ pub struct Selected {
     pub census: Census,
     /// Events looked at.
     pub records: u64,
-    /// Events kept.
+    /// Events kept (in `events`, or folded into `accounts`).
     pub selected: u64,
+    /// The account sightings of the tallied ids (see [`ReadPlan::tallied`]).
+    pub accounts: AccountSightings,
 }
 
 #[cfg(test)]
