@@ -108,6 +108,7 @@ pub struct NeedlesBuilder {
     gate: Vec<String>,
     strings: HashSet<String>,
     phrases: Vec<String>,
+    phrase_set: HashSet<String>,
     numbers: HashSet<u64>,
     sids: HashSet<String>,
 }
@@ -126,7 +127,9 @@ impl NeedlesBuilder {
     /// `\services\psexesvc\deleteflag` inside a registry path).
     pub fn phrase(&mut self, s: &str) -> &mut Self {
         let s = s.to_lowercase();
-        if !s.is_empty() && !self.phrases.contains(&s) {
+        // A set beside the list: a run may give hundreds of thousands of phrases (one per
+        // service found), and a search of the list for each was quadratic.
+        if !s.is_empty() && self.phrase_set.insert(s.clone()) {
             self.phrases.push(s);
         }
         self
