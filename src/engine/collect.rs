@@ -80,16 +80,31 @@ fn naive_warning(opts: &ReadOptions) -> Warning {
 }
 
 /// One collection from every input's output, in input order.
-fn assemble(warnings: Vec<Warning>, outputs: Vec<FileOutput>, opts: &ReadOptions) -> Collection {
+fn assemble(
+    warnings: Vec<Warning>,
+    mut outputs: Vec<FileOutput>,
+    opts: &ReadOptions,
+) -> Collection {
     let mut c = Collection {
         warnings,
         ..Collection::default()
     };
     let mut naive = false;
-    // Reserved exactly: the kept events are most of a hunt's memory, and a doubling vector
-    // would hold up to twice them while the per-file outputs are moved in.
-    c.events
-        .reserve_exact(outputs.iter().map(|o| o.events.len()).sum());
+    // The kept events are most of a hunt's memory. The largest input's vector becomes the
+    // whole's, grown once to the exact total (a large block grows in place, by remapping its
+    // pages), so the events are not held twice while the others are moved in. Which input's
+    // events come first does not matter: they are put in a total order below.
+    let mut distinct = crate::read::Distinct::default();
+    for out in &mut outputs {
+        distinct.absorb(std::mem::take(&mut out.distinct));
+    }
+    let distinct = distinct.into_events();
+    let total: usize = outputs.iter().map(|o| o.events.len()).sum::<usize>() + distinct.len();
+    if let Some(largest) = outputs.iter_mut().max_by_key(|o| o.events.capacity()) {
+        c.events = std::mem::take(&mut largest.events);
+    }
+    c.events.reserve_exact(total - c.events.len());
+    c.events.extend(distinct);
     for out in outputs {
         c.events.extend(out.events);
         c.accounts.absorb(out.accounts);

@@ -47,6 +47,8 @@ pub fn plan() -> ReadPlan {
         evidence_needles,
     )
     .first_pass_evidence(IMAGE_PATH_WRITES)
+    // The needles read a 7040's names only (`found`); the second pass reads the 7040s they keep.
+    .first_pass_distinct(&[(7040, &["param1", "param4"])])
     // What `evidence_needles` gives each id (a one-pass read keeps only values of these kinds).
     .needle_kinds(&[
         (4674, NAMES),

@@ -362,6 +362,39 @@ pub struct FileOutput {
     pub times_beyond_range: u64,
     /// The account sightings of kept events the filter tallies (see [`Filter::tallied`]).
     pub accounts: AccountSightings,
+    /// Kept events read only for a few fields' values, each distinct set once (see
+    /// [`Filter::distinct`]).
+    pub distinct: Distinct,
+}
+
+/// Events kept once per distinct (event id, fields) value, in the order first met.
+#[derive(Debug, Default)]
+pub struct Distinct {
+    seen: std::collections::HashSet<(u32, Vec<(String, String)>)>,
+    events: Vec<Event>,
+}
+
+impl Distinct {
+    /// Keep `event` unless an event of its id with the same fields is kept already.
+    pub fn insert(&mut self, event: Event) {
+        if self.seen.insert((event.event_id, event.data.clone())) {
+            self.events.push(event);
+        }
+    }
+
+    /// Add `other`'s events, each distinct one once.
+    pub fn absorb(&mut self, other: Distinct) {
+        if self.events.is_empty() {
+            *self = other;
+            return;
+        }
+        other.events.into_iter().for_each(|e| self.insert(e));
+    }
+
+    /// The events kept.
+    pub fn into_events(self) -> Vec<Event> {
+        self.events
+    }
 }
 
 /// How many kept events dated beyond the representable years are warned about one by one, per
@@ -434,9 +467,12 @@ impl FileOutput {
                 self.note_time_beyond_range(&event, logged);
             }
             // The projection fixes which record this is before it drops any field.
-            let event = filter.project(event);
+            let mut event = filter.project(event);
             if filter.tallies(event.event_id) {
                 self.accounts.add(&event);
+            } else if let Some(fields) = filter.distinct_fields(event.event_id) {
+                event.data.retain(|(k, _)| fields.contains(&k.as_str()));
+                self.distinct.insert(event);
             } else {
                 self.events.push(event);
             }
@@ -472,6 +508,7 @@ impl FileOutput {
     pub fn absorb(&mut self, other: FileOutput) {
         self.events.extend(other.events);
         self.accounts.absorb(other.accounts);
+        self.distinct.absorb(other.distinct);
         self.warnings.extend(other.warnings);
         self.stats.merge(&other.stats);
         self.used_naive_times |= other.used_naive_times;
@@ -495,6 +532,79 @@ mod tests {
         assert_eq!(
             not_logs_line(&stats).unwrap(),
             "3,206 files are not event logs: 2,900 source files, 306 documents; --verbose lists them"
+        );
+    }
+
+    #[test]
+    fn distinct_events_are_kept_once_per_value_set_with_their_fields_only() {
+        let filter = Filter {
+            distinct: &[(7040, &["param1", "param4"])],
+            ..Filter::ids([7040, 7045])
+        };
+        let opts = ReadOptions::default().with_filter(filter);
+        let change = |display: &str, key: &str, to: &str| {
+            crate::event::test_event(
+                7040,
+                "System",
+                &[
+                    ("param1", display),
+                    ("param2", "auto start"),
+                    ("param3", to),
+                    ("param4", key),
+                ],
+            )
+        };
+        let mut first = FileOutput::default();
+        first.offer(
+            change(
+                "Background Intelligent Transfer Service",
+                "BITS",
+                "demand start",
+            ),
+            &opts,
+        );
+        first.offer(
+            change(
+                "Background Intelligent Transfer Service",
+                "BITS",
+                "disabled",
+            ),
+            &opts,
+        );
+        first.offer(
+            crate::event::test_event(7045, "System", &[("ServiceName", "x")]),
+            &opts,
+        );
+        let mut second = FileOutput::default();
+        second.offer(change("Windows Update", "wuauserv", "demand start"), &opts);
+        second.offer(
+            change(
+                "Background Intelligent Transfer Service",
+                "BITS",
+                "auto start",
+            ),
+            &opts,
+        );
+        first.absorb(second);
+        assert_eq!(first.events.len(), 1, "other ids are kept as they are");
+        let kept: Vec<Vec<(String, String)>> = first
+            .distinct
+            .into_events()
+            .into_iter()
+            .map(|e| e.data)
+            .collect();
+        let pair = |d: &str, k: &str| {
+            vec![
+                ("param1".to_string(), d.to_string()),
+                ("param4".to_string(), k.to_string()),
+            ]
+        };
+        assert_eq!(
+            kept,
+            [
+                pair("Background Intelligent Transfer Service", "BITS"),
+                pair("Windows Update", "wuauserv")
+            ]
         );
     }
 }

@@ -83,6 +83,9 @@ pub struct Filter {
     /// Event ids read only for the accounts they name: a kept one is folded into the read's
     /// [`AccountSightings`](crate::accounts::AccountSightings) instead of kept.
     pub tallied: &'static [u32],
+    /// Event ids this pass reads only for the values of a few fields: a kept one holds only
+    /// those, and is kept once per distinct set of them (see [`crate::read::Distinct`]).
+    pub distinct: &'static [(u32, &'static [&'static str])],
 }
 
 impl Default for Filter {
@@ -99,6 +102,7 @@ impl Filter {
             needles: None,
             fields: None,
             tallied: &[],
+            distinct: &[],
         }
     }
 
@@ -114,6 +118,16 @@ impl Filter {
     #[inline]
     pub fn wants(&self, id: u32) -> bool {
         self.selection.wants(id)
+    }
+
+    /// The fields a kept record of this id is read for, when it is kept once per distinct
+    /// value set of them.
+    #[inline]
+    pub fn distinct_fields(&self, id: u32) -> Option<&'static [&'static str]> {
+        self.distinct
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, f)| *f)
     }
 
     /// Whether kept records of this id are folded into account sightings instead of kept.
@@ -162,6 +176,8 @@ pub struct ReadPlan {
     first_pass_needles: Arc<NeedleMap>,
     /// Evidence ids read only for the accounts they name (see [`Filter::tallied`]).
     tallied: &'static [u32],
+    /// Anchor ids the needles read only a few fields of (see [`Filter::distinct`]).
+    first_pass_distinct: &'static [(u32, &'static [&'static str])],
 }
 
 impl std::fmt::Debug for ReadPlan {
@@ -196,7 +212,21 @@ impl ReadPlan {
             first_pass_evidence: &[],
             first_pass_needles: Arc::default(),
             tallied: &[],
+            first_pass_distinct: &[],
         }
+    }
+
+    /// Have the first pass keep anchors of these ids with only the fields given with each, once
+    /// per distinct set of their values: the needles read nothing else of them (which services
+    /// a busy host's start-type changes name, not when or how often). The second pass reads them
+    /// whole, like any anchor.
+    pub fn first_pass_distinct(mut self, ids: &'static [(u32, &'static [&'static str])]) -> Self {
+        assert!(
+            ids.iter().all(|(id, _)| self.anchors.contains(id)),
+            "first-pass distinct ids are anchors"
+        );
+        self.first_pass_distinct = ids;
+        self
     }
 
     /// Fold the kept events of these evidence ids into account sightings instead of keeping
@@ -283,6 +313,7 @@ impl ReadPlan {
             needles: Some(Arc::new(needles)),
             fields: Some(self.fields.clone()),
             tallied: self.tallied,
+            distinct: &[],
         }
     }
 
@@ -296,6 +327,7 @@ impl ReadPlan {
                 .then(|| self.first_pass_needles.clone()),
             fields: Some(self.fields.clone()),
             tallied: &[],
+            distinct: self.first_pass_distinct,
         }
     }
 
@@ -316,6 +348,7 @@ impl ReadPlan {
             needles: None,
             fields: Some(self.fields.clone()),
             tallied: &[],
+            distinct: &[],
         }
     }
 
