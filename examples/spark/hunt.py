@@ -20,7 +20,7 @@ What runs where:
    engine looks for. It keeps a host's share accesses, pipes and registry writes that name
    *any* install of the hunt (a 5145 write of ``cmd.exe`` on host A is kept because host B
    installed a service running it, and then counts as evidence on A). So a first, lean pass
-   reads every host's installs (``svchunt.anchor_ids``), the driver broadcasts them, and each
+   reads every host's installs (``first_pass=`` of ``svchunt.read_events_from_bytes``), the driver broadcasts them, and each
    host is hunted with the other hosts' installs beside its own events, keeping only its own
    answer: the same findings as hunting everything at once. The seed query
    (``--semantics kql``) ranks rows across hosts, so it is run as one group.
@@ -138,10 +138,11 @@ def make_reader(
     select: str,
     local_tz: Optional[str],
     schema: pa.Schema,
-    anchors: Optional[List[int]] = None,
+    anchors: Optional[str] = None,
 ):
     """The read stage: each file's events (with a note per warning and one with the file's
-    counts), or, given `anchors`, only the events of those ids and no notes (the first pass)."""
+    counts), or, given `anchors` (the semantics), only what a hunt of it reads first and no
+    notes (the first pass)."""
     import warnings
 
     def name_of(uri: str) -> str:
@@ -173,7 +174,7 @@ def make_reader(
                         )
                     else:
                         events = svchunt.read_events_from_bytes(
-                            name, contents[i].as_buffer(), ids=anchors, local_tz=local_tz
+                            name, contents[i].as_buffer(), first_pass=anchors, local_tz=local_tz
                         )
                 if anchors is not None:
                     if events.num_rows:
@@ -348,11 +349,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     names = display_names(spark, args.inputs)
     anchors = None
     if args.semantics == "lifecycle":
-        # First pass, as the command's: every host's installs (a lean read of a few ids),
-        # shipped to every host's hunt.
+        # First pass, as the command's: every host's installs and service ImagePath writes
+        # (a lean read of a few ids, only the fields the needles read), shipped to every
+        # host's hunt.
         first = files.mapInArrow(
             make_reader(names, args.semantics, args.local_tz, arrow_schema(EVENT_ROWS),
-                        anchors=svchunt.anchor_ids(args.semantics)),
+                        anchors=args.semantics),
             EVENT_ROWS,
         )
         table = first.toArrow()

@@ -1,5 +1,6 @@
-//! What a hunt reads in its two passes: the rare creation events first, then only the
-//! evidence that names what they created.
+//! What a hunt reads in its two passes: the rare creation events first (with Sysmon's writes
+//! of services' `ImagePath`, which name the keys a reconfiguration borrows), then only the
+//! evidence that names what they created or reconfigured.
 //!
 //! This is what keeps a hunt's memory proportional to what it finds rather than to the corpus:
 //! a 10 GiB collection holds millions of 4624s, 7036s and Sysmon registry writes, of which only

@@ -10,6 +10,14 @@
 //! plan to events handed to it in memory, so a hunt over paths and a hunt over the same events
 //! give the same answer.
 //!
+//! A plan may shape both passes further, each to keep memory proportional to what is found:
+//! its first pass may also read a little evidence, gated by a phrase
+//! ([`ReadPlan::first_pass_evidence`]: the lifecycle's service `ImagePath` writes, which name
+//! the keys whose start-type changes matter), and keep some anchors once per distinct set of
+//! the few fields its needles read ([`ReadPlan::first_pass_distinct`]); its second pass may fold
+//! events read only for the accounts they name into counts instead of keeping them
+//! ([`ReadPlan::tallied`]: the seed query's logons).
+//!
 //! A plan is two passes in meaning, not necessarily in reading: a reader that can key the
 //! evidence it meets before the needles are known ([`ReadPlan::needle_kinds`] says which kinds
 //! of value each evidence id's needles compare: strings, numbers, SIDs, phrases) reads each

@@ -132,24 +132,28 @@ fn engine(o: &Options) -> PyResult<Engine> {
     builder.build().map_err(value_error)
 }
 
+/// The read plan of `semantics`.
+fn plan_of(semantics: &str) -> PyResult<svchunt::select::ReadPlan> {
+    match semantics {
+        "lifecycle" => Ok(svchunt::lifecycle::plan()),
+        "kql" => Ok(svchunt::kql::plan()),
+        other => Err(value_error(format!(
+            "semantics must be 'lifecycle' or 'kql', not {other:?}"
+        ))),
+    }
+}
+
 /// The filter of what a hunt of `semantics` looks at in any input: its event ids, without the
 /// second pass's needles (those come from every input's installs, which one input alone cannot
 /// know) and with every field kept, because the hunt matches those needles against every field
 /// before it drops the ones it does not read (as the command's reader does).
 fn hunt_filter(semantics: &str) -> PyResult<Filter> {
-    let plan = match semantics {
-        "lifecycle" => svchunt::lifecycle::plan(),
-        "kql" => svchunt::kql::plan(),
-        other => {
-            return Err(value_error(format!(
-                "select must be 'lifecycle', 'kql' or None, not {other:?}"
-            )));
-        }
-    };
-    let mut filter = plan.full_filter(&[]);
-    filter.needles = None;
-    filter.fields = None;
-    Ok(filter)
+    let plan = plan_of(semantics)?;
+    // Every event whole: not even folded into account sightings, as the command's second pass
+    // folds the seed query's account events (the hunt of the table's events does that itself).
+    Ok(Filter::ids(
+        plan.anchors().iter().chain(plan.evidence()).copied(),
+    ))
 }
 
 /// Read every input under `paths`: (events table, warnings, stats as JSON).
@@ -176,7 +180,7 @@ fn read_events(
 
 /// Read one input's bytes: (events table, warnings, stats as JSON).
 #[pyfunction]
-#[pyo3(signature = (name, data, ids=None, select=None, local_tz=None))]
+#[pyo3(signature = (name, data, ids=None, select=None, local_tz=None, first_pass=None))]
 fn read_events_from_bytes(
     py: Python<'_>,
     name: &str,
@@ -184,12 +188,14 @@ fn read_events_from_bytes(
     ids: Option<Vec<u32>>,
     select: Option<String>,
     local_tz: Option<String>,
+    first_pass: Option<String>,
 ) -> PyResult<(PyArrowType<Table>, Vec<PyWarning>, String)> {
-    let filter = match (select.as_deref(), ids) {
-        (Some(_), Some(_)) => return Err(value_error("give ids or select, not both")),
-        (Some(semantics), None) => hunt_filter(semantics)?,
-        (None, Some(ids)) => Filter::ids(ids),
-        (None, None) => Filter::all(),
+    let filter = match (select.as_deref(), ids, first_pass.as_deref()) {
+        (Some(semantics), None, None) => hunt_filter(semantics)?,
+        (None, Some(ids), None) => Filter::ids(ids),
+        (None, None, Some(semantics)) => plan_of(semantics)?.anchor_filter(),
+        (None, None, None) => Filter::all(),
+        _ => return Err(value_error("give one of ids, select and first_pass")),
     };
     let mut opts = svchunt::read::ReadOptions::default();
     opts.naive_time_zone = zone(local_tz.as_deref())?;
@@ -382,16 +388,7 @@ fn hunt(
 #[pyfunction]
 #[pyo3(signature = (semantics="lifecycle"))]
 fn anchor_ids(semantics: &str) -> PyResult<Vec<u32>> {
-    let plan = match semantics {
-        "lifecycle" => svchunt::lifecycle::plan(),
-        "kql" => svchunt::kql::plan(),
-        other => {
-            return Err(value_error(format!(
-                "semantics must be 'lifecycle' or 'kql', not {other:?}"
-            )));
-        }
-    };
-    let anchors = plan.anchor_filter();
+    let anchors = plan_of(semantics)?.anchor_filter();
     Ok((0..65536).filter(|id| anchors.wants(*id)).collect())
 }
 

@@ -122,3 +122,32 @@ def test_host_key_of_the_spark_job_is_the_engines(sv):
     names = ["WKS01.corp.local", "wks01", "ÄBC.Corp", "SRV-001.CORP.example", "", ".x", "a.b.c", "İSTANBUL.tr"]
     spark_way = pc.ascii_lower(pc.list_element(pc.split_pattern(pa.array(names), ".", max_splits=1), 0))
     assert spark_way.to_pylist() == [sv.host_key(n) for n in names]
+
+
+def test_hosts_hunted_apart_with_the_others_first_pass_are_the_whole_hunt(sv, cli, acceptance):
+    """What the Spark job does, without Spark: each host hunted alone, with every other host's
+    first-pass events (installs, service ImagePath writes, start-type changes' names), keeping
+    its own findings, gives the whole hunt's findings."""
+    out = cli("hunt", "-q", "-f", "jsonl", "--all", acceptance).stdout
+    files = [p for p in sorted(pathlib.Path(acceptance).rglob("*")) if p.is_file()]
+
+    def read(p, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", sv.ReadWarning)
+            return sv.read_events_from_bytes(str(p), p.read_bytes(), **kw)
+
+    events = pa.concat_tables([read(p, select="lifecycle") for p in files])
+    first = pa.concat_tables([read(p, first_pass="lifecycle") for p in files])
+    assert set(first.column("event_id").to_pylist()) <= set(sv.anchor_ids("lifecycle"))
+    assert first.num_rows < events.num_rows / 4, "the first pass is lean"
+    keys = [sv.host_key(c) for c in events.column("computer").to_pylist()]
+    first_keys = [sv.host_key(c) for c in first.column("computer").to_pylist()]
+    found = []
+    for host in sorted(set(keys)):
+        mine = events.filter(pa.array([k == host for k in keys]))
+        others = first.filter(pa.array([k != host for k in first_keys]))
+        result = sv.hunt(events=pa.concat_tables([mine, others]), include_benign=True)
+        found += [f for f in jsonl(result.render("jsonl").encode()) if sv.host_key(f["computer"]) == host]
+    expected = jsonl(out)
+    key = lambda f: (f["computer"], f["created"], f["service_name"])
+    assert sorted(found, key=key) == sorted(expected, key=key)

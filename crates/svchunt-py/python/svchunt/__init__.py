@@ -166,6 +166,7 @@ def read_events_from_bytes(
     *,
     select: Optional[str] = None,
     local_tz: Optional[str] = None,
+    first_pass: Optional[str] = None,
 ) -> _pa.Table:
     """The events of one input held in memory (an EVTX file's bytes, a JSON export, a zip),
     named ``name`` in warnings and in each event's ``origin.file``.
@@ -174,7 +175,10 @@ def read_events_from_bytes(
     filesystem. ``select='lifecycle'`` (or ``'kql'``) keeps only the event ids a hunt of
     that semantics looks at (each event whole: the hunt matches what it looks for against
     every field): give the result to :func:`hunt` (``events=``) to get the same answer as
-    hunting the files.
+    hunting the files. ``first_pass='lifecycle'`` keeps what a hunt reads first to learn what
+    to look for (the installs, the service ``ImagePath`` writes, each start-type change's
+    names once), and only the fields it reads of them: a front end that hunts each host alone
+    adds the other hosts' to each host's events (see :func:`anchor_ids`).
     """
     table, problems, stats = _svchunt.read_events_from_bytes(
         name,
@@ -182,6 +186,7 @@ def read_events_from_bytes(
         None if ids is None else [int(i) for i in ids],
         select,
         local_tz,
+        first_pass,
     )
     _warn(problems)
     return _with_stats(table, stats)
@@ -298,11 +303,13 @@ def hunt(
 
 def anchor_ids(semantics: str = "lifecycle") -> List[int]:
     """The event ids a hunt of ``semantics`` reads first to learn what to look for in the rest
-    (the service installs, 7045 and 4697, for the lifecycle).
+    (for the lifecycle: the service installs, 7045 and 4697, the start-type changes, 7040, and
+    Sysmon's registry writes, 13, of which it keeps the services' ``ImagePath`` writes only).
 
     The engine looks for the evidence of every install in the whole hunt, on every host: a
-    front end that hunts each host alone (the Spark job) adds the other hosts' events of these
-    ids to each host's, and keeps only that host's answer, to get the whole hunt's answer."""
+    front end that hunts each host alone (the Spark job) adds the other hosts' first-pass
+    events (:func:`read_events_from_bytes` with ``first_pass=``) to each host's, and keeps only
+    that host's answer, to get the whole hunt's answer."""
     return _svchunt.anchor_ids(semantics)
 
 
