@@ -297,7 +297,11 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
 
 /// [`run`], naming the 7045s' SIDs from `accounts` (learnt from `events` and the account
 /// events the read folded; see [`plan`]).
-pub fn run_with(events: &[Event], accounts: &AccountDirectory, config: &KqlConfig) -> Vec<KqlRow> {
+pub(crate) fn run_with(
+    events: &[Event],
+    accounts: &AccountDirectory,
+    config: &KqlConfig,
+) -> Vec<KqlRow> {
     let lefts: Vec<Left<'_>> = events
         .iter()
         .filter_map(|e| left(e, accounts, config))

@@ -29,7 +29,7 @@ pub struct Collection {
     pub census: Census,
     /// The account sightings of the events read only for the accounts they name, each record
     /// once (see [`ReadPlan::tallied`]).
-    pub accounts: AccountSightings,
+    pub(crate) accounts: AccountSightings,
 }
 
 /// Discover and read every input under `paths` with `opts`, telling `progress` (with the

@@ -361,7 +361,7 @@ pub struct FileOutput {
     /// Kept events dated beyond the representable years (see [`Event::time_as_logged`]).
     pub times_beyond_range: u64,
     /// The account sightings of kept events the filter tallies (see [`Filter::tallied`]).
-    pub accounts: AccountSightings,
+    pub(crate) accounts: AccountSightings,
     /// Kept events read only for a few fields' values, each distinct set once (see
     /// [`Filter::distinct`]).
     pub distinct: Distinct,

@@ -89,7 +89,7 @@ pub struct Filter {
     /// The event-data fields to keep, so that a kept event costs no more memory than it must.
     pub fields: Option<Arc<FieldMap>>,
     /// Event ids read only for the accounts they name: a kept one is folded into the read's
-    /// [`AccountSightings`](crate::accounts::AccountSightings) instead of kept.
+    /// account sightings (SID/name counts) instead of kept.
     pub tallied: &'static [u32],
     /// Event ids this pass reads only for the values of a few fields: a kept one holds only
     /// those, and is kept once per distinct set of them (see [`crate::read::Distinct`]).
@@ -424,7 +424,7 @@ pub struct Selected {
     /// Events kept (in `events`, or folded into `accounts`).
     pub selected: u64,
     /// The account sightings of the tallied ids (see [`ReadPlan::tallied`]).
-    pub accounts: AccountSightings,
+    pub(crate) accounts: AccountSightings,
 }
 
 #[cfg(test)]
