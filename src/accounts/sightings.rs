@@ -4,7 +4,7 @@
 //! The seed semantics reads every logon, logoff and share access that names an installer's SID,
 //! only to learn which name that SID goes by (the most seen wins). On a busy collection that is
 //! most of what it reads: 300,000 events per GiB of Security logs, a kilobyte each when kept as
-//! events. Kept here they cost one interned pair per distinct account and 16 bytes per sighting,
+//! events. Kept here they cost one interned pair per distinct account and 24 bytes per record,
 //! and still count exactly as the kept events would: each record once, however many copies of
 //! its log were read (the record's identity, the one events are de-duplicated by, goes with it).
 
@@ -13,40 +13,50 @@ use std::collections::HashMap;
 use super::{AccountDirectory, identifies, pairs};
 use crate::event::Event;
 
-/// The tag of an event's own entry (its pairs' tags are `pair << 2 | slot`).
-const EVENT: u64 = u64::MAX;
+/// No pair in this slot.
+const NONE: u32 = u32::MAX;
+
+/// One record's sighting: its identity and the pairs it gave, in the order
+/// [`AccountDirectory::learn_event`] counts them (a record naming one pair twice counts twice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Sighting {
+    record: u64,
+    pairs: [u32; 3],
+}
 
 /// SID/name pairs sighted, by the identity of the record that gave each.
 #[derive(Debug, Default, Clone)]
 pub struct AccountSightings {
     /// Each distinct (SID, name) pair once.
     pairs: Vec<(Box<str>, Box<str>)>,
-    index: HashMap<(Box<str>, Box<str>), u64>,
-    /// (record identity, tag): one [`EVENT`] entry per record, one per pair it gave (its slot
-    /// among the event's pairs keeps a record that names one pair twice counting twice, as
-    /// [`AccountDirectory::learn_event`] does).
-    seen: Vec<(u64, u64)>,
+    index: HashMap<(Box<str>, Box<str>), u32>,
+    /// One per record read (24 bytes: the seed query may read millions of logons).
+    seen: Vec<Sighting>,
 }
 
 impl AccountSightings {
     /// Fold in the pairs of `e` (an event as the read plan projects it).
     pub fn add(&mut self, e: &Event) {
-        let id = e.identity().to_bits();
-        self.seen.push((id, EVENT));
-        for (slot, (sid, name)) in pairs(e).enumerate() {
+        let mut sighting = Sighting {
+            record: e.identity().to_bits(),
+            pairs: [NONE; 3],
+        };
+        // An event gives at most three pairs: its Subject and Target accounts, and its user.
+        for (slot, (sid, name)) in pairs(e).take(3).enumerate() {
             if identifies(sid) {
-                let pair = self.intern(sid, &name);
-                self.seen.push((id, pair << 2 | slot as u64));
+                sighting.pairs[slot] = self.intern(sid, &name);
             }
         }
+        self.seen.push(sighting);
     }
 
-    fn intern(&mut self, sid: &str, name: &str) -> u64 {
+    fn intern(&mut self, sid: &str, name: &str) -> u32 {
         let key: (Box<str>, Box<str>) = (sid.into(), name.into());
         if let Some(i) = self.index.get(&key) {
             return *i;
         }
-        let i = self.pairs.len() as u64;
+        // Fewer than 2^32 - 1 distinct pairs: each is a few bytes at least, and memory ends first.
+        let i = u32::try_from(self.pairs.len()).expect("fewer than 2^32 distinct accounts");
         self.pairs.push(key.clone());
         self.index.insert(key, i);
         i
@@ -58,24 +68,25 @@ impl AccountSightings {
             *self = other;
             return;
         }
-        let remap: Vec<u64> = other
+        let remap: Vec<u32> = other
             .pairs
             .iter()
             .map(|(sid, name)| self.intern(sid, name))
             .collect();
         self.seen.reserve(other.seen.len());
-        self.seen.extend(other.seen.into_iter().map(|(id, tag)| {
-            let tag = match tag {
-                EVENT => EVENT,
-                t => remap[(t >> 2) as usize] << 2 | (t & 3),
-            };
-            (id, tag)
+        self.seen.extend(other.seen.into_iter().map(|mut s| {
+            for p in &mut s.pairs {
+                if *p != NONE {
+                    *p = remap[*p as usize];
+                }
+            }
+            s
         }));
     }
 
     /// Records sighted (copies included until [`AccountSightings::dedup`]).
     pub fn records(&self) -> u64 {
-        self.seen.iter().filter(|(_, t)| *t == EVENT).count() as u64
+        self.seen.len() as u64
     }
 
     /// Keep each record's sightings once, as events are kept once; returns how many records
@@ -91,9 +102,9 @@ impl AccountSightings {
     /// Count every sighting into `dir` (after [`AccountSightings::dedup`]).
     pub fn learn_into(&self, dir: &mut AccountDirectory) {
         let mut times = vec![0u32; self.pairs.len()];
-        for (_, tag) in &self.seen {
-            if *tag != EVENT {
-                let t = &mut times[(tag >> 2) as usize];
+        for p in self.seen.iter().flat_map(|s| s.pairs) {
+            if p != NONE {
+                let t = &mut times[p as usize];
                 *t = t.saturating_add(1);
             }
         }
