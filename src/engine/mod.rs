@@ -411,8 +411,8 @@ fn report(
     accounts: &AccountDirectory,
     options: &LifecycleOptions,
 ) -> Report {
-    let mut findings: Vec<Finding> = judged(events, accounts, options)
-        .into_iter()
+    // Filtered as they are judged: the benign ones (most installs) are never held together.
+    let mut findings: Vec<Finding> = judged_each(events, accounts, options)
         .filter(|f| reported(f, options))
         .collect();
     let campaigns = campaigns(&mut findings, |_| 0);
@@ -430,23 +430,28 @@ fn judged(
     accounts: &AccountDirectory,
     options: &LifecycleOptions,
 ) -> Vec<Finding> {
+    judged_each(events, accounts, options).collect()
+}
+
+/// [`judged`], one finding at a time.
+fn judged_each<'a>(
+    events: &[Event],
+    accounts: &AccountDirectory,
+    options: &'a LifecycleOptions,
+) -> impl Iterator<Item = Finding> + 'a {
     let lifecycles = lifecycle::correlate_with(events, &options.windows, accounts);
     let attributions = attribute::attribute(&lifecycles, events);
-    lifecycles
-        .into_iter()
-        .zip(attributions)
-        .map(|(l, a)| {
-            let finding = Finding::assemble(l, a);
-            match options.allow.as_ref().and_then(|a| a.rule_for(&finding)) {
-                Some(rule) => Finding {
-                    verdict: Verdict::Benign,
-                    verdict_reasons: vec![format!("allow-listed by {rule}")],
-                    ..finding
-                },
-                None => finding,
-            }
-        })
-        .collect()
+    lifecycles.into_iter().zip(attributions).map(move |(l, a)| {
+        let finding = Finding::assemble(l, a);
+        match options.allow.as_ref().and_then(|a| a.rule_for(&finding)) {
+            Some(rule) => Finding {
+                verdict: Verdict::Benign,
+                verdict_reasons: vec![format!("allow-listed by {rule}")],
+                ..finding
+            },
+            None => finding,
+        }
+    })
 }
 
 /// Whether a hunt with `options` reports `finding` (benign ones only when asked).
