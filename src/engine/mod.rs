@@ -169,7 +169,8 @@ impl EngineBuilder {
     /// every chunk with the needles known). Off by default: on the benchmark corpora the keys
     /// meet a needle in 99 % of chunks, so the one pass reads nearly everything twice anyway
     /// and pays for the keys too (1.3–1.5× slower; see README "Speed"). Both give the same
-    /// answer (`tests/reading/fast_path.rs`).
+    /// answer (`tests/reading/fast_path.rs`). A plan whose first pass reads evidence too (the
+    /// lifecycle's: service `ImagePath` writes) is read in two passes whatever this says.
     pub fn evtx_one_pass(mut self, yes: bool) -> Self {
         self.one_pass = yes;
         self
