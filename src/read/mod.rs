@@ -7,6 +7,7 @@
 //! ends the run.
 
 pub mod csv_export;
+mod distinct;
 pub mod evtx;
 pub mod evtx_binxml;
 pub mod evtx_json;
@@ -34,6 +35,7 @@ use serde::Serialize;
 use crate::accounts::AccountSightings;
 use crate::event::{Census, Event};
 use crate::select::Filter;
+pub use distinct::Distinct;
 
 /// How readers should behave: which records to keep (the pass's [`Filter`], set by the engine
 /// from its read plan) and how to read what the formats leave open.
@@ -365,36 +367,6 @@ pub struct FileOutput {
     /// Kept events read only for a few fields' values, each distinct set once (see
     /// [`Filter::distinct`]).
     pub distinct: Distinct,
-}
-
-/// Events kept once per distinct (event id, fields) value, in the order first met.
-#[derive(Debug, Default)]
-pub struct Distinct {
-    seen: std::collections::HashSet<(u32, Vec<(String, String)>)>,
-    events: Vec<Event>,
-}
-
-impl Distinct {
-    /// Keep `event` unless an event of its id with the same fields is kept already.
-    pub fn insert(&mut self, event: Event) {
-        if self.seen.insert((event.event_id, event.data.clone())) {
-            self.events.push(event);
-        }
-    }
-
-    /// Add `other`'s events, each distinct one once.
-    pub fn absorb(&mut self, other: Distinct) {
-        if self.events.is_empty() {
-            *self = other;
-            return;
-        }
-        other.events.into_iter().for_each(|e| self.insert(e));
-    }
-
-    /// The events kept.
-    pub fn into_events(self) -> Vec<Event> {
-        self.events
-    }
 }
 
 /// How many kept events dated beyond the representable years are warned about one by one, per
