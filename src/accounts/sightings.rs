@@ -44,22 +44,25 @@ impl AccountSightings {
         // An event gives at most three pairs: its Subject and Target accounts, and its user.
         for (slot, (sid, name)) in pairs(e).take(3).enumerate() {
             if identifies(sid) {
-                sighting.pairs[slot] = self.intern(sid, &name);
+                sighting.pairs[slot] = self.intern(sid, &name).unwrap_or(NONE);
             }
         }
         self.seen.push(sighting);
     }
 
-    fn intern(&mut self, sid: &str, name: &str) -> u32 {
+    /// The pair's number; `None` past 2^32 - 1 distinct pairs (memory ends long before: the
+    /// pair is then not counted rather than the run stopped).
+    fn intern(&mut self, sid: &str, name: &str) -> Option<u32> {
         let key: (Box<str>, Box<str>) = (sid.into(), name.into());
         if let Some(i) = self.index.get(&key) {
-            return *i;
+            return Some(*i);
         }
-        // Fewer than 2^32 - 1 distinct pairs: each is a few bytes at least, and memory ends first.
-        let i = u32::try_from(self.pairs.len()).expect("fewer than 2^32 distinct accounts");
+        let i = u32::try_from(self.pairs.len())
+            .ok()
+            .filter(|i| *i != NONE)?;
         self.pairs.push(key.clone());
         self.index.insert(key, i);
-        i
+        Some(i)
     }
 
     /// Add another input's sightings to these.
@@ -71,7 +74,7 @@ impl AccountSightings {
         let remap: Vec<u32> = other
             .pairs
             .iter()
-            .map(|(sid, name)| self.intern(sid, name))
+            .map(|(sid, name)| self.intern(sid, name).unwrap_or(NONE))
             .collect();
         self.seen.reserve(other.seen.len());
         self.seen.extend(other.seen.into_iter().map(|mut s| {
