@@ -29,7 +29,9 @@ struct Sighting {
 pub struct AccountSightings {
     /// Each distinct (SID, name) pair once.
     pairs: Vec<(Box<str>, Box<str>)>,
-    index: HashMap<(Box<str>, Box<str>), u32>,
+    /// Their numbers, by SID then name (looked up by `&str`: a pair seen before, nearly every
+    /// one, costs no allocation).
+    index: HashMap<Box<str>, HashMap<Box<str>, u32>>,
     /// One per record read (24 bytes: the seed query may read millions of logons).
     seen: Vec<Sighting>,
 }
@@ -53,15 +55,17 @@ impl AccountSightings {
     /// The pair's number; `None` past 2^32 - 1 distinct pairs (memory ends long before: the
     /// pair is then not counted rather than the run stopped).
     fn intern(&mut self, sid: &str, name: &str) -> Option<u32> {
-        let key: (Box<str>, Box<str>) = (sid.into(), name.into());
-        if let Some(i) = self.index.get(&key) {
+        if let Some(i) = self.index.get(sid).and_then(|names| names.get(name)) {
             return Some(*i);
         }
         let i = u32::try_from(self.pairs.len())
             .ok()
             .filter(|i| *i != NONE)?;
-        self.pairs.push(key.clone());
-        self.index.insert(key, i);
+        self.pairs.push((sid.into(), name.into()));
+        self.index
+            .entry(sid.into())
+            .or_default()
+            .insert(name.into(), i);
         Some(i)
     }
 
