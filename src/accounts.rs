@@ -19,15 +19,26 @@ pub struct AccountDirectory {
     names: HashMap<String, BTreeMap<String, u32>>,
 }
 
-/// The SID/name pairs `e` carries: its Subject and Target accounts, and its user.
-fn pairs(e: &Event) -> impl Iterator<Item = (&str, String)> {
+/// The SID/name pairs `e` carries: its Subject and Target accounts, and its user; of its
+/// data, only `kept` fields when given (as a projection that kept only those would leave it).
+fn pairs<'a>(
+    e: &'a Event,
+    kept: Option<&'a [&'a str]>,
+) -> impl Iterator<Item = (&'a str, String)> + 'a {
     const PAIRS: [[&str; 3]; 2] = [
         ["SubjectUserSid", "SubjectDomainName", "SubjectUserName"],
         ["TargetUserSid", "TargetDomainName", "TargetUserName"],
     ];
-    let data = PAIRS.into_iter().filter_map(|[sid, domain, user]| {
-        let sid = e.field_nonempty(sid)?;
-        Some((sid, UserRef::join_name(e.field(domain), e.field(user))?))
+    let field = move |name: &str| {
+        kept.is_none_or(|k| k.contains(&name))
+            .then(|| e.field(name))
+            .flatten()
+    };
+    let data = PAIRS.into_iter().filter_map(move |[sid, domain, user]| {
+        let sid = field(sid)
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && *v != "-")?;
+        Some((sid, UserRef::join_name(field(domain), field(user))?))
     });
     let user = e.user.sid.as_deref().zip(e.user.name.clone());
     data.chain(user)
@@ -77,7 +88,7 @@ impl AccountDirectory {
     /// how many pairs were not learnt.
     pub fn learn_event_within(&mut self, e: &Event, max_sids: usize, max_names: usize) -> u64 {
         let mut refused = 0;
-        for (sid, name) in pairs(e) {
+        for (sid, name) in pairs(e, None) {
             refused += u64::from(!self.add(sid, &name, max_sids, max_names));
         }
         refused

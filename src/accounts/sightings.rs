@@ -39,12 +39,18 @@ pub struct AccountSightings {
 impl AccountSightings {
     /// Fold in the pairs of `e` (an event as the read plan projects it).
     pub fn add(&mut self, e: &Event) {
+        self.add_within(e, None);
+    }
+
+    /// Fold in the pairs of `e` as if only its `fields` were kept (`None`: all of them), as
+    /// the read plan's projection would leave it.
+    pub fn add_within(&mut self, e: &Event, fields: Option<&[&str]>) {
         let mut sighting = Sighting {
             record: e.identity().to_bits(),
             pairs: [NONE; 3],
         };
         // An event gives at most three pairs: its Subject and Target accounts, and its user.
-        for (slot, (sid, name)) in pairs(e).take(3).enumerate() {
+        for (slot, (sid, name)) in pairs(e, fields).take(3).enumerate() {
             if identifies(sid) {
                 sighting.pairs[slot] = self.intern(sid, &name).unwrap_or(NONE);
             }

@@ -277,6 +277,11 @@ pub(super) fn read(
     let (mut nodes, mut bytes) = (0usize, 0usize);
     let mut events = Vec::with_capacity(needed.len());
     let mut next = needed.iter().peekable();
+    // Records read only for the accounts they name (the seed query's logons, most of what it
+    // reads) are decoded into this one event, folded at once and written over by the next:
+    // their strings are allocated once a chunk, not once a record.
+    let mut folded = evtx_render::blank_event(name);
+    let mut scratch = String::new();
     for (i, r) in records.iter().enumerate().take(last + 1) {
         let Some(time) = header_time(data, r.offset) else {
             return Lean::Fallback;
@@ -289,9 +294,39 @@ pub(super) fn read(
             // Built, then rendered.
             nodes += 2 * cost.nodes;
             bytes += cost.text;
+            if keys.is_none()
+                && r.event_id.is_some_and(|id| filter.tallies(u32::from(id)))
+                && result.identity.is_some()
+            {
+                if !evtx_render::to_event_into(
+                    &inst,
+                    name,
+                    r.record_id,
+                    time,
+                    &mut folded,
+                    &mut scratch,
+                ) {
+                    return Lean::Fallback;
+                }
+                // Folded now, before the events decoded earlier are offered: what that
+                // changes (counts, the census, the sightings) does not depend on order. One
+                // dated beyond the representable years is warned about in its place.
+                if filter.tallies(folded.event_id) && folded.time_as_logged.is_none() {
+                    if filter.wants(folded.event_id) {
+                        result.seen_ids.insert(folded.event_id);
+                    }
+                    result.out.offer_folded(&mut folded, opts);
+                } else {
+                    events.push(folded.clone());
+                }
+                continue;
+            }
             let Some(ev) = evtx_render::to_event(&inst, name, r.record_id, time) else {
                 return Lean::Fallback;
             };
+            if result.identity.is_none() {
+                result.identity = Some((ev.computer.clone(), ev.channel.clone()));
+            }
             events.push(ev);
         } else {
             let Some(cost) = ctx.vouch(r.offset, r.size) else {
@@ -304,9 +339,6 @@ pub(super) fn read(
         }
     }
     for ev in events {
-        if result.identity.is_none() {
-            result.identity = Some((ev.computer.clone(), ev.channel.clone()));
-        }
         if filter.wants(ev.event_id) {
             result.seen_ids.insert(ev.event_id);
         }

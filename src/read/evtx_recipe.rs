@@ -18,9 +18,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::evtx_binxml::{Element, Instance, Node, Slot, Template, Val, ty};
-use super::evtx_render::{SystemHeader, write_value};
+use super::evtx_render::write_value;
 use super::times;
-use crate::event::Event;
+use crate::event::{Event, Locator, Origin};
 
 /// Where a leaf's text (or an attribute's) comes from.
 #[derive(Debug, Clone)]
@@ -265,43 +265,62 @@ fn first<'r>(inst: &Instance<'_>, leaves: &'r [Leaf]) -> Option<&'r Leaf> {
     leaves.iter().find(|l| !left_out(inst, l))
 }
 
-/// A leaf's text.
-fn leaf_text(inst: &Instance<'_>, l: &Leaf) -> Result<String, ()> {
-    let mut s = String::new();
-    text(inst, &l.content, &mut s)?;
-    Ok(s)
+/// A leaf's text, left in `scratch`.
+fn leaf_into(inst: &Instance<'_>, l: &Leaf, scratch: &mut String) -> Result<(), ()> {
+    scratch.clear();
+    text(inst, &l.content, scratch).map(|_| ())
 }
 
-/// A leaf's attribute `name` (the last one with text), and whether it is a bare number.
-fn attr(inst: &Instance<'_>, l: &Leaf, name: &str) -> Result<Option<(String, bool)>, ()> {
+/// A leaf's attribute `name` (the last one with text), left in `scratch`; whether it is a
+/// bare number, `None` when no such attribute has text.
+fn attr_into(
+    inst: &Instance<'_>,
+    l: &Leaf,
+    name: &str,
+    scratch: &mut String,
+) -> Result<Option<bool>, ()> {
     for (n, s) in l.attrs.iter().rev() {
         if &**n != name {
             continue;
         }
-        let mut t = String::new();
-        if text(inst, s, &mut t)? {
-            return Ok(Some((t, is_bare(inst, s))));
+        scratch.clear();
+        if text(inst, s, scratch)? {
+            return Ok(Some(is_bare(inst, s)));
         }
     }
     Ok(None)
 }
 
+/// `target` made `text`, in the memory it has.
+fn assign(target: &mut String, text: &str) {
+    target.clear();
+    target.push_str(text);
+}
+
 /// Whether a leaf renders as an object: one of its attributes has text.
-fn is_object(inst: &Instance<'_>, l: &Leaf) -> Result<bool, ()> {
+fn is_object(inst: &Instance<'_>, l: &Leaf, scratch: &mut String) -> Result<bool, ()> {
     for (_, s) in &l.attrs {
-        if text(inst, s, &mut String::new())? {
+        scratch.clear();
+        if text(inst, s, scratch)? {
             return Ok(true);
         }
     }
     Ok(false)
 }
 
+/// The named fields into `out`: empty, or a previous record's fields, whose strings are
+/// written over. Each value is written in `scratch` first, so that a new string is allocated
+/// once at its length rather than grown piece by piece.
 fn data(
     inst: &Instance<'_>,
     fields: &DataFields,
     out: &mut Vec<(String, String)>,
+    scratch: &mut String,
 ) -> Result<(), ()> {
-    out.reserve_exact(fields.0.len());
+    if out.is_empty() {
+        out.reserve_exact(fields.0.len());
+    }
+    let mut n = 0;
     for (name, l) in &fields.0 {
         if left_out(inst, l) {
             continue;
@@ -310,8 +329,17 @@ fn data(
         if **name == *"#attributes" || name.ends_with("_attributes") || &**name == "Data" {
             return Err(());
         }
-        out.push((name.to_string(), leaf_text(inst, l)?));
+        leaf_into(inst, l, scratch)?;
+        match out.get_mut(n) {
+            Some((k, v)) => {
+                assign(k, name);
+                assign(v, scratch);
+            }
+            None => out.push((name.to_string(), scratch.as_str().to_owned())),
+        }
+        n += 1;
     }
+    out.truncate(n);
     Ok(())
 }
 
@@ -324,83 +352,123 @@ pub fn event(
     record_id: u64,
     header_time: Timestamp,
 ) -> Option<Event> {
-    let Recipe(Shape::Event(r)) = recipe else {
-        return None;
-    };
-    let (system, data_source) = &**r;
-    let mut fields = Vec::new();
-    match data_source {
-        Data::None => {}
-        Data::Here(f) => data(inst, f, &mut fields).ok()?,
-        Data::Nested(id) => match inst.values.get(usize::from(*id)) {
-            Some(Slot::Nested(inner)) => match inner.template.recipe() {
-                Some(Recipe(Shape::EventData(f))) => data(inner, f, &mut fields).ok()?,
-                _ => return None,
-            },
-            // Text where the event data would be: the general renderer says what it is.
-            Some(Slot::Value(v)) if !v.is_empty() => return None,
-            _ => {}
-        },
-    }
-    system_event(inst, system, fields, file, record_id, header_time).ok()
+    let mut out = super::evtx_render::blank_event(file);
+    event_into(
+        inst,
+        recipe,
+        file,
+        record_id,
+        header_time,
+        &mut out,
+        &mut String::new(),
+    )
+    .then_some(out)
 }
 
-fn system_event(
+/// [`event`] written into `out`, whose strings are written over: a record decoded only to be
+/// folded (see `FileOutput::offer_folded`) then allocates nothing once `out` has held one of
+/// its shape. `false` when the recipe cannot say (`out` is then half-written).
+pub fn event_into(
     inst: &Instance<'_>,
-    s: &System,
-    data: Vec<(String, String)>,
+    recipe: &Recipe,
     file: &Arc<str>,
     record_id: u64,
     header_time: Timestamp,
-) -> Result<Event, ()> {
-    let event_id = leaf_text(inst, first(inst, &s.event_id).ok_or(())?)?
-        .trim()
-        .parse::<u64>()
-        .map_err(|_| ())?;
-    let event_id = u32::try_from(event_id).map_err(|_| ())?;
-    let (time, time_as_logged) = match first(inst, &s.time) {
-        Some(l) => match attr(inst, l, "SystemTime")? {
-            Some((_, true)) => return Err(()),
-            Some((t, false)) => times::system_time(&t).ok_or(())?,
+    out: &mut Event,
+    scratch: &mut String,
+) -> bool {
+    let Recipe(Shape::Event(r)) = recipe else {
+        return false;
+    };
+    let (system, data_source) = &**r;
+    let data_ok = match data_source {
+        Data::None => {
+            out.data.clear();
+            Ok(())
+        }
+        Data::Here(f) => data(inst, f, &mut out.data, scratch),
+        Data::Nested(id) => match inst.values.get(usize::from(*id)) {
+            Some(Slot::Nested(inner)) => match inner.template.recipe() {
+                Some(Recipe(Shape::EventData(f))) => data(inner, f, &mut out.data, scratch),
+                _ => return false,
+            },
+            // Text where the event data would be: the general renderer says what it is.
+            Some(Slot::Value(v)) if !v.is_empty() => return false,
+            _ => {
+                out.data.clear();
+                Ok(())
+            }
+        },
+    };
+    data_ok.is_ok() && system_into(inst, system, file, record_id, header_time, out, scratch).is_ok()
+}
+
+/// The `System` fields into `out`, then its user from the subject fields, as
+/// [`super::evtx_render::SystemHeader::into_event`] makes them.
+fn system_into(
+    inst: &Instance<'_>,
+    s: &System,
+    file: &Arc<str>,
+    record_id: u64,
+    header_time: Timestamp,
+    out: &mut Event,
+    scratch: &mut String,
+) -> Result<(), ()> {
+    leaf_into(inst, first(inst, &s.event_id).ok_or(())?, scratch)?;
+    let event_id = scratch.trim().parse::<u64>().map_err(|_| ())?;
+    out.event_id = u32::try_from(event_id).map_err(|_| ())?;
+    (out.time, out.time_as_logged) = match first(inst, &s.time) {
+        Some(l) => match attr_into(inst, l, "SystemTime", scratch)? {
+            Some(true) => return Err(()),
+            Some(false) => times::system_time(scratch).ok_or(())?,
             None => (header_time, None),
         },
         None => (header_time, None),
     };
-    let record = match first(inst, &s.record_id) {
-        Some(l) if is_object(inst, l)? => None,
-        Some(l) => leaf_text(inst, l)?.trim().parse::<u64>().ok(),
+    out.record_id = match first(inst, &s.record_id) {
+        Some(l) if is_object(inst, l, scratch)? => None,
+        Some(l) => {
+            leaf_into(inst, l, scratch)?;
+            scratch.trim().parse::<u64>().ok()
+        }
         None => None,
     };
     let provider = match first(inst, &s.provider) {
-        Some(l) => match attr(inst, l, "Name")? {
-            Some((t, _)) => t,
-            None => attr(inst, l, "EventSourceName")?
-                .map(|(t, _)| t)
-                .unwrap_or_default(),
-        },
-        None => String::new(),
+        Some(l) => {
+            attr_into(inst, l, "Name", scratch)?.is_some()
+                || attr_into(inst, l, "EventSourceName", scratch)?.is_some()
+        }
+        None => false,
     };
-    let scalar = |leaves: &[Leaf]| match first(inst, leaves) {
-        Some(l) => leaf_text(inst, l),
-        None => Ok(String::new()),
-    };
-    let channel = scalar(&s.channel)?;
-    let computer = scalar(&s.computer)?;
+    assign(&mut out.provider, if provider { scratch } else { "" });
+    for (leaves, target) in [
+        (&s.channel, &mut out.channel),
+        (&s.computer, &mut out.computer),
+    ] {
+        match first(inst, leaves) {
+            Some(l) => {
+                leaf_into(inst, l, scratch)?;
+                assign(target, scratch);
+            }
+            None => target.clear(),
+        }
+    }
     let sid = match first(inst, &s.security) {
-        Some(l) => attr(inst, l, "UserID")?
-            .map(|(t, _)| t)
-            .filter(|t| !t.is_empty()),
-        None => None,
+        Some(l) => attr_into(inst, l, "UserID", scratch)?.is_some() && !scratch.is_empty(),
+        None => false,
     };
-    let system = SystemHeader {
-        time,
-        time_as_logged,
-        event_id,
-        record,
-        provider,
-        channel,
-        computer,
-        sid,
+    match (&mut out.user.sid, sid) {
+        (Some(target), true) => assign(target, scratch),
+        (target, true) => *target = Some(scratch.as_str().to_owned()),
+        (target, false) => *target = None,
+    }
+    out.user.name = None;
+    out.origin = Origin {
+        file: file.clone(),
+        locator: Locator::Record(record_id),
     };
-    Ok(system.into_event(data, file, record_id))
+    out.table = None;
+    out.source_identity = None;
+    out.fill_user_from_subject();
+    Ok(())
 }

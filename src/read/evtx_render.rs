@@ -558,6 +558,52 @@ pub fn to_event(
     general(inst, file, record_id, header_time)
 }
 
+/// [`to_event`] written into `out`, whose strings' memory is reused where the template's
+/// recipe applies (see [`super::evtx_recipe::event_into`]); `false` where no event can be
+/// made, as `to_event` gives `None`.
+pub fn to_event_into(
+    inst: &Instance<'_>,
+    file: &Arc<str>,
+    record_id: u64,
+    header_time: Timestamp,
+    out: &mut Event,
+    scratch: &mut String,
+) -> bool {
+    if let Some(recipe) = inst.template.recipe()
+        && super::evtx_recipe::event_into(inst, recipe, file, record_id, header_time, out, scratch)
+    {
+        return true;
+    }
+    match general(inst, file, record_id, header_time) {
+        Some(ev) => {
+            *out = ev;
+            true
+        }
+        None => false,
+    }
+}
+
+/// An event with nothing in it yet, for a decoder to write into.
+pub(super) fn blank_event(file: &Arc<str>) -> Event {
+    Event {
+        time: Timestamp::UNIX_EPOCH,
+        time_as_logged: None,
+        computer: String::new(),
+        channel: String::new(),
+        provider: String::new(),
+        event_id: 0,
+        record_id: None,
+        user: UserRef::default(),
+        data: Vec::new(),
+        origin: Origin {
+            file: file.clone(),
+            locator: Locator::Record(0),
+        },
+        table: None,
+        source_identity: None,
+    }
+}
+
 /// [`to_event`] by the template's compiled recipe alone: `None` where it cannot say.
 pub fn by_recipe(
     inst: &Instance<'_>,

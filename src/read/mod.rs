@@ -419,6 +419,37 @@ impl FileOutput {
 
     /// Count a record seen, note it in the census, and keep it if `opts` keeps it.
     pub fn offer(&mut self, mut event: Event, opts: &ReadOptions) {
+        if !self.admit(&mut event, opts) {
+            return;
+        }
+        let filter = opts.filter();
+        if filter.tallies(event.event_id) {
+            self.fold(&mut event, opts);
+            return;
+        }
+        // The projection fixes which record this is before it drops any field.
+        let mut event = filter.project(event);
+        if let Some(fields) = filter.distinct_fields(event.event_id) {
+            event.data.retain(|(k, _)| fields.contains(&k.as_str()));
+            self.distinct.insert(event);
+        } else {
+            self.events.push(event);
+        }
+    }
+
+    /// [`FileOutput::offer`] for an event whose id the filter tallies, by a reader that writes
+    /// its next record into the same memory: counted, and folded into the account sightings
+    /// if kept, as `offer` would; never kept.
+    pub(crate) fn offer_folded(&mut self, event: &mut Event, opts: &ReadOptions) {
+        debug_assert!(opts.filter().tallies(event.event_id));
+        if self.admit(event, opts) {
+            self.fold(event, opts);
+        }
+    }
+
+    /// Count a record seen and note it in the census; whether `opts` keeps it (then counted
+    /// as selected).
+    fn admit(&mut self, event: &mut Event, opts: &ReadOptions) -> bool {
         self.stats.records += 1;
         if event.computer.is_empty()
             && let Some(host) = &opts.collection_host
@@ -427,28 +458,46 @@ impl FileOutput {
         }
         let filter = opts.filter();
         if !filter.wants(event.event_id) {
-            return;
+            return false;
         }
-        self.census
-            .entry((event.computer.clone(), event.channel.clone()))
-            .or_default()
-            .insert(event.event_id);
-        if filter.keeps(&event) {
-            self.stats.records_selected += 1;
-            if let Some(logged) = &event.time_as_logged {
-                self.note_time_beyond_range(&event, logged);
+        self.note_in_census(event);
+        if !filter.keeps(event) {
+            return false;
+        }
+        self.stats.records_selected += 1;
+        if let Some(logged) = &event.time_as_logged {
+            self.note_time_beyond_range(event, logged);
+        }
+        true
+    }
+
+    /// Note `event`'s id under its (computer, channel).
+    fn note_in_census(&mut self, event: &Event) {
+        // An input holds a host's log or a few: its keys are found without allocating them.
+        let known = self
+            .census
+            .iter_mut()
+            .take(4)
+            .find(|((c, ch), _)| *c == event.computer && *ch == event.channel);
+        match known {
+            Some((_, ids)) => {
+                ids.insert(event.event_id);
             }
-            // The projection fixes which record this is before it drops any field.
-            let mut event = filter.project(event);
-            if filter.tallies(event.event_id) {
-                self.accounts.add(&event);
-            } else if let Some(fields) = filter.distinct_fields(event.event_id) {
-                event.data.retain(|(k, _)| fields.contains(&k.as_str()));
-                self.distinct.insert(event);
-            } else {
-                self.events.push(event);
+            None => {
+                self.census
+                    .entry((event.computer.clone(), event.channel.clone()))
+                    .or_default()
+                    .insert(event.event_id);
             }
         }
+    }
+
+    /// Fold a kept event of a tallied id into the account sightings, by the fields the
+    /// projection would keep, without dropping the others (nothing of it is kept).
+    fn fold(&mut self, event: &mut Event, opts: &ReadOptions) {
+        event.seal_identity();
+        self.accounts
+            .add_within(event, opts.filter().fields_of(event.event_id));
     }
 
     /// Warn that a kept event is dated by a clock beyond the representable years (the first

@@ -157,11 +157,16 @@ impl Filter {
                 .is_none_or(|n| n.event_matches(event))
     }
 
+    /// The event-data fields a kept record of this id keeps (`None`: all of them).
+    pub fn fields_of(&self, id: u32) -> Option<&'static [&'static str]> {
+        self.fields.as_deref().and_then(|f| f.get(&id)).copied()
+    }
+
     /// `event` with only the fields later stages read.
     pub fn project(&self, mut event: Event) -> Event {
         // Which record this is is fixed before any field it holds is dropped.
         event.seal_identity();
-        if let Some(fields) = self.fields.as_deref().and_then(|f| f.get(&event.event_id)) {
+        if let Some(fields) = self.fields_of(event.event_id) {
             event.data.retain(|(k, _)| fields.contains(&k.as_str()));
             event.data.shrink_to_fit();
         }

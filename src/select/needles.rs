@@ -261,11 +261,39 @@ impl Needles {
         {
             return false;
         }
-        if account_sid.is_some_and(|s| self.sids.contains(&s.to_ascii_uppercase())) {
+        if account_sid.is_some_and(|s| self.has_sid(s)) {
             return true;
         }
+        // Called on every field of every candidate record: ASCII values (nearly all) are
+        // lower-cased into one buffer rather than each into a new string.
+        let mut lower = String::new();
         let mut values = values;
-        values.any(|v| self.lower_value_matches(&v.to_lowercase()))
+        values.any(|v| {
+            if v.is_ascii() {
+                lower.clear();
+                lower.push_str(v);
+                lower.make_ascii_lowercase();
+                self.lower_value_matches(&lower)
+            } else {
+                self.lower_value_matches(&v.to_lowercase())
+            }
+        })
+    }
+
+    /// Whether `sid` (any case) is a needle, without allocating for a SID's length.
+    fn has_sid(&self, sid: &str) -> bool {
+        // A SID has at most 184 characters (15 sub-authorities); longer text is looked up the
+        // slow way, exactly the same.
+        let mut buf = [0u8; 192];
+        match buf.get_mut(..sid.len()) {
+            Some(upper) => {
+                upper.copy_from_slice(sid.as_bytes());
+                upper.make_ascii_uppercase();
+                // An ASCII case change keeps UTF-8 valid.
+                std::str::from_utf8(upper).is_ok_and(|u| self.sids.contains(u))
+            }
+            None => self.sids.contains(&sid.to_ascii_uppercase()),
+        }
     }
 
     /// Whether one field value, already lower-cased, is a needle (see [`Needles::event_matches`]).
@@ -277,7 +305,7 @@ impl Needles {
         if !self.numbers.is_empty() && as_number(v).is_some_and(|n| self.numbers.contains(&n)) {
             return true;
         }
-        if v.starts_with("s-") && self.sids.contains(&v.to_ascii_uppercase()) {
+        if v.starts_with("s-") && self.has_sid(v) {
             return true;
         }
         if self.phrases.as_ref().is_some_and(|p| p.is_match(v)) {

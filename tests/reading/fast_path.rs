@@ -86,6 +86,9 @@ struct Decoded {
     by_recipe: u64,
     /// Records the crate could not render (or map) at all.
     crate_failed: u64,
+    /// Records decoded again into the event that held the records before them (as the seed
+    /// query's account events are), equal to their own decoding.
+    reused: u64,
     /// Disagreements, described.
     differ: Vec<String>,
 }
@@ -117,6 +120,9 @@ fn decode_both_ways(file: &std::path::Path, store: &TemplateStore, out: &mut Dec
             continue;
         };
         let mut ctx = ChunkCtx::new(data, Some(store));
+        // Written over by every record of the chunk in turn.
+        let mut reused: Option<svchunt::event::Event> = None;
+        let mut scratch = String::new();
         for record in parsed.iter() {
             let Ok(record) = record else { continue };
             let id = record.event_record_id;
@@ -127,6 +133,20 @@ fn decode_both_ways(file: &std::path::Path, store: &TemplateStore, out: &mut Dec
             let lean = inst
                 .as_ref()
                 .and_then(|inst| evtx_render::to_event(inst, &name, id, ts));
+            if let (Some(inst), Some(lean)) = (&inst, &lean) {
+                let into = reused.get_or_insert_with(|| lean.clone());
+                if !evtx_render::to_event_into(inst, &name, id, ts, into, &mut scratch) {
+                    out.differ.push(format!(
+                        "{name} record {id}: decoded, but not into an event"
+                    ));
+                } else if into != lean {
+                    out.differ.push(format!(
+                        "{name} record {id}:\n reused {into:?}\n fresh  {lean:?}"
+                    ));
+                } else {
+                    out.reused += 1;
+                }
+            }
             // The general renderer and the compiled recipe, each on its own too.
             let general = inst
                 .as_ref()
@@ -202,6 +222,10 @@ fn lean_decoder_equals_rendering_record_by_record() {
             seen.differ[0]
         );
         assert!(seen.equal > 0);
+        assert!(
+            seen.reused >= seen.equal,
+            "every record decoded also into a reused event"
+        );
         assert!(
             seen.by_recipe * 4 > seen.equal * 3,
             "most records take the recipe"
