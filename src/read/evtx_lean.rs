@@ -281,7 +281,7 @@ pub(super) fn read(
     // reads) are decoded into this one event, folded at once and written over by the next:
     // their strings are allocated once a chunk, not once a record.
     let mut folded = evtx_render::blank_event(name);
-    let mut scratch = String::new();
+    let mut scratch = evtx_render::Scratch::default();
     for (i, r) in records.iter().enumerate().take(last + 1) {
         let Some(time) = header_time(data, r.offset) else {
             return Lean::Fallback;

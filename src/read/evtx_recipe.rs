@@ -308,18 +308,29 @@ fn is_object(inst: &Instance<'_>, l: &Leaf, scratch: &mut String) -> Result<bool
     Ok(false)
 }
 
+/// What decoding records one after another into one event reuses.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Where each text is written before it is copied to its place.
+    text: String,
+    /// Fields a record with more of them left, for a later record's.
+    fields: Vec<(String, String)>,
+}
+
 /// The named fields into `out`: empty, or a previous record's fields, whose strings are
-/// written over. Each value is written in `scratch` first, so that a new string is allocated
-/// once at its length rather than grown piece by piece.
+/// written over (those left over wait in `scratch` for a record with more). Each value is
+/// written in `scratch` first, so that a new string is allocated once at its length rather
+/// than grown piece by piece.
 fn data(
     inst: &Instance<'_>,
     fields: &DataFields,
     out: &mut Vec<(String, String)>,
-    scratch: &mut String,
+    scratch: &mut Scratch,
 ) -> Result<(), ()> {
     if out.is_empty() {
         out.reserve_exact(fields.0.len());
     }
+    let text = &mut scratch.text;
     let mut n = 0;
     for (name, l) in &fields.0 {
         if left_out(inst, l) {
@@ -329,17 +340,26 @@ fn data(
         if **name == *"#attributes" || name.ends_with("_attributes") || &**name == "Data" {
             return Err(());
         }
-        leaf_into(inst, l, scratch)?;
+        leaf_into(inst, l, text)?;
         match out.get_mut(n) {
             Some((k, v)) => {
                 assign(k, name);
-                assign(v, scratch);
+                assign(v, text);
             }
-            None => out.push((name.to_string(), scratch.as_str().to_owned())),
+            None => out.push(match scratch.fields.pop() {
+                Some((mut k, mut v)) => {
+                    assign(&mut k, name);
+                    assign(&mut v, text);
+                    (k, v)
+                }
+                None => (name.to_string(), text.as_str().to_owned()),
+            }),
         }
         n += 1;
     }
-    out.truncate(n);
+    if out.len() > n {
+        scratch.fields.extend(out.drain(n..));
+    }
     Ok(())
 }
 
@@ -360,7 +380,7 @@ pub fn event(
         record_id,
         header_time,
         &mut out,
-        &mut String::new(),
+        &mut Scratch::default(),
     )
     .then_some(out)
 }
@@ -375,7 +395,7 @@ pub fn event_into(
     record_id: u64,
     header_time: Timestamp,
     out: &mut Event,
-    scratch: &mut String,
+    scratch: &mut Scratch,
 ) -> bool {
     let Recipe(Shape::Event(r)) = recipe else {
         return false;
@@ -383,7 +403,7 @@ pub fn event_into(
     let (system, data_source) = &**r;
     let data_ok = match data_source {
         Data::None => {
-            out.data.clear();
+            scratch.fields.append(&mut out.data);
             Ok(())
         }
         Data::Here(f) => data(inst, f, &mut out.data, scratch),
@@ -395,12 +415,22 @@ pub fn event_into(
             // Text where the event data would be: the general renderer says what it is.
             Some(Slot::Value(v)) if !v.is_empty() => return false,
             _ => {
-                out.data.clear();
+                scratch.fields.append(&mut out.data);
                 Ok(())
             }
         },
     };
-    data_ok.is_ok() && system_into(inst, system, file, record_id, header_time, out, scratch).is_ok()
+    data_ok.is_ok()
+        && system_into(
+            inst,
+            system,
+            file,
+            record_id,
+            header_time,
+            out,
+            &mut scratch.text,
+        )
+        .is_ok()
 }
 
 /// The `System` fields into `out`, then its user from the subject fields, as

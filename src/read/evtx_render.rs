@@ -558,6 +558,8 @@ pub fn to_event(
     general(inst, file, record_id, header_time)
 }
 
+pub use super::evtx_recipe::Scratch;
+
 /// [`to_event`] written into `out`, whose strings' memory is reused where the template's
 /// recipe applies (see [`super::evtx_recipe::event_into`]); `false` where no event can be
 /// made, as `to_event` gives `None`.
@@ -567,7 +569,7 @@ pub fn to_event_into(
     record_id: u64,
     header_time: Timestamp,
     out: &mut Event,
-    scratch: &mut String,
+    scratch: &mut Scratch,
 ) -> bool {
     if let Some(recipe) = inst.template.recipe()
         && super::evtx_recipe::event_into(inst, recipe, file, record_id, header_time, out, scratch)

@@ -122,7 +122,7 @@ fn decode_both_ways(file: &std::path::Path, store: &TemplateStore, out: &mut Dec
         let mut ctx = ChunkCtx::new(data, Some(store));
         // Written over by every record of the chunk in turn.
         let mut reused: Option<svchunt::event::Event> = None;
-        let mut scratch = String::new();
+        let mut scratch = evtx_render::Scratch::default();
         for record in parsed.iter() {
             let Ok(record) = record else { continue };
             let id = record.event_record_id;
