@@ -291,10 +291,14 @@ impl SaturatingTime for Timestamp {
 /// Put events in time order (ties by computer and origin) and keep each record once (see
 /// [`Event::identity`]); returns how many copies were dropped.
 pub fn order_and_dedup(events: &mut Vec<Event>) -> u64 {
-    // Unstable sort: no buffer of half the events; the key (ending with the record's origin) is
-    // unique, so the order is still fully determined.
+    // Unstable sort: no buffer of half the events. The key ends with the record's origin,
+    // unique but in a damaged or forged log (two records of one id): the record's identity then
+    // decides, so the order is fully determined whatever order the events came in (readers
+    // hand them over as each input ends).
     events.sort_unstable_by(|a, b| {
-        (a.time, &a.computer, &a.origin).cmp(&(b.time, &b.computer, &b.origin))
+        (a.time, &a.computer, &a.origin)
+            .cmp(&(b.time, &b.computer, &b.origin))
+            .then_with(|| a.identity().cmp(&b.identity()))
     });
     let mut seen = std::collections::HashSet::with_capacity(events.len());
     let before = events.len();
@@ -308,7 +312,9 @@ pub type Census = std::collections::BTreeMap<(String, String), std::collections:
 
 /// See [`Event::identity`]. Serialisable, so that a follower's saved state keeps the identity
 /// its reader fixed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct EventIdentity(u64);
 
@@ -407,6 +413,23 @@ mod tests {
         );
         let t = Timestamp::UNIX_EPOCH;
         assert_eq!(t.plus(hour).minus(hour), t);
+    }
+
+    #[test]
+    fn events_are_ordered_alike_whatever_order_they_come_in() {
+        // A forged log: three records of one id, one time and one host, two of them alike.
+        let records = [
+            event(&[("ServiceName", "A")]),
+            event(&[("ServiceName", "B")]),
+            event(&[("ServiceName", "A")]),
+        ];
+        let mut orders = Vec::new();
+        for order in [[0, 1, 2], [2, 1, 0], [1, 0, 2], [1, 2, 0]] {
+            let mut events: Vec<Event> = order.iter().map(|&i| records[i].clone()).collect();
+            assert_eq!(order_and_dedup(&mut events), 1);
+            orders.push(events);
+        }
+        assert!(orders.windows(2).all(|w| w[0] == w[1]), "{orders:?}");
     }
 
     #[test]

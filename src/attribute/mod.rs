@@ -60,25 +60,44 @@ impl ClientTrace {
 /// Attribute every lifecycle (same order as `lifecycles`), using the run's `events`
 /// (time-ordered).
 pub fn attribute(lifecycles: &[Lifecycle], events: &[Event]) -> Vec<Attribution> {
-    let index = observe::ShareIndex::build(events);
-    lifecycles
-        .iter()
-        .map(|l| {
-            let observed = observe::Observed::of(l, &index);
-            let (tool, confidence, reasons) = identify(l, &observed);
-            Attribution {
-                tool,
-                confidence,
-                reasons,
-                command: decode::command(&l.image_path),
-                client: ClientTrace {
-                    host: client_host(&observed.pipes),
-                    pipes: observed.pipes,
-                    files_written: observed.files_written,
-                },
-            }
-        })
-        .collect()
+    Attributor::new(events).attribute(lifecycles)
+}
+
+/// [`attribute`] for lifecycles given a few at a time (a host's), over one index of the run's
+/// share and pipe accesses.
+pub struct Attributor<'a> {
+    index: observe::ShareIndex<'a>,
+}
+
+impl<'a> Attributor<'a> {
+    /// Index the share and pipe accesses among `events`.
+    pub fn new(events: &'a [Event]) -> Self {
+        Attributor {
+            index: observe::ShareIndex::build(events),
+        }
+    }
+
+    /// Each lifecycle's tool, confidence, reasons and client trace.
+    pub fn attribute(&self, lifecycles: &[Lifecycle]) -> Vec<Attribution> {
+        lifecycles
+            .iter()
+            .map(|l| {
+                let observed = observe::Observed::of(l, &self.index);
+                let (tool, confidence, reasons) = identify(l, &observed);
+                Attribution {
+                    tool,
+                    confidence,
+                    reasons,
+                    command: decode::command(&l.image_path),
+                    client: ClientTrace {
+                        host: client_host(&observed.pipes),
+                        pipes: observed.pipes,
+                        files_written: observed.files_written,
+                    },
+                }
+            })
+            .collect()
+    }
 }
 
 /// The best-scoring tool, its confidence and reasons; unknown when no fingerprint holds.

@@ -40,8 +40,38 @@ pub fn collect(
     progress: Option<(&str, &dyn Progress)>,
 ) -> Collection {
     let found = discover::discover(paths);
-    let outputs = read_all(&found.files, progress, |p| discover::read_file(p, opts));
-    assemble(found.warnings, outputs, opts)
+    let events = Sink::default();
+    let outputs = read_all(&found.files, progress, |p| {
+        events.take(discover::read_file(p, opts))
+    });
+    assemble(found.warnings, outputs, events.into_events(), opts)
+}
+
+/// Where every input's kept events go as soon as it is read, in whatever order inputs end.
+///
+/// The kept events are most of a hunt's memory. Moved here one input at a time, they are held
+/// once, in one block that grows in place, instead of in every input's own vector until all
+/// are read and then again in the whole's. Their order does not matter: [`assemble`] puts them
+/// in a total order.
+#[derive(Default)]
+struct Sink(std::sync::Mutex<Vec<Event>>);
+
+impl Sink {
+    /// `out` without its events, which are now the sink's.
+    fn take(&self, mut out: FileOutput) -> FileOutput {
+        let mut events = std::mem::take(&mut out.events);
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .append(&mut events);
+        out
+    }
+
+    fn into_events(self) -> Vec<Event> {
+        self.0
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Read every file with `read`, in parallel, in order.
@@ -79,33 +109,26 @@ fn naive_warning(opts: &ReadOptions) -> Warning {
     }
 }
 
-/// One collection from every input's output, in input order.
+/// One collection from every input's output, in input order, and the events they kept.
 fn assemble(
     warnings: Vec<Warning>,
     mut outputs: Vec<FileOutput>,
+    events: Vec<Event>,
     opts: &ReadOptions,
 ) -> Collection {
     let mut c = Collection {
         warnings,
+        events,
         ..Collection::default()
     };
     let mut naive = false;
-    // The kept events are most of a hunt's memory. The largest input's vector becomes the
-    // whole's, grown once to the exact total (a large block grows in place, by remapping its
-    // pages), so the events are not held twice while the others are moved in. Which input's
-    // events come first does not matter: they are put in a total order below.
     let mut distinct = crate::read::Distinct::default();
     for out in &mut outputs {
         distinct.absorb(std::mem::take(&mut out.distinct));
     }
-    let distinct = distinct.into_events();
-    let total: usize = outputs.iter().map(|o| o.events.len()).sum::<usize>() + distinct.len();
-    if let Some(largest) = outputs.iter_mut().max_by_key(|o| o.events.capacity()) {
-        c.events = std::mem::take(&mut largest.events);
-    }
-    c.events.reserve_exact(total - c.events.len());
-    c.events.extend(distinct);
+    c.events.extend(distinct.into_events());
     for out in outputs {
+        // Events an output still holds (a reader that kept its own) join the others.
         c.events.extend(out.events);
         c.accounts.absorb(out.accounts);
         c.warnings.extend(out.warnings);
@@ -204,6 +227,7 @@ pub fn collect_by_plan(
     if let Some(progress) = progress {
         progress.begin("evidence", jobs.len(), found.files.iter().map(size).sum());
     }
+    let events = Sink::default();
     let seconds: Vec<FileOutput> = jobs
         .into_par_iter()
         .map(|(p, d)| {
@@ -214,10 +238,10 @@ pub fn collect_by_plan(
             if let Some(progress) = progress {
                 progress.advance(size(p));
             }
-            out
+            events.take(out)
         })
         .collect();
-    let mut full = assemble(found.warnings, seconds, &full_opts);
+    let mut full = assemble(found.warnings, seconds, events.into_events(), &full_opts);
     merge_warnings(warnings, &mut full);
     full
 }

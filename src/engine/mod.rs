@@ -412,10 +412,12 @@ fn report(
     accounts: &AccountDirectory,
     options: &LifecycleOptions,
 ) -> Report {
-    // Filtered as they are judged: the benign ones (most installs) are never held together.
+    // Filtered as they are judged, a host at a time: the benign ones (most installs) are never
+    // held together.
     let mut findings: Vec<Finding> = judged_each(events, accounts, options)
         .filter(|f| reported(f, options))
         .collect();
+    in_creation_order(&mut findings);
     let campaigns = campaigns(&mut findings, |_| 0);
     Report {
         findings,
@@ -431,28 +433,45 @@ fn judged(
     accounts: &AccountDirectory,
     options: &LifecycleOptions,
 ) -> Vec<Finding> {
-    judged_each(events, accounts, options).collect()
+    let mut findings: Vec<Finding> = judged_each(events, accounts, options).collect();
+    in_creation_order(&mut findings);
+    findings
 }
 
-/// [`judged`], one finding at a time.
+/// [`judged`], one host at a time and in no order yet (see [`in_creation_order`]).
 fn judged_each<'a>(
-    events: &[Event],
-    accounts: &AccountDirectory,
+    events: &'a [Event],
+    accounts: &'a AccountDirectory,
     options: &'a LifecycleOptions,
 ) -> impl Iterator<Item = Finding> + 'a {
-    let lifecycles = lifecycle::correlate_with(events, &options.windows, accounts);
-    let attributions = attribute::attribute(&lifecycles, events);
-    lifecycles.into_iter().zip(attributions).map(move |(l, a)| {
-        let finding = Finding::assemble(l, a);
-        match options.allow.as_ref().and_then(|a| a.rule_for(&finding)) {
-            Some(rule) => Finding {
-                verdict: Verdict::Benign,
-                verdict_reasons: vec![format!("allow-listed by {rule}")],
-                ..finding
-            },
-            None => finding,
-        }
+    let attributor = attribute::Attributor::new(events);
+    lifecycle::correlate_by_host(events, &options.windows, accounts).flat_map(move |lifecycles| {
+        let attributions = attributor.attribute(&lifecycles);
+        lifecycles
+            .into_iter()
+            .zip(attributions)
+            .map(|(l, a)| {
+                let finding = Finding::assemble(l, a);
+                match options.allow.as_ref().and_then(|a| a.rule_for(&finding)) {
+                    Some(rule) => Finding {
+                        verdict: Verdict::Benign,
+                        verdict_reasons: vec![format!("allow-listed by {rule}")],
+                        ..finding
+                    },
+                    None => finding,
+                }
+            })
+            .collect::<Vec<_>>()
     })
+}
+
+/// Findings in the order of their creation (then computer, then service name), as
+/// [`lifecycle::correlate`] orders lifecycles: a stable sort, so those alike stay in the order
+/// they were found.
+fn in_creation_order(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.created, &a.computer, &a.service_name).cmp(&(b.created, &b.computer, &b.service_name))
+    });
 }
 
 /// Whether a hunt with `options` reports `finding` (benign ones only when asked).

@@ -120,50 +120,73 @@ pub(crate) fn correlate_with(
     config: &LifecycleConfig,
     accounts: &AccountDirectory,
 ) -> Vec<Lifecycle> {
+    let mut lifecycles: Vec<Lifecycle> = correlate_by_host(events, config, accounts)
+        .flatten()
+        .collect();
+    lifecycles.sort_by(|a, b| {
+        (a.created, &a.computer, &a.service_name).cmp(&(b.created, &b.computer, &b.service_name))
+    });
+    lifecycles
+}
+
+/// [`correlate_with`] one host at a time (hosts in key order), each host's lifecycles in the
+/// order they were found: a caller may judge and drop them before the next host's are made.
+/// A stable sort of them all by (created, computer, service name) is `correlate_with`'s order.
+pub(crate) fn correlate_by_host<'a>(
+    events: &'a [Event],
+    config: &'a LifecycleConfig,
+    accounts: &'a AccountDirectory,
+) -> impl Iterator<Item = Vec<Lifecycle>> + 'a {
     let mut by_host: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
     for e in events {
         by_host.entry(host_key(&e.computer)).or_default().push(e);
     }
+    by_host
+        .into_values()
+        .map(move |host_events| correlate_host(&host_events, config, accounts))
+}
+
+/// Every lifecycle of one host's events.
+fn correlate_host(
+    host_events: &[&Event],
+    config: &LifecycleConfig,
+    accounts: &AccountDirectory,
+) -> Vec<Lifecycle> {
     let mut lifecycles = Vec::new();
-    for host_events in by_host.values() {
-        let creations = creation::merge(host_events, config);
-        let logons = logon::LogonIndex::build(host_events);
-        let assigned = evidence::assign(&creations, host_events, config);
-        let context = verdict::HostContext::build(host_events);
-        for mut lifecycle in reconfigure::find(host_events, &creations, accounts, config) {
-            verdict::judge(&mut lifecycle, &context);
-            lifecycles.push(lifecycle);
-        }
-        for (creation, evidence) in creations.into_iter().zip(assigned) {
-            let names: Vec<String> = creation.names().iter().map(|n| n.to_string()).collect();
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let logon_id = logons.installing_logon_id(
-                creation.security,
-                &names,
-                creation.time(),
+    let creations = creation::merge(host_events, config);
+    let logons = logon::LogonIndex::build(host_events);
+    let assigned = evidence::assign(&creations, host_events, config);
+    let context = verdict::HostContext::build(host_events);
+    for mut lifecycle in reconfigure::find(host_events, &creations, accounts, config) {
+        verdict::judge(&mut lifecycle, &context);
+        lifecycles.push(lifecycle);
+    }
+    for (creation, evidence) in creations.into_iter().zip(assigned) {
+        let names: Vec<String> = creation.names().iter().map(|n| n.to_string()).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let logon_id = logons.installing_logon_id(
+            creation.security,
+            &names,
+            creation.time(),
+            config.tolerance,
+        );
+        let mut lifecycle = creation.into_lifecycle(accounts, evidence);
+        if let Some(id) = logon_id {
+            let logon = logons.logon_of(&id, lifecycle.created, config.tolerance);
+            let extra = logons.evidence(
+                &logon,
+                lifecycle.user.sid.as_deref(),
+                lifecycle.created,
                 config.tolerance,
             );
-            let mut lifecycle = creation.into_lifecycle(accounts, evidence);
-            if let Some(id) = logon_id {
-                let logon = logons.logon_of(&id, lifecycle.created, config.tolerance);
-                let extra = logons.evidence(
-                    &logon,
-                    lifecycle.user.sid.as_deref(),
-                    lifecycle.created,
-                    config.tolerance,
-                );
-                lifecycle.evidence.extend(extra);
-                lifecycle.evidence.sort_by_key(|a| (a.time, a.role));
-                lifecycle.logon = Some(logon);
-            }
-            evidence::date_removal(&mut lifecycle);
-            verdict::judge(&mut lifecycle, &context);
-            lifecycles.push(lifecycle);
+            lifecycle.evidence.extend(extra);
+            lifecycle.evidence.sort_by_key(|a| (a.time, a.role));
+            lifecycle.logon = Some(logon);
         }
+        evidence::date_removal(&mut lifecycle);
+        verdict::judge(&mut lifecycle, &context);
+        lifecycles.push(lifecycle);
     }
-    lifecycles.sort_by(|a, b| {
-        (a.created, &a.computer, &a.service_name).cmp(&(b.created, &b.computer, &b.service_name))
-    });
     lifecycles
 }
 

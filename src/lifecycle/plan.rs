@@ -170,8 +170,11 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
         changes.string(n);
     });
     map.insert(7040, changes.build());
+    // One set for the four (its clones share it: on a large collection, tens of thousands of
+    // names).
+    let named = names().build();
     for id in [4674, 7036, 7009, 7000] {
-        map.insert(id, names().build());
+        map.insert(id, named.clone());
     }
     map.insert(4624, with_logons(NeedlesBuilder::default()).build());
     map.insert(5140, with_logons(NeedlesBuilder::default()).build());

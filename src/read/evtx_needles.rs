@@ -37,11 +37,10 @@ pub struct EvtxNeedles {
     needles: Needles,
     /// The SIDs in binary form, for SID values.
     sid_bins: HashSet<Vec<u8>>,
-    /// Every needle's binary encodings, for the raw-bytes searcher.
-    raw_patterns: Vec<Vec<u8>>,
-    /// That searcher, built on first use: the reader needs it only for records whose values
-    /// its lean walk cannot read, so most hunts never build it.
-    raw: OnceLock<AhoCorasick>,
+    /// Every needle's binary encodings as one searcher, built on first use: the reader needs
+    /// it only for records whose values its lean walk cannot read, so most hunts never build
+    /// it (nor hold the encodings: on a large collection, tens of megabytes an event id).
+    raw: OnceLock<Option<AhoCorasick>>,
     /// The gate phrases in UTF-16LE.
     gate: Option<AhoCorasick>,
     /// The gate phrases, lower-case ASCII, for data values; `None` when one is not ASCII.
@@ -56,22 +55,28 @@ fn utf16(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
+/// Every needle's binary encodings: text in UTF-16LE, numbers as little-endian integers and
+/// hex text, SIDs in binary and as text.
+fn raw_patterns(n: &Needles) -> Vec<Vec<u8>> {
+    let mut patterns: Vec<Vec<u8>> = Vec::new();
+    patterns.extend(n.strings().map(utf16));
+    patterns.extend(n.phrases().iter().map(|s| utf16(s)));
+    for number in n.numbers() {
+        patterns.push(number.to_le_bytes().to_vec());
+        patterns.push(utf16(&format!("{number:x}")));
+    }
+    for sid in n.sids() {
+        patterns.extend(sid_to_binary(sid));
+        patterns.push(utf16(sid));
+    }
+    patterns.sort();
+    patterns.dedup();
+    patterns
+}
+
 impl EvtxNeedles {
     fn new(n: &Needles) -> Self {
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        patterns.extend(n.strings().map(utf16));
-        patterns.extend(n.phrases().iter().map(|s| utf16(s)));
-        for number in n.numbers() {
-            patterns.push(number.to_le_bytes().to_vec());
-            patterns.push(utf16(&format!("{number:x}")));
-        }
         let sid_bins: HashSet<Vec<u8>> = n.sids().filter_map(sid_to_binary).collect();
-        for sid in n.sids() {
-            patterns.extend(sid_to_binary(sid));
-            patterns.push(utf16(sid));
-        }
-        patterns.sort();
-        patterns.dedup();
         let gate = (!n.gate_phrases().is_empty()).then(|| {
             AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
@@ -90,7 +95,6 @@ impl EvtxNeedles {
         EvtxNeedles {
             needles: n.clone(),
             sid_bins,
-            raw_patterns: patterns,
             raw: OnceLock::new(),
             gate,
             gates,
@@ -102,18 +106,21 @@ impl EvtxNeedles {
     /// Whether raw record bytes may hold a needle (never false when the decoded record would
     /// match; may be true when it does not).
     pub fn raw_may_match(&self, bytes: &[u8]) -> bool {
-        if self.raw_patterns.is_empty() || !self.raw_passes_gate(bytes) {
+        if self.needles.is_empty() || !self.raw_passes_gate(bytes) {
             return false;
         }
-        let ac = self.raw.get_or_init(|| {
+        let raw = self.raw.get_or_init(|| {
+            let patterns = raw_patterns(&self.needles);
             // The searcher's ASCII case folding covers case in UTF-16LE text too.
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(self.raw_patterns.iter())
-                .expect("byte patterns always build")
+            (!patterns.is_empty()).then(|| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(patterns)
+                    .expect("byte patterns always build")
+            })
         });
-        ac.is_match(bytes)
+        raw.as_ref().is_some_and(|ac| ac.is_match(bytes))
     }
 
     /// Whether the record at `offset` (of `size` bytes) of the chunk `ctx` reads may hold a

@@ -8,6 +8,7 @@
 //! `read::evtx_needles`), as long as they never drop a record the decoded test would keep.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 
@@ -82,22 +83,25 @@ impl NeedleKinds {
 }
 
 /// Values worth keeping a record for.
+///
+/// Cheap to clone: a hunt gives several event ids the same names (tens of thousands of them
+/// on a large collection), and each id's copy shares them.
 #[derive(Debug, Clone)]
 pub struct Needles {
     /// Lower-case strings matched against whole field values (and registry path components).
-    strings: HashSet<String>,
+    strings: Arc<HashSet<String>>,
     /// The phrases, lower-case, as given.
-    phrase_list: Vec<String>,
+    phrase_list: Arc<[String]>,
     /// Phrases matched case-insensitively anywhere inside a field value (one automaton: a run
     /// may carry thousands, one per service found).
     phrases: Option<AhoCorasick>,
     /// Numbers (logon ids) matched against hex or decimal field values.
-    numbers: HashSet<u64>,
+    numbers: Arc<HashSet<u64>>,
     /// Upper-case SIDs matched against whole field values.
-    sids: HashSet<String>,
+    sids: Arc<HashSet<String>>,
     /// Phrases of which at least one must occur in a record for it to match at all (a few
     /// short patterns: fast to rule a record out before looking at any needle).
-    gate_list: Vec<String>,
+    gate_list: Arc<[String]>,
     /// The gate phrases as one searcher.
     gate: Option<AhoCorasick>,
 }
@@ -168,12 +172,12 @@ impl NeedlesBuilder {
         };
         Needles {
             gate: searcher(&self.gate),
-            gate_list: self.gate,
+            gate_list: self.gate.into(),
             phrases: searcher(&self.phrases),
-            phrase_list: self.phrases,
-            strings: self.strings,
-            numbers: self.numbers,
-            sids: self.sids,
+            phrase_list: self.phrases.into(),
+            strings: Arc::new(self.strings),
+            numbers: Arc::new(self.numbers),
+            sids: Arc::new(self.sids),
         }
     }
 }
