@@ -561,7 +561,7 @@ pub fn to_event(
 pub use super::evtx_recipe::Scratch;
 
 /// [`to_event`] written into `out`, whose strings' memory is reused where the template's
-/// recipe applies (see [`super::evtx_recipe::event_into`]); `false` where no event can be
+/// recipe applies (see `evtx_recipe::event_into`); `false` where no event can be
 /// made, as `to_event` gives `None`.
 pub fn to_event_into(
     inst: &Instance<'_>,
