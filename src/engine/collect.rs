@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use super::Progress;
+use super::compact::{self, Compact, Interner};
 use crate::accounts::AccountSightings;
 use crate::discover;
 use crate::event::{Census, Event, order_and_dedup};
@@ -19,8 +20,10 @@ use crate::select::ReadPlan;
 /// Everything the reading stage produced for a run.
 #[derive(Debug, Default)]
 pub struct Collection {
-    /// The kept events, in time order, each once.
+    /// The kept events, in time order, each once (when held as events).
     pub events: Vec<Event>,
+    /// The kept events held compactly instead, in the same order (see [`Holding::Compact`]).
+    pub(super) held: Vec<Compact>,
     /// Every located warning, in input order.
     pub warnings: Vec<Warning>,
     /// Counts over all inputs.
@@ -32,6 +35,16 @@ pub struct Collection {
     pub(crate) accounts: AccountSightings,
 }
 
+/// How a collection holds the events it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holding {
+    /// As [`Event`]s, in [`Collection::events`].
+    Events,
+    /// Compactly (a third of the memory), in [`Collection::held`]: for a hunt that reads them a
+    /// host at a time.
+    Compact,
+}
+
 /// Discover and read every input under `paths` with `opts`, telling `progress` (with the
 /// pass's name) as inputs are read.
 pub fn collect(
@@ -39,39 +52,76 @@ pub fn collect(
     opts: &ReadOptions,
     progress: Option<(&str, &dyn Progress)>,
 ) -> Collection {
+    collect_holding(paths, opts, progress, Holding::Events)
+}
+
+/// [`collect`], holding the events as `holding` says.
+fn collect_holding(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    progress: Option<(&str, &dyn Progress)>,
+    holding: Holding,
+) -> Collection {
     let found = discover::discover(paths);
-    let events = Sink::default();
+    let events = Sink::new(holding);
     let outputs = read_all(&found.files, progress, |p| {
         events.take(discover::read_file(p, opts))
     });
-    assemble(found.warnings, outputs, events.into_events(), opts)
+    assemble(found.warnings, outputs, events, opts)
 }
 
 /// Where every input's kept events go as soon as it is read, in whatever order inputs end.
 ///
 /// The kept events are most of a hunt's memory. Moved here one input at a time, they are held
 /// once, in one block that grows in place, instead of in every input's own vector until all
-/// are read and then again in the whole's. Their order does not matter: [`assemble`] puts them
-/// in a total order.
-#[derive(Default)]
-struct Sink(std::sync::Mutex<Vec<Event>>);
+/// are read and then again in the whole's; compacted, if so asked, before they are. Their
+/// order does not matter: [`assemble`] puts them in a total order.
+struct Sink {
+    holding: Holding,
+    held: std::sync::Mutex<(Vec<Event>, Vec<Compact>)>,
+}
 
 impl Sink {
+    fn new(holding: Holding) -> Self {
+        Sink {
+            holding,
+            held: std::sync::Mutex::new((Vec::new(), Vec::new())),
+        }
+    }
+
     /// `out` without its events, which are now the sink's.
     fn take(&self, mut out: FileOutput) -> FileOutput {
         let mut events = std::mem::take(&mut out.events);
-        self.0
+        // Compacted before the lock is taken; the input's events share their shapes.
+        let mut compact = match self.holding {
+            Holding::Events => Vec::new(),
+            Holding::Compact => compact_all(std::mem::take(&mut events)),
+        };
+        let mut held = self
+            .held
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .append(&mut events);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.0.append(&mut events);
+        held.1.append(&mut compact);
         out
     }
 
-    fn into_events(self) -> Vec<Event> {
-        self.0
+    fn into_held(self) -> (Holding, Vec<Event>, Vec<Compact>) {
+        let (events, held) = self
+            .held
             .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (self.holding, events, held)
     }
+}
+
+/// `events` held compactly, those alike in shape sharing it.
+fn compact_all(events: Vec<Event>) -> Vec<Compact> {
+    let mut interner = Interner::default();
+    events
+        .into_iter()
+        .map(|e| Compact::new(e, &mut interner))
+        .collect()
 }
 
 /// Read every file with `read`, in parallel, in order.
@@ -113,12 +163,14 @@ fn naive_warning(opts: &ReadOptions) -> Warning {
 fn assemble(
     warnings: Vec<Warning>,
     mut outputs: Vec<FileOutput>,
-    events: Vec<Event>,
+    sink: Sink,
     opts: &ReadOptions,
 ) -> Collection {
+    let (holding, events, held) = sink.into_held();
     let mut c = Collection {
         warnings,
         events,
+        held,
         ..Collection::default()
     };
     let mut naive = false;
@@ -126,10 +178,10 @@ fn assemble(
     for out in &mut outputs {
         distinct.absorb(std::mem::take(&mut out.distinct));
     }
-    c.events.extend(distinct.into_events());
+    // Events an output still holds (a reader that kept its own) join the others.
+    let mut rest = distinct.into_events();
     for out in outputs {
-        // Events an output still holds (a reader that kept its own) join the others.
-        c.events.extend(out.events);
+        rest.extend(out.events);
         c.accounts.absorb(out.accounts);
         c.warnings.extend(out.warnings);
         c.stats.merge(&out.stats);
@@ -141,7 +193,17 @@ fn assemble(
     if naive {
         c.warnings.push(naive_warning(opts));
     }
-    c.stats.duplicates += order_and_dedup(&mut c.events) + c.accounts.dedup();
+    let copies = match holding {
+        Holding::Events => {
+            c.events.extend(rest);
+            order_and_dedup(&mut c.events)
+        }
+        Holding::Compact => {
+            c.held.extend(compact_all(rest));
+            compact::order_and_dedup(&mut c.held)
+        }
+    };
+    c.stats.duplicates += copies + c.accounts.dedup();
     c
 }
 
@@ -152,17 +214,18 @@ fn assemble(
 /// then the first pass keeps, per chunk, keys of the evidence it cannot decide on yet, and the
 /// second reads again only the chunks whose keys meet the needles (see `read::evtx_onepass`).
 /// Either way the collection is the one two full passes give.
-pub fn collect_by_plan(
+pub(crate) fn collect_by_plan(
     paths: &[PathBuf],
     plan: &ReadPlan,
     base: &ReadOptions,
     progress: Option<&dyn Progress>,
+    holding: Holding,
 ) -> Collection {
     let spec = (base.evtx_one_pass && !base.evtx_render_only)
         .then(|| evtx_onepass::spec(plan))
         .flatten();
     let Some(spec) = spec else {
-        return two_passes(paths, plan, base, progress);
+        return two_passes(paths, plan, base, progress, holding);
     };
     let found = discover::discover(paths);
     let first_opts = base
@@ -227,7 +290,7 @@ pub fn collect_by_plan(
     if let Some(progress) = progress {
         progress.begin("evidence", jobs.len(), found.files.iter().map(size).sum());
     }
-    let events = Sink::default();
+    let events = Sink::new(holding);
     let seconds: Vec<FileOutput> = jobs
         .into_par_iter()
         .map(|(p, d)| {
@@ -241,7 +304,7 @@ pub fn collect_by_plan(
             events.take(out)
         })
         .collect();
-    let mut full = assemble(found.warnings, seconds, events.into_events(), &full_opts);
+    let mut full = assemble(found.warnings, seconds, events, &full_opts);
     merge_warnings(warnings, &mut full);
     full
 }
@@ -261,6 +324,7 @@ fn two_passes(
     plan: &ReadPlan,
     base: &ReadOptions,
     progress: Option<&dyn Progress>,
+    holding: Holding,
 ) -> Collection {
     let anchors = collect(
         paths,
@@ -273,10 +337,11 @@ fn two_passes(
         events, warnings, ..
     } = anchors;
     drop(events);
-    let mut full = collect(
+    let mut full = collect_holding(
         paths,
         &base.with_filter(filter),
         progress.map(|p| ("evidence", p)),
+        holding,
     );
     merge_warnings(warnings, &mut full);
     full

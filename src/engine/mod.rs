@@ -13,6 +13,7 @@
 //! binding) decides what to show.
 
 mod collect;
+mod compact;
 mod follow;
 
 use std::path::PathBuf;
@@ -318,12 +319,30 @@ impl Engine {
 
     /// [`Engine::hunt_paths`], telling `progress` as inputs are read.
     pub fn hunt_paths_with(&self, paths: &[PathBuf], progress: Option<&dyn Progress>) -> Hunt {
-        let collection =
-            self.in_pool(|| collect::collect_by_plan(paths, &self.plan(), &self.read, progress));
+        // The lifecycle reads its events a host at a time: they wait compactly until then. The
+        // seed query reads them all at once, and few of them.
+        let holding = match &self.semantics {
+            Semantics::Lifecycle(_) => collect::Holding::Compact,
+            Semantics::Kql(_) => collect::Holding::Events,
+        };
+        let collection = self.in_pool(|| {
+            collect::collect_by_plan(paths, &self.plan(), &self.read, progress, holding)
+        });
         let mut warnings = collection.warnings;
         warnings.extend(self.notes(&collection.events));
+        let answer = match &self.semantics {
+            Semantics::Lifecycle(options) => Answer::Lifecycle(report_held(
+                &collection.held,
+                &collection.census,
+                &collection.accounts,
+                options,
+            )),
+            Semantics::Kql(_) => {
+                self.answer(&collection.events, &collection.census, &collection.accounts)
+            }
+        };
         Hunt {
-            answer: self.answer(&collection.events, &collection.census, &collection.accounts),
+            answer,
             warnings,
             stats: collection.stats,
         }
@@ -445,24 +464,79 @@ fn judged_each<'a>(
     options: &'a LifecycleOptions,
 ) -> impl Iterator<Item = Finding> + 'a {
     let attributor = attribute::Attributor::new(events);
-    lifecycle::correlate_by_host(events, &options.windows, accounts).flat_map(move |lifecycles| {
-        let attributions = attributor.attribute(&lifecycles);
-        lifecycles
-            .into_iter()
-            .zip(attributions)
-            .map(|(l, a)| {
-                let finding = Finding::assemble(l, a);
-                match options.allow.as_ref().and_then(|a| a.rule_for(&finding)) {
-                    Some(rule) => Finding {
-                        verdict: Verdict::Benign,
-                        verdict_reasons: vec![format!("allow-listed by {rule}")],
-                        ..finding
-                    },
-                    None => finding,
-                }
-            })
-            .collect::<Vec<_>>()
-    })
+    lifecycle::by_host(events)
+        .into_values()
+        .flat_map(move |host| judged_host(&host, &attributor, accounts, options))
+}
+
+/// [`report`] over events held compactly: each host's are made events again, judged and
+/// dropped before the next host's, so only the findings reported outlive their host.
+fn report_held(
+    held: &[compact::Compact],
+    census: &Census,
+    sightings: &AccountSightings,
+    options: &LifecycleOptions,
+) -> Report {
+    // The directory `AccountDirectory::learn_with` would learn from the same events.
+    let mut accounts = AccountDirectory::default();
+    for c in held {
+        accounts.learn_event(&c.event());
+    }
+    sightings.learn_into(&mut accounts);
+    let mut by_host: std::collections::BTreeMap<String, Vec<&compact::Compact>> =
+        std::collections::BTreeMap::new();
+    for c in held {
+        by_host
+            .entry(lifecycle::host_key(c.computer()))
+            .or_default()
+            .push(c);
+    }
+    let mut findings = Vec::new();
+    for host in by_host.into_values() {
+        let events: Vec<Event> = host.iter().map(|c| c.event()).collect();
+        let refs: Vec<&Event> = events.iter().collect();
+        // A host's share accesses are all the attribution reads of it.
+        let attributor = attribute::Attributor::new(&events);
+        findings.extend(
+            judged_host(&refs, &attributor, &accounts, options)
+                .into_iter()
+                .filter(|f| reported(f, options)),
+        );
+    }
+    in_creation_order(&mut findings);
+    let campaigns = campaigns(&mut findings, |_| 0);
+    Report {
+        findings,
+        coverage: lifecycle::coverage(census),
+        campaigns,
+    }
+}
+
+/// One host's events (time-ordered, each once) as findings: correlated, attributed, with the
+/// allow-list applied; in the order found.
+fn judged_host(
+    host_events: &[&Event],
+    attributor: &attribute::Attributor<'_>,
+    accounts: &AccountDirectory,
+    options: &LifecycleOptions,
+) -> Vec<Finding> {
+    let lifecycles = lifecycle::correlate_host(host_events, &options.windows, accounts);
+    let attributions = attributor.attribute(&lifecycles);
+    lifecycles
+        .into_iter()
+        .zip(attributions)
+        .map(|(l, a)| {
+            let finding = Finding::assemble(l, a);
+            match options.allow.as_ref().and_then(|a| a.rule_for(&finding)) {
+                Some(rule) => Finding {
+                    verdict: Verdict::Benign,
+                    verdict_reasons: vec![format!("allow-listed by {rule}")],
+                    ..finding
+                },
+                None => finding,
+            }
+        })
+        .collect()
 }
 
 /// Findings in the order of their creation (then computer, then service name), as

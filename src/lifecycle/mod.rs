@@ -137,17 +137,22 @@ pub(crate) fn correlate_by_host<'a>(
     config: &'a LifecycleConfig,
     accounts: &'a AccountDirectory,
 ) -> impl Iterator<Item = Vec<Lifecycle>> + 'a {
+    by_host(events)
+        .into_values()
+        .map(move |host_events| correlate_host(&host_events, config, accounts))
+}
+
+/// `events` by host (see [`host_key`]), hosts in key order, each host's in their order.
+pub(crate) fn by_host(events: &[Event]) -> BTreeMap<String, Vec<&Event>> {
     let mut by_host: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
     for e in events {
         by_host.entry(host_key(&e.computer)).or_default().push(e);
     }
     by_host
-        .into_values()
-        .map(move |host_events| correlate_host(&host_events, config, accounts))
 }
 
-/// Every lifecycle of one host's events.
-fn correlate_host(
+/// Every lifecycle of one host's events (time-ordered, each once), in the order found.
+pub(crate) fn correlate_host(
     host_events: &[&Event],
     config: &LifecycleConfig,
     accounts: &AccountDirectory,

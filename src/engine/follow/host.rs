@@ -7,10 +7,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use super::compact::{Compact, Interner};
 use super::{Change, ChangeKind, InputSet, NETWORK_LOGON_KEEP, REACH, Timing, plus};
 use crate::accounts::AccountDirectory;
 use crate::attribute::campaign;
+use crate::engine::compact::{Compact, Interner};
 use crate::engine::{LifecycleOptions, campaigns, judged, reported};
 use crate::event::{Event, Locator, order_and_dedup};
 use crate::lifecycle::Role;

@@ -72,7 +72,6 @@
 //! such evidence came is closed and stays as it was told. A larger `--tolerance` holds what
 //! names nothing longer (and judges later).
 
-mod compact;
 mod host;
 mod state;
 
@@ -81,6 +80,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::compact::{Compact, Interner};
 use super::{Engine, LifecycleOptions, Semantics};
 use crate::accounts::AccountDirectory;
 use crate::event::Event;
@@ -88,7 +88,6 @@ use crate::lifecycle::host_key;
 use crate::read::ReadOptions;
 use crate::report::Finding;
 use crate::select::{Filter, ReadPlan};
-use compact::{Compact, Interner};
 use host::Host;
 
 pub use state::{FollowState, StateError};

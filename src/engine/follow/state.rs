@@ -9,11 +9,11 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::compact::{Compact, Stored};
 use super::host::{Host, Retired, Session, Tracked};
 use super::{Clock, FollowStats, Follower};
 use crate::accounts::AccountDirectory;
 use crate::attribute::Tool;
+use crate::engine::compact::{Compact, Stored};
 use crate::event::{Locator, UserRef};
 use crate::report::{Finding, Kind, Verdict};
 

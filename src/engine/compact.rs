@@ -1,8 +1,10 @@
-//! Events held compactly while a follower waits to know whether they matter.
+//! Events held compactly: by a follower while it waits to know whether they matter, and by a
+//! hunt between reading and correlating a host at a time.
 //!
 //! A follower keeps every event that may still name a creation (evidence can be logged before
 //! its install) and every logon session an install may still name: on a busy collector, tens of
-//! thousands at once. An [`Event`] costs about a kilobyte in a dozen small allocations (each
+//! thousands at once. A hunt of a large collection holds every install with its evidence until
+//! all inputs are read: hundreds of thousands. An [`Event`] costs about a kilobyte in a dozen small allocations (each
 //! field name and value its own `String`); a [`Compact`] shares the names of its host, log,
 //! provider and fields with the events of the same [`Shape`] through an [`Interner`], and holds
 //! its values in one allocation, for about a third of that (and less fragmented memory).
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, EventIdentity, Locator, Origin, UserRef};
+use crate::event::{Event, EventIdentity, Locator, Origin, TableRow, UserRef};
 use crate::select::Needles;
 
 /// Most distinct shapes shared: past this, a shape is held by each event (an attacker who
@@ -78,6 +80,8 @@ pub(super) struct Compact {
     extra: u8,
     /// The identity its reader fixed (see [`Event::identity`]).
     identity: EventIdentity,
+    /// A Log Analytics row's raw columns, as the event had them.
+    table: Option<Box<TableRow>>,
 }
 
 impl Compact {
@@ -119,7 +123,13 @@ impl Compact {
             data: data.into_boxed_slice(),
             extra,
             identity,
+            table: e.table,
         }
+    }
+
+    /// The computer that logged it.
+    pub fn computer(&self) -> &str {
+        &self.shape.computer
     }
 
     fn pieces(&self) -> impl Iterator<Item = &str> + Clone {
@@ -183,16 +193,30 @@ impl Compact {
                 file: self.file.clone(),
                 locator: self.locator,
             },
-            // A Log Analytics row's raw columns serve the seed query alone, which cannot follow.
-            table: None,
+            table: self.table.clone(),
             source_identity: Some(self.identity),
         }
     }
 
-    /// Which record this is, as a finding's evidence names it.
-    pub fn key(&self) -> super::host::Key {
+    /// Which record this is, as a finding's evidence names it: (input, position, event id,
+    /// time).
+    pub fn key(&self) -> (Arc<str>, Locator, u32, Timestamp) {
         (self.file.clone(), self.locator, self.event_id, self.time)
     }
+}
+
+/// Put held events in the order [`crate::event::order_and_dedup`] puts events in, and keep
+/// each record once by the same rule; returns how many copies were dropped.
+pub(super) fn order_and_dedup(held: &mut Vec<Compact>) -> u64 {
+    held.sort_unstable_by(|a, b| {
+        (a.time, a.computer(), &*a.file, a.locator)
+            .cmp(&(b.time, b.computer(), &*b.file, b.locator))
+            .then_with(|| a.identity.cmp(&b.identity))
+    });
+    let mut seen = HashSet::with_capacity(held.len());
+    let before = held.len();
+    held.retain(|c| seen.insert(c.identity));
+    (before - held.len()) as u64
 }
 
 /// An event as a follower's state file holds it.
