@@ -78,7 +78,7 @@ pub use text::has;
 
 use crate::accounts::AccountDirectory;
 use crate::event::{AgentTable, Event, Origin, SaturatingTime};
-use crate::select::{FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
+use crate::select::{Anchors, FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids the seed query reads.
 const SEED_EVENT_IDS: &[u32] = &[7045, 4674];
@@ -122,15 +122,16 @@ pub fn plan() -> ReadPlan {
 /// The SIDs of the 7045s: the only accounts the seed query needs names for. Well-known SIDs
 /// (`S-1-5-18`…) are named by table, whatever the logs say: the events naming them are not
 /// needed, and there are millions (every service logon is SYSTEM's).
-fn account_needles(seed_events: &[Event]) -> NeedleMap {
+fn account_needles(seed_events: &dyn Anchors) -> NeedleMap {
     let mut b = NeedlesBuilder::default();
-    for e in seed_events.iter().filter(|e| e.event_id == 7045) {
-        if let Some(sid) = &e.user.sid
+    seed_events.each(&mut |e| {
+        if e.event_id() == 7045
+            && let Some(sid) = e.user_sid()
             && !crate::accounts::is_well_known(sid)
         {
             b.sid(sid);
         }
-    }
+    });
     let needles = b.build();
     ACCOUNT_EVENT_IDS
         .iter()

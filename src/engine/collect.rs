@@ -326,17 +326,17 @@ fn two_passes(
     progress: Option<&dyn Progress>,
     holding: Holding,
 ) -> Collection {
-    let anchors = collect(
+    // The first pass's events serve the needles only: held compactly, and freed before the
+    // second pass holds its own.
+    let anchors = collect_holding(
         paths,
         &base.with_filter(plan.anchor_filter()),
         progress.map(|p| ("installs", p)),
+        Holding::Compact,
     );
-    // The first pass's events serve the needles only: freed before the second pass holds its own.
-    let filter = plan.full_filter(&anchors.events);
-    let Collection {
-        events, warnings, ..
-    } = anchors;
-    drop(events);
+    let filter = plan.full_filter_with(plan.needles_from(&compact::HeldAnchors(&anchors.held)));
+    let Collection { held, warnings, .. } = anchors;
+    drop(held);
     let mut full = collect_holding(
         paths,
         &base.with_filter(filter),

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventIdentity, Locator, Origin, TableRow, UserRef};
-use crate::select::Needles;
+use crate::select::{Anchor, Anchors, Needles};
 
 /// Most distinct shapes shared: past this, a shape is held by each event (an attacker who
 /// spells the computer differently in every record costs memory per record, as any record
@@ -205,6 +205,43 @@ impl Compact {
     }
 }
 
+impl Anchor for Compact {
+    fn event_id(&self) -> u32 {
+        self.event_id
+    }
+
+    fn field(&self, name: &str) -> Option<&str> {
+        // As `Event::field`: the first field of that name, else of that name in any case.
+        let keys = &self.shape.keys;
+        let at = keys
+            .iter()
+            .position(|k| &**k == name)
+            .or_else(|| keys.iter().position(|k| k.eq_ignore_ascii_case(name)))?;
+        self.values().nth(at)
+    }
+
+    fn user_sid(&self) -> Option<&str> {
+        self.sid()
+    }
+
+    fn user_name(&self) -> Option<&str> {
+        (self.extra & 2 != 0)
+            .then(|| self.pieces().nth(usize::from(self.extra & 1 != 0)))
+            .flatten()
+    }
+}
+
+/// Events held compactly, as the anchors a plan's needles are made from.
+pub(super) struct HeldAnchors<'a>(pub &'a [Compact]);
+
+impl Anchors for HeldAnchors<'_> {
+    fn each(&self, f: &mut dyn FnMut(&dyn Anchor)) {
+        for c in self.0 {
+            f(c);
+        }
+    }
+}
+
 /// Put held events in the order [`crate::event::order_and_dedup`] puts events in, and keep
 /// each record once by the same rule; returns how many copies were dropped.
 pub(super) fn order_and_dedup(held: &mut Vec<Compact>) -> u64 {
@@ -337,6 +374,32 @@ mod tests {
             assert_eq!(c.event(), e);
             let mut files = HashMap::new();
             assert_eq!(Stored::of(&e).event(&mut files), e);
+        }
+    }
+
+    #[test]
+    fn compact_anchors_read_as_events_do() {
+        let mut interner = Interner::default();
+        let mut no_account = crate::event::test_event(7045, "System", &[("ServiceName", "x")]);
+        no_account.user = UserRef::default();
+        let mut only_name = sample();
+        only_name.user.sid = None;
+        for e in [sample(), no_account, only_name] {
+            let c = Compact::new(e.clone(), &mut interner);
+            let view: &dyn Anchor = &c;
+            assert_eq!(view.event_id(), e.event_id);
+            assert_eq!(view.user_sid(), e.user.sid.as_deref());
+            assert_eq!(view.user_name(), e.user.name.as_deref());
+            for name in [
+                "TargetLogonId",
+                "ipaddress",
+                "Empty",
+                "ServiceName",
+                "Missing",
+            ] {
+                assert_eq!(view.field(name), e.field(name), "{name}");
+                assert_eq!(view.field_nonempty(name), e.field_nonempty(name), "{name}");
+            }
         }
     }
 

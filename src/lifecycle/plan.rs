@@ -14,8 +14,7 @@ use std::sync::Arc;
 
 use super::logon::normalise_logon_id;
 use super::names::service_key_in;
-use crate::event::Event;
-use crate::select::{FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
+use crate::select::{Anchors, FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
 
 /// Event ids of the first pass: the installs themselves, and the start-type changes (7040)
 /// that name a service reconfigured rather than created (`reconfigure`). The second pass keeps
@@ -147,7 +146,7 @@ struct Found {
 }
 
 /// Second-pass needles from the first pass's events.
-fn evidence_needles(creations: &[Event]) -> NeedleMap {
+fn evidence_needles(creations: &dyn Anchors) -> NeedleMap {
     let found = found(creations);
     let names = || {
         let mut b = NeedlesBuilder::default();
@@ -224,37 +223,41 @@ fn evidence_needles(creations: &[Event]) -> NeedleMap {
     map
 }
 
-fn found(creations: &[Event]) -> Found {
+fn found(creations: &dyn Anchors) -> Found {
     let mut f = Found::default();
-    let described: HashSet<String> = creations
-        .iter()
-        .filter(|e| e.event_id == 4697)
-        .filter_map(|e| e.field_nonempty("ServiceFileName"))
-        .map(str::to_lowercase)
-        .collect();
+    let mut described: HashSet<String> = HashSet::new();
     // The keys Sysmon saw an ImagePath written to, and the display names their 7040s give them
     // (a 7040 names its service by display name and, since Windows 8, key).
-    for e in creations.iter().filter(|e| e.event_id == 13) {
-        if let Some((key, value)) = e.field("TargetObject").and_then(service_key_in)
-            && value.eq_ignore_ascii_case("ImagePath")
-            && !key.trim().is_empty()
-        {
-            f.keys.insert(key.trim().to_lowercase());
+    creations.each(&mut |e| match e.event_id() {
+        4697 => {
+            if let Some(image) = e.field_nonempty("ServiceFileName") {
+                described.insert(image.to_lowercase());
+            }
         }
-    }
-    for e in creations.iter().filter(|e| e.event_id == 7040) {
-        if let Some(key) = e.field_nonempty("param4")
+        13 => {
+            if let Some((key, value)) = e.field("TargetObject").and_then(service_key_in)
+                && value.eq_ignore_ascii_case("ImagePath")
+                && !key.trim().is_empty()
+            {
+                f.keys.insert(key.trim().to_lowercase());
+            }
+        }
+        _ => {}
+    });
+    creations.each(&mut |e| {
+        if e.event_id() == 7040
+            && let Some(key) = e.field_nonempty("param4")
             && f.keys.contains(&key.trim().to_lowercase())
             && let Some(display) = e.field_nonempty("param1")
         {
             f.displays.insert(display.trim().to_lowercase());
         }
-    }
+    });
     f.names.extend(f.keys.iter().chain(&f.displays).cloned());
-    for e in creations
-        .iter()
-        .filter(|e| matches!(e.event_id, 7045 | 4697))
-    {
+    creations.each(&mut |e| {
+        if !matches!(e.event_id(), 7045 | 4697) {
+            return;
+        }
         if let Some(name) = e.field_nonempty("ServiceName") {
             f.names.insert(name.to_lowercase());
         }
@@ -263,7 +266,7 @@ fn found(creations: &[Event]) -> Found {
                 add_binary_names(&mut f, image);
             }
         }
-        if e.event_id == 7045
+        if e.event_id() == 7045
             && let Some(image) = e.field_nonempty("ImagePath")
             && !described.contains(&image.to_lowercase())
         {
@@ -277,7 +280,7 @@ fn found(creations: &[Event]) -> Found {
         {
             f.logons.insert(id);
         }
-    }
+    });
     f
 }
 

@@ -27,6 +27,7 @@
 //! This stage knows the [`Event`] type and nothing of formats: how a needle is encoded in a
 //! binary record is the readers' business.
 
+mod anchors;
 mod needles;
 
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 
 use crate::accounts::AccountSightings;
 use crate::event::{Census, Event};
+pub use anchors::{Anchor, Anchors};
 pub use needles::{NeedleKinds, NeedleMap, Needles, NeedlesBuilder};
 
 /// The set of event ids a pass wants; everything else is counted and dropped in the reader.
@@ -180,7 +182,7 @@ pub struct ReadPlan {
     anchors: &'static [u32],
     evidence: &'static [u32],
     fields: Arc<FieldMap>,
-    needles: fn(&[Event]) -> NeedleMap,
+    needles: fn(&dyn Anchors) -> NeedleMap,
     kinds: Arc<HashMap<u32, NeedleKinds>>,
     /// Evidence the first pass also reads, for the needles only: (event id, phrase a value of
     /// it must hold).
@@ -210,7 +212,7 @@ impl ReadPlan {
         anchors: &'static [u32],
         evidence: &'static [u32],
         fields: Arc<FieldMap>,
-        needles: fn(&[Event]) -> NeedleMap,
+        needles: fn(&dyn Anchors) -> NeedleMap,
     ) -> Self {
         assert!(
             anchors.iter().all(|id| !evidence.contains(id)),
@@ -316,6 +318,11 @@ impl ReadPlan {
 
     /// The needles the evidence ids get from `anchors`.
     pub fn needles(&self, anchors: &[Event]) -> NeedleMap {
+        (self.needles)(&anchors)
+    }
+
+    /// [`ReadPlan::needles`] from anchors however they are held.
+    pub fn needles_from(&self, anchors: &dyn Anchors) -> NeedleMap {
         (self.needles)(anchors)
     }
 
@@ -350,7 +357,7 @@ impl ReadPlan {
     /// first pass's `anchors` found. An anchor id the needles give an entry is kept only when it
     /// holds one of them.
     pub fn full_filter(&self, anchors: &[Event]) -> Filter {
-        self.full_filter_with((self.needles)(anchors))
+        self.full_filter_with((self.needles)(&anchors))
     }
 
     /// For a stream, where evidence may come before the anchors it names: every id either pass
@@ -444,13 +451,13 @@ mod tests {
         assert!(Selection::all().wants(1));
     }
 
-    fn names(anchors: &[Event]) -> NeedleMap {
+    fn names(anchors: &dyn Anchors) -> NeedleMap {
         let mut b = NeedlesBuilder::default();
-        for e in anchors {
+        anchors.each(&mut |e| {
             if let Some(n) = e.field("ServiceName") {
                 b.string(n);
             }
-        }
+        });
         NeedleMap::from([(7036, b.build())])
     }
 

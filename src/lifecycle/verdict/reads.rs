@@ -6,8 +6,7 @@
 //! Each is matched on values the first pass found (logon ids, pipe names, installer accounts)
 //! or on a client's name, so a hunt still keeps only what speaks of its installs.
 
-use crate::event::Event;
-use crate::select::{FieldMap, NeedleMap, NeedlesBuilder};
+use crate::select::{Anchors, FieldMap, NeedleMap, NeedlesBuilder};
 
 use super::super::logon::normalise_logon_id;
 use super::super::plan::WELL_KNOWN_LOGONS;
@@ -59,14 +58,19 @@ pub fn add_fields(map: &mut FieldMap) {
 }
 
 /// The installing logon sessions the first pass found (4697's `SubjectLogonId`).
-fn logons(creations: &[Event]) -> Vec<u64> {
-    let mut out: Vec<u64> = creations
-        .iter()
-        .filter(|e| e.event_id == 4697)
-        .filter_map(|e| e.field("SubjectLogonId").and_then(normalise_logon_id))
-        .filter_map(|id| u64::from_str_radix(id.trim_start_matches("0x"), 16).ok())
-        .filter(|id| !WELL_KNOWN_LOGONS.contains(id))
-        .collect();
+fn logons(creations: &dyn Anchors) -> Vec<u64> {
+    let mut out: Vec<u64> = Vec::new();
+    creations.each(&mut |e| {
+        if e.event_id() == 4697
+            && let Some(id) = e
+                .field("SubjectLogonId")
+                .and_then(normalise_logon_id)
+                .and_then(|id| u64::from_str_radix(id.trim_start_matches("0x"), 16).ok())
+                .filter(|id| !WELL_KNOWN_LOGONS.contains(id))
+        {
+            out.push(id);
+        }
+    });
     out.sort_unstable();
     out.dedup();
     out
@@ -74,23 +78,23 @@ fn logons(creations: &[Event]) -> Vec<u64> {
 
 /// Add to a Sysmon 17/18 needle set the pipes the installs' command lines write into, and the
 /// installing accounts (the user-context process that creates the pipe runs as one).
-pub fn add_pipe_needles(b: &mut NeedlesBuilder, creations: &[Event]) {
-    for e in creations {
+pub fn add_pipe_needles(b: &mut NeedlesBuilder, creations: &dyn Anchors) {
+    creations.each(&mut |e| {
         for field in ["ImagePath", "ServiceFileName"] {
             if let Some(pipe) = e.field(field).and_then(super::shell::pipe_write) {
                 b.string(&pipe);
             }
         }
-        if e.event_id == 4697
-            && let Some(name) = e.user.name.as_deref()
+        if e.event_id() == 4697
+            && let Some(name) = e.user_name()
         {
             b.string(name);
         }
-    }
+    });
 }
 
 /// Add the verdict's second-pass needles (process creations, 4648) to `map`.
-pub fn add_needles(map: &mut NeedleMap, creations: &[Event]) {
+pub fn add_needles(map: &mut NeedleMap, creations: &dyn Anchors) {
     let ids = logons(creations);
     let clients = || {
         let mut b = NeedlesBuilder::default();
