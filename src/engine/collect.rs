@@ -70,26 +70,36 @@ fn collect_holding(
     assemble(found.warnings, outputs, events, opts)
 }
 
-/// Where every input's kept events go as soon as it is read, in whatever order inputs end.
+/// Where every input's kept events (and account sightings) go as soon as it is read, in
+/// whatever order inputs end.
 ///
-/// The kept events are most of a hunt's memory. Moved here one input at a time, they are held
+/// The kept events are most of a hunt's memory; the sightings, of the seed query's. Moved here one input at a time, they are held
 /// once, in one block that grows in place, instead of in every input's own vector until all
 /// are read and then again in the whole's; compacted, if so asked, before they are. Their
 /// order does not matter: [`assemble`] puts them in a total order.
 struct Sink {
     holding: Holding,
-    held: std::sync::Mutex<(Vec<Event>, Vec<Compact>)>,
+    held: std::sync::Mutex<Held>,
+}
+
+/// What a sink holds: the events, as events or compactly, and the account sightings (which,
+/// like the events, count alike whatever order the inputs end in).
+#[derive(Default)]
+struct Held {
+    events: Vec<Event>,
+    compact: Vec<Compact>,
+    accounts: AccountSightings,
 }
 
 impl Sink {
     fn new(holding: Holding) -> Self {
         Sink {
             holding,
-            held: std::sync::Mutex::new((Vec::new(), Vec::new())),
+            held: std::sync::Mutex::new(Held::default()),
         }
     }
 
-    /// `out` without its events, which are now the sink's.
+    /// `out` without its events and account sightings, which are now the sink's.
     fn take(&self, mut out: FileOutput) -> FileOutput {
         let mut events = std::mem::take(&mut out.events);
         // Compacted before the lock is taken; the input's events share their shapes.
@@ -97,21 +107,23 @@ impl Sink {
             Holding::Events => Vec::new(),
             Holding::Compact => compact_all(std::mem::take(&mut events)),
         };
+        let accounts = std::mem::take(&mut out.accounts);
         let mut held = self
             .held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.0.append(&mut events);
-        held.1.append(&mut compact);
+        held.events.append(&mut events);
+        held.compact.append(&mut compact);
+        held.accounts.absorb(accounts);
         out
     }
 
-    fn into_held(self) -> (Holding, Vec<Event>, Vec<Compact>) {
-        let (events, held) = self
+    fn into_held(self) -> (Holding, Held) {
+        let held = self
             .held
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        (self.holding, events, held)
+        (self.holding, held)
     }
 }
 
@@ -166,11 +178,12 @@ fn assemble(
     sink: Sink,
     opts: &ReadOptions,
 ) -> Collection {
-    let (holding, events, held) = sink.into_held();
+    let (holding, held) = sink.into_held();
     let mut c = Collection {
         warnings,
-        events,
-        held,
+        events: held.events,
+        held: held.compact,
+        accounts: held.accounts,
         ..Collection::default()
     };
     let mut naive = false;
