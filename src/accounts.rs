@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::event::{Event, UserRef};
+use crate::select::Anchor;
 
 mod sightings;
 pub use sightings::AccountSightings;
@@ -21,8 +22,8 @@ pub struct AccountDirectory {
 
 /// The SID/name pairs `e` carries: its Subject and Target accounts, and its user; of its
 /// data, only `kept` fields when given (as a projection that kept only those would leave it).
-fn pairs<'a>(
-    e: &'a Event,
+fn pairs<'a, E: Anchor + ?Sized>(
+    e: &'a E,
     kept: Option<&'a [&'a str]>,
 ) -> impl Iterator<Item = (&'a str, String)> + 'a {
     const PAIRS: [[&str; 3]; 2] = [
@@ -40,7 +41,7 @@ fn pairs<'a>(
             .filter(|v| !v.is_empty() && *v != "-")?;
         Some((sid, UserRef::join_name(field(domain), field(user))?))
     });
-    let user = e.user.sid.as_deref().zip(e.user.name.clone());
+    let user = e.user_sid().zip(e.user_name().map(str::to_string));
     data.chain(user)
 }
 
@@ -80,6 +81,13 @@ impl AccountDirectory {
     /// Learn the SID/name pairs one event carries (a follower learns as events arrive).
     pub fn learn_event(&mut self, e: &Event) {
         self.learn_event_within(e, usize::MAX, usize::MAX);
+    }
+
+    /// [`AccountDirectory::learn_event`] for an event however it is held.
+    pub(crate) fn learn_anchor(&mut self, e: &dyn Anchor) {
+        for (sid, name) in pairs(e, None) {
+            self.add(sid, &name, usize::MAX, usize::MAX);
+        }
     }
 
     /// [`AccountDirectory::learn_event`], learning no new SID once `max_sids` are known and no

@@ -433,9 +433,15 @@ fn report(
 ) -> Report {
     // Filtered as they are judged, a host at a time: the benign ones (most installs) are never
     // held together.
-    let mut findings: Vec<Finding> = judged_each(events, accounts, options)
+    let findings = judged_each(events, accounts, options)
         .filter(|f| reported(f, options))
         .collect();
+    report_of(findings, census)
+}
+
+/// The report of the findings reported: in creation order, grouped into campaigns, with each
+/// host's coverage.
+fn report_of(mut findings: Vec<Finding>, census: &Census) -> Report {
     in_creation_order(&mut findings);
     let campaigns = campaigns(&mut findings, |_| 0);
     Report {
@@ -480,7 +486,7 @@ fn report_held(
     // The directory `AccountDirectory::learn_with` would learn from the same events.
     let mut accounts = AccountDirectory::default();
     for c in held {
-        accounts.learn_event(&c.event());
+        accounts.learn_anchor(c);
     }
     sightings.learn_into(&mut accounts);
     let mut by_host: std::collections::BTreeMap<String, Vec<&compact::Compact>> =
@@ -503,13 +509,7 @@ fn report_held(
                 .filter(|f| reported(f, options)),
         );
     }
-    in_creation_order(&mut findings);
-    let campaigns = campaigns(&mut findings, |_| 0);
-    Report {
-        findings,
-        coverage: lifecycle::coverage(census),
-        campaigns,
-    }
+    report_of(findings, census)
 }
 
 /// One host's events (time-ordered, each once) as findings: correlated, attributed, with the

@@ -120,26 +120,15 @@ pub(crate) fn correlate_with(
     config: &LifecycleConfig,
     accounts: &AccountDirectory,
 ) -> Vec<Lifecycle> {
-    let mut lifecycles: Vec<Lifecycle> = correlate_by_host(events, config, accounts)
-        .flatten()
+    let mut lifecycles: Vec<Lifecycle> = by_host(events)
+        .values()
+        .flat_map(|host_events| correlate_host(host_events, config, accounts))
         .collect();
+    // Stable: each host's in the order found, hosts in key order.
     lifecycles.sort_by(|a, b| {
         (a.created, &a.computer, &a.service_name).cmp(&(b.created, &b.computer, &b.service_name))
     });
     lifecycles
-}
-
-/// [`correlate_with`] one host at a time (hosts in key order), each host's lifecycles in the
-/// order they were found: a caller may judge and drop them before the next host's are made.
-/// A stable sort of them all by (created, computer, service name) is `correlate_with`'s order.
-pub(crate) fn correlate_by_host<'a>(
-    events: &'a [Event],
-    config: &'a LifecycleConfig,
-    accounts: &'a AccountDirectory,
-) -> impl Iterator<Item = Vec<Lifecycle>> + 'a {
-    by_host(events)
-        .into_values()
-        .map(move |host_events| correlate_host(&host_events, config, accounts))
 }
 
 /// `events` by host (see [`host_key`]), hosts in key order, each host's in their order.

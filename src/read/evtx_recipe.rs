@@ -10,8 +10,8 @@
 //! whose dependency value is NULL is absent, a leaf's text is its value's (empty when left
 //! out), an attribute is written only when it has text. [`Recipe::of`] compiles a template
 //! of that shape (and answers `None` for any other, which the general renderer then takes);
-//! [`event`] applies it. The record-by-record test in `tests/reading/fast_path.rs` holds both to the
-//! crate's output.
+//! [`event_into`] applies it. The record-by-record test in `tests/reading/fast_path.rs` holds
+//! both to the crate's output.
 
 use std::sync::Arc;
 
@@ -363,31 +363,11 @@ fn data(
     Ok(())
 }
 
-/// The record's event by its template's recipe: `None` when the recipe cannot say (the
-/// general renderer then decides, and tells when the crate must render the record).
-pub fn event(
-    inst: &Instance<'_>,
-    recipe: &Recipe,
-    file: &Arc<str>,
-    record_id: u64,
-    header_time: Timestamp,
-) -> Option<Event> {
-    let mut out = super::evtx_render::blank_event(file);
-    event_into(
-        inst,
-        recipe,
-        file,
-        record_id,
-        header_time,
-        &mut out,
-        &mut Scratch::default(),
-    )
-    .then_some(out)
-}
-
-/// [`event`] written into `out`, whose strings are written over: a record decoded only to be
-/// folded (see `FileOutput::offer_folded`) then allocates nothing once `out` has held one of
-/// its shape. `false` when the recipe cannot say (`out` is then half-written).
+/// The record's event by its template's recipe, written into `out`, whose strings are written
+/// over: a record decoded only to be folded (see `FileOutput::offer_folded`) then allocates
+/// nothing once `out` has held one of its shape. `false` when the recipe cannot say (`out` is
+/// then half-written; the general renderer then decides, and tells when the crate must render
+/// the record).
 pub fn event_into(
     inst: &Instance<'_>,
     recipe: &Recipe,

@@ -549,13 +549,15 @@ pub fn to_event(
     record_id: u64,
     header_time: Timestamp,
 ) -> Option<Event> {
-    // Most records: by their template's recipe, without resolving it node by node.
-    if let Some(recipe) = inst.template.recipe()
-        && let Some(ev) = super::evtx_recipe::event(inst, recipe, file, record_id, header_time)
-    {
-        return Some(ev);
-    }
-    general(inst, file, record_id, header_time)
+    fresh(file, |out, scratch| {
+        to_event_into(inst, file, record_id, header_time, out, scratch)
+    })
+}
+
+/// The event `decode` writes into a blank one, if it can.
+fn fresh(file: &Arc<str>, decode: impl FnOnce(&mut Event, &mut Scratch) -> bool) -> Option<Event> {
+    let mut out = blank_event(file);
+    decode(&mut out, &mut Scratch::default()).then_some(out)
 }
 
 pub use super::evtx_recipe::Scratch;
@@ -571,6 +573,7 @@ pub fn to_event_into(
     out: &mut Event,
     scratch: &mut Scratch,
 ) -> bool {
+    // Most records: by their template's recipe, without resolving it node by node.
     if let Some(recipe) = inst.template.recipe()
         && super::evtx_recipe::event_into(inst, recipe, file, record_id, header_time, out, scratch)
     {
@@ -613,7 +616,10 @@ pub fn by_recipe(
     record_id: u64,
     header_time: Timestamp,
 ) -> Option<Event> {
-    super::evtx_recipe::event(inst, inst.template.recipe()?, file, record_id, header_time)
+    let recipe = inst.template.recipe()?;
+    fresh(file, |out, scratch| {
+        super::evtx_recipe::event_into(inst, recipe, file, record_id, header_time, out, scratch)
+    })
 }
 
 /// [`to_event`] by the rules themselves, for any template.

@@ -193,21 +193,33 @@ fn evtx_files(root: &std::path::Path) -> Vec<PathBuf> {
     files
 }
 
-#[test]
-fn lean_decoder_equals_rendering_record_by_record() {
+/// A generated scenario of `hosts` hosts (a day of 3,000 events each, `executions` remote
+/// executions) in a folder kept while the first value lives, then the shared corpus if this
+/// machine has it: the roots to check.
+fn scenario_and_corpus(
+    hosts: usize,
+    executions: usize,
+    seed: u64,
+) -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
-        hosts: 2,
+        hosts,
         days: 1,
         events_per_host_day: 3000,
-        executions: 14,
-        seed: 5,
+        executions,
+        seed,
         sysmon: true,
         start: "2024-05-06T00:00:00Z".parse().unwrap(),
     };
     generate(&config, dir.path()).unwrap();
     let mut roots = vec![dir.path().to_path_buf()];
     roots.extend(common::corpus());
+    (dir, roots)
+}
+
+#[test]
+fn lean_decoder_equals_rendering_record_by_record() {
+    let (_dir, roots) = scenario_and_corpus(2, 14, 5);
     for root in roots {
         let store = TemplateStore::default();
         let mut seen = Decoded::default();
@@ -360,19 +372,7 @@ fn damaged_records_in_intact_chunks(seed: u64) {
 /// credits each log file to its host, which events in memory no longer say.)
 #[test]
 fn hosts_judged_one_at_a_time_give_the_report_of_all_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        hosts: 5,
-        days: 1,
-        events_per_host_day: 3000,
-        executions: 20,
-        seed: 17,
-        sysmon: true,
-        start: "2024-05-06T00:00:00Z".parse().unwrap(),
-    };
-    generate(&config, dir.path()).unwrap();
-    let mut roots = vec![dir.path().to_path_buf()];
-    roots.extend(common::corpus());
+    let (_dir, roots) = scenario_and_corpus(5, 20, 17);
     for root in roots {
         let engine = Engine::lifecycle(LifecycleOptions::default().include_benign(true))
             .build()
