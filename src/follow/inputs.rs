@@ -52,12 +52,10 @@ impl FileId {
     }
 
     /// Without inodes, a file is known by its creation time (a file replaced at the same path
-    /// is a new one) and its path's hash.
+    /// is a new one) and its path's hash (XXH3, a specified hash: a saved state holds it).
     #[cfg(not(unix))]
     fn of_path(path: &Path, meta: &std::fs::Metadata) -> FileId {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        path.hash(&mut h);
+        let path_hash = twox_hash::XxHash3_64::oneshot(path.as_os_str().as_encoded_bytes());
         let created = meta
             .created()
             .ok()
@@ -65,7 +63,7 @@ impl FileId {
             .map_or(0, |d| d.as_nanos() as u64);
         FileId {
             dev: created,
-            ino: h.finish(),
+            ino: path_hash,
         }
     }
 

@@ -17,8 +17,10 @@ use crate::engine::compact::{Compact, Stored};
 use crate::event::{Locator, UserRef};
 use crate::report::{Finding, Kind, Verdict};
 
-/// The state format's version: a state of another version is refused, not misread.
-const VERSION: u32 = 1;
+/// The state format's version: a state of another version is refused, not misread. 2: the
+/// held events' identities are XXH3 of an explicit encoding (1 held std's SipHash of their
+/// `Hash`, which the new records' identities would no longer meet).
+const VERSION: u32 = 2;
 
 /// Why a saved state cannot be resumed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,7 +11,6 @@
 //! a batch hunt reads.
 
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -77,10 +76,10 @@ fn shape(lines: &[u8]) -> Option<bool> {
     (seen == super::HEAD_LINES).then_some(false)
 }
 
+/// XXH3, a specified hash: a saved state holds it, and std's hasher may change between Rust
+/// versions.
 fn head_hash(bytes: &[u8]) -> (u64, u32) {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    (h.finish(), bytes.len() as u32)
+    (twox_hash::XxHash3_64::oneshot(bytes), bytes.len() as u32)
 }
 
 impl LinesTail {
