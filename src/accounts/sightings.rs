@@ -8,7 +8,7 @@
 //! and still count exactly as the kept events would: each record once, however many copies of
 //! its log were read (the record's identity, the one events are de-duplicated by, goes with it).
 
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 
 use super::{AccountDirectory, identifies, pairs};
 use crate::event::Event;

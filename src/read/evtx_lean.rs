@@ -22,6 +22,7 @@ use jiff::Timestamp;
 use super::evtx::ChunkOutput;
 use super::evtx_binxml::{ChunkCtx, u16_at, u32_at, u64_at, utf16_until_nul};
 use super::evtx_keys::{KeySpec, Outcome, Scratch, record_keys};
+use super::evtx_needles::MatchScratch;
 use super::{ReadOptions, evtx_render, evtx_scan};
 
 /// How a chunk was read.
@@ -207,7 +208,7 @@ pub(super) fn read(
     let whole = number == 0;
     let mut result = ChunkOutput::default();
     let mut needed: Vec<usize> = Vec::new();
-    let (mut text, mut ascii) = (String::new(), Vec::new());
+    let mut scratch = MatchScratch::default();
     let mut ctx = ChunkCtx::new(data, Some(&opts.evtx_templates));
     // The ids seen, each once (a few per chunk), put in the census at the end.
     let mut seen: Vec<u32> = Vec::with_capacity(16);
@@ -247,9 +248,9 @@ pub(super) fn read(
         }
         saw(id);
         let keep = whole
-            || opts.evtx_needles_for(id).is_none_or(|n| {
-                n.record_may_match(&mut ctx, r.offset, r.size, &mut text, &mut ascii)
-            });
+            || opts
+                .evtx_needles_for(id)
+                .is_none_or(|n| n.record_may_match(&mut ctx, r.offset, r.size, &mut scratch));
         if keep {
             needed.push(i);
         }

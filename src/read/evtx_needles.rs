@@ -7,7 +7,7 @@
 //! read a record's values, [`EvtxNeedles::raw_may_match`] searches its raw bytes for every
 //! needle's encodings (a superset test: never false when the rendered record would match).
 
-use std::collections::HashSet;
+use ahash::AHashSet as HashSet;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -19,6 +19,18 @@ use super::evtx_keys::{
 };
 use super::evtx_scan::RawValue;
 use crate::select::{NeedleMap, Needles};
+
+/// Scratch space of [`EvtxNeedles::record_may_match`], reused from record to record: it runs
+/// on every wanted record of a corpus.
+#[derive(Debug, Default)]
+pub(super) struct MatchScratch {
+    /// One value's text, lower-case.
+    text: String,
+    /// One value's text as lower-case ASCII, for the gate phrases.
+    ascii: Vec<u8>,
+    /// Every value's text, lower-case, one per line.
+    joined: String,
+}
 
 /// The EVTX form of every event id's needles in a pass.
 pub type EvtxNeedleMap = IdMap<EvtxNeedles>;
@@ -126,23 +138,29 @@ impl EvtxNeedles {
     /// Whether the record at `offset` (of `size` bytes) of the chunk `ctx` reads may hold a
     /// needle: one of the values an event's data takes from it (or its account SID) is one, and
     /// one holds a gate phrase where there is a gate. Never false when the decoded record would
-    /// match; `text` and `ascii` are scratch space.
-    pub fn record_may_match(
+    /// match.
+    pub(super) fn record_may_match(
         &self,
         ctx: &mut ChunkCtx<'_>,
         offset: usize,
         size: usize,
-        text: &mut String,
-        ascii: &mut Vec<u8>,
+        scratch: &mut MatchScratch,
     ) -> bool {
         let raw = &ctx.data[offset..offset + size];
         let Some(gates) = &self.gates else {
             return self.raw_passes_gate(raw) && self.raw_may_match(raw);
         };
+        let MatchScratch {
+            text,
+            ascii,
+            joined,
+        } = scratch;
         if !gates.is_empty() && !self.typed_gate && !self.raw_gates.may_hold(raw, ascii) {
             return false;
         }
         let (mut passed, mut matched) = (gates.is_empty(), false);
+        let phrases = !self.needles.phrases().is_empty();
+        joined.clear();
         let walked = data_values(
             ctx,
             offset + 24,
@@ -158,18 +176,24 @@ impl EvtxNeedles {
                     passed = true;
                 }
                 if !matched {
-                    matched = self.value_matches(&v, text);
+                    matched = self.value_matches(&v, text, phrases.then_some(&mut *joined));
                 }
             },
         );
         if !walked {
             return self.raw_passes_gate(raw) && self.raw_may_match(raw);
         }
-        passed && matched
+        // The phrases are searched for once in all the record's text rather than in each value:
+        // a process creation has a score of values, and a search has a cost of its own. Text
+        // joined across two values may hold a phrase neither does; the decoded event's own test
+        // then drops the record.
+        passed && (matched || (phrases && self.needles.phrase_in(joined)))
     }
 
-    /// Whether one value is a needle, as its text would be in the decoded event.
-    fn value_matches(&self, v: &Val<'_>, buf: &mut String) -> bool {
+    /// Whether one value is a needle, as its text would be in the decoded event; with `joined`,
+    /// the phrases are left out, and the value's text is added to `joined` to be searched for
+    /// them.
+    fn value_matches(&self, v: &Val<'_>, buf: &mut String, joined: Option<&mut String>) -> bool {
         if v.is_empty() {
             return false;
         }
@@ -194,7 +218,17 @@ impl EvtxNeedles {
                 return false;
             }
         }
-        lower_text(v, buf).is_none() || self.needles.lower_value_matches(buf)
+        if lower_text(v, buf).is_none() {
+            return true;
+        }
+        match joined {
+            Some(joined) => {
+                joined.push_str(buf);
+                joined.push('\n');
+                self.needles.lower_value_matches_but_phrases(buf)
+            }
+            None => self.needles.lower_value_matches(buf),
+        }
     }
 
     /// Whether raw record bytes hold a gate phrase (always, when there is no gate).

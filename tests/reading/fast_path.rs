@@ -398,3 +398,112 @@ fn hosts_judged_one_at_a_time_give_the_report_of_all_at_once() {
         );
     }
 }
+
+/// The lean walk searches a record's values for phrases all at once (the verdict's client
+/// names, on every process creation): a phrase in any one value keeps the record, as the
+/// decoded event's own test does, and one only spelt across two values does not.
+#[test]
+fn phrases_are_found_in_any_value_of_a_record_and_only_within_one() {
+    use svchunt::discover::read_file;
+    use svchunt::read::ReadOptions;
+    const HOST: &str = "WKS-0002.corp.example";
+    let sid = "S-1-5-21-1-2-3-1104";
+    let install = [
+        common::s7045(
+            "2024-05-06T08:22:00.680Z",
+            HOST,
+            sid,
+            "PSEXESVC",
+            "%SystemRoot%\\PSEXESVC.exe",
+        ),
+        common::s4697(
+            "2024-05-06T08:22:00.680Z",
+            HOST,
+            sid,
+            "CORP\\alice",
+            "0x3340dfa",
+            "PSEXESVC",
+            "%SystemRoot%\\PSEXESVC.exe",
+        ),
+    ];
+    // (Image, OriginalFileName, CommandLine, LogonId, ParentImage) and whether it is kept.
+    let creations: &[([&str; 5], bool)] = &[
+        (
+            ["C:\\Tools\\PsExec64.exe", "psexec.c", "x", "0x3e7", "y"],
+            true,
+        ),
+        (
+            [
+                "C:\\a.exe",
+                "a.exe",
+                "a.exe",
+                "0x3e7",
+                "C:\\Tools\\PAEXEC.EXE",
+            ],
+            true,
+        ),
+        (["C:\\Windows\\System32\\SC.exe", "", "", "0x3e7", ""], true),
+        (
+            ["C:\\b.exe", "b.exe", "b  sc.exe  create", "0x3e7", "b"],
+            true,
+        ),
+        // The installing session's logon id, as Sysmon writes it.
+        (["C:\\c.exe", "c.exe", "c", "0x3340dfa", "c"], true),
+        // "psexec" only across the end of one value and the start of the next.
+        (["C:\\d\\ps", "exec", "d", "0x3e7", "d"], false),
+        (["C:\\e.exe", "e.exe", "e", "0x3e7", "e"], false),
+    ];
+    let template = common::sysmon_registry(13, "2024-05-06T08:23:00Z", HOST, "SetValue", "x");
+    // Filler first: the file's first chunk is decoded whole, the walk decides from the second.
+    let filler = ["C:\\f.exe", "f.exe", "f", "0x3e7", "f"];
+    let creations: Vec<([&str; 5], bool)> = std::iter::repeat_n((filler, false), 400)
+        .chain(creations.iter().copied())
+        .collect();
+    let mut sysmon = Vec::new();
+    for (i, (values, _)) in creations.iter().enumerate() {
+        let mut e = template.clone();
+        e.event_id = 1;
+        e.record_id = Some(100 + i as u64);
+        e.time += jiff::SignedDuration::from_secs(i as i64);
+        e.data = [
+            "Image",
+            "OriginalFileName",
+            "CommandLine",
+            "LogonId",
+            "ParentImage",
+        ]
+        .iter()
+        .zip(values)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        sysmon.push(e);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Sysmon.evtx");
+    let bytes = crate::forms_samples::evtx_of(&sysmon);
+    assert!(
+        bytes.len() > 4096 + 2 * 65536,
+        "the records fill more than one chunk"
+    );
+    std::fs::write(&file, bytes).unwrap();
+    let plan = svchunt::lifecycle::plan();
+    let kept = |render_only: bool| {
+        let mut opts = ReadOptions::default().with_filter(plan.full_filter(&install));
+        opts.evtx_render_only = render_only;
+        let mut ids: Vec<u64> = read_file(&file, &opts)
+            .events
+            .iter()
+            .filter_map(|e| e.record_id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let expected: Vec<u64> = creations
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, keep))| *keep)
+        .map(|(i, _)| 100 + i as u64)
+        .collect();
+    assert_eq!(kept(false), expected, "the lean walk");
+    assert_eq!(kept(true), expected, "rendering");
+}

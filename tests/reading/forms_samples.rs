@@ -86,7 +86,7 @@ fn sample_events() -> Vec<Event> {
 }
 
 /// A small EVTX of `events` (one log), written by the project's EVTX writer.
-fn evtx_of(events: &[Event]) -> Vec<u8> {
+pub(crate) fn evtx_of(events: &[Event]) -> Vec<u8> {
     let mut w = EvtxWriter::new(Cursor::new(Vec::new())).unwrap();
     let mut events = events.to_vec();
     events.sort_by_key(|e| e.record_id);
