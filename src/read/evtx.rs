@@ -75,11 +75,32 @@ impl EvtxBytes<'_> {
                 Ok(bytes[from..from + n].to_vec())
             }
             EvtxBytes::File(f, _) => {
-                let mut buf = vec![0u8; n];
+                let mut buf = spare_buffer(n);
                 read_exact_at(f, &mut buf, offset)?;
                 Ok(buf)
             }
         }
+    }
+}
+
+thread_local! {
+    /// The last chunk buffer this thread was done with, for its next chunk: a new one would
+    /// be zeroed (64 KiB a chunk, each read twice) only to be overwritten by the read.
+    static SPARE: std::cell::RefCell<Option<Vec<u8>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A buffer of `n` bytes to read into (its content is garbage).
+fn spare_buffer(n: usize) -> Vec<u8> {
+    SPARE
+        .with(|s| s.borrow_mut().take())
+        .filter(|b| b.len() == n)
+        .unwrap_or_else(|| vec![0; n])
+}
+
+/// Keep `buf` for this thread's next chunk.
+fn recycle(buf: Vec<u8>) {
+    if buf.len() as u64 == CHUNK_SIZE {
+        SPARE.with(|s| *s.borrow_mut() = Some(buf));
     }
 }
 
@@ -334,6 +355,7 @@ pub(super) fn chunk_output(
         }
     };
     if data.iter().all(|b| *b == 0) {
+        recycle(data);
         return result; // an unused chunk slot, normal in a log that is not full
     }
     if !opts.evtx_render_only
@@ -341,6 +363,7 @@ pub(super) fn chunk_output(
         && let super::evtx_lean::Lean::Done(out) =
             super::evtx_lean::read(name, number, &data, opts, None)
     {
+        recycle(data);
         return *out;
     }
     let out = &mut result.out;

@@ -693,6 +693,22 @@ pub(super) fn lower_text(v: &Val<'_>, buf: &mut String) -> Option<()> {
     Some(())
 }
 
+/// [`lower_text`], as UTF-8 bytes appended to `out` (`scratch` holds a typed value's text):
+/// bytes, so that a record's values joined are never validated as a string.
+pub(super) fn push_lower_bytes(v: &Val<'_>, out: &mut Vec<u8>, scratch: &mut String) -> Option<()> {
+    if v.ty == ty::STRING {
+        let bytes = utf16_until_nul(v.bytes);
+        // Most text is ASCII: one byte per unit, no decoding.
+        if is_ascii_utf16(bytes) {
+            out.extend(bytes.chunks_exact(2).map(|c| ascii_lower(c[0])));
+            return Some(());
+        }
+    }
+    lower_text(v, scratch)?;
+    out.extend_from_slice(scratch.as_bytes());
+    Some(())
+}
+
 /// The integer a typed value holds, as its text would read.
 #[inline]
 pub(super) fn typed_number(v: &Val<'_>) -> Option<u64> {

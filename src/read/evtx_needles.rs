@@ -15,7 +15,8 @@ use memchr::memmem;
 
 use super::evtx_binxml::{ChunkCtx, Val, ty};
 use super::evtx_keys::{
-    IdMap, RawGates, ascii_text, data_values, is_ascii_space, lower_text, typed_number,
+    IdMap, RawGates, ascii_text, data_values, is_ascii_space, lower_text, push_lower_bytes,
+    typed_number,
 };
 use super::evtx_scan::RawValue;
 use crate::select::{NeedleMap, Needles};
@@ -28,8 +29,8 @@ pub(super) struct MatchScratch {
     text: String,
     /// One value's text as lower-case ASCII, for the gate phrases.
     ascii: Vec<u8>,
-    /// Every value's text, lower-case, one per line.
-    joined: String,
+    /// Every value's text, lower-case UTF-8, one per line.
+    joined: Vec<u8>,
 }
 
 /// The EVTX form of every event id's needles in a pass.
@@ -193,7 +194,7 @@ impl EvtxNeedles {
     /// Whether one value is a needle, as its text would be in the decoded event; with `joined`,
     /// the phrases are left out, and the value's text is added to `joined` to be searched for
     /// them.
-    fn value_matches(&self, v: &Val<'_>, buf: &mut String, joined: Option<&mut String>) -> bool {
+    fn value_matches(&self, v: &Val<'_>, buf: &mut String, joined: Option<&mut Vec<u8>>) -> bool {
         if v.is_empty() {
             return false;
         }
@@ -218,17 +219,25 @@ impl EvtxNeedles {
                 return false;
             }
         }
-        if lower_text(v, buf).is_none() {
+        let Some(joined) = joined else {
+            return lower_text(v, buf).is_none() || self.needles.lower_value_matches(buf);
+        };
+        let start = joined.len();
+        if push_lower_bytes(v, joined, buf).is_none() {
             return true;
         }
-        match joined {
-            Some(joined) => {
-                joined.push_str(buf);
-                joined.push('\n');
-                self.needles.lower_value_matches_but_phrases(buf)
-            }
-            None => self.needles.lower_value_matches(buf),
-        }
+        let lower = &joined[start..];
+        // Of the rest, a set of numbers alone needs only a value that starts with a digit once
+        // trimmed (`str::trim` also trims U+000B and non-ASCII spaces: those go the long way).
+        let first = lower
+            .iter()
+            .find(|b| !(b.is_ascii_whitespace() || **b == 0x0b));
+        let matched = (!self.needles.numbers_only()
+            || first.is_some_and(|b| b.is_ascii_digit() || !b.is_ascii()))
+            && std::str::from_utf8(lower)
+                .map_or(true, |l| self.needles.lower_value_matches_but_phrases(l));
+        joined.push(b'\n');
+        matched
     }
 
     /// Whether raw record bytes hold a gate phrase (always, when there is no gate).

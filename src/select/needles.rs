@@ -315,8 +315,15 @@ impl Needles {
         self.lower_value_matches_but_phrases(lower) || self.phrase_in(lower.trim())
     }
 
-    /// Whether `lower` (lower-case) holds a phrase.
-    pub fn phrase_in(&self, lower: &str) -> bool {
+    /// Whether its needles besides phrases are numbers alone (a value can then match one only
+    /// if it starts with a digit, once trimmed).
+    pub fn numbers_only(&self) -> bool {
+        self.strings.is_empty() && self.sids.is_empty()
+    }
+
+    /// Whether `lower` (lower-case text) holds a phrase.
+    pub fn phrase_in(&self, lower: impl AsRef<[u8]>) -> bool {
+        let lower = lower.as_ref();
         self.phrases.as_ref().is_some_and(|p| p.is_match(lower))
     }
 

@@ -447,8 +447,12 @@ fn phrases_are_found_in_any_value_of_a_record_and_only_within_one() {
             ["C:\\b.exe", "b.exe", "b  sc.exe  create", "0x3e7", "b"],
             true,
         ),
-        // The installing session's logon id, as Sysmon writes it.
+        // The installing session's logon id, as Sysmon writes it, and behind characters the
+        // decoded test trims (a vertical tab, a no-break space).
         (["C:\\c.exe", "c.exe", "c", "0x3340dfa", "c"], true),
+        (["C:\\c.exe", "c.exe", "c", "\u{b}0x3340dfa", "c"], true),
+        (["C:\\c.exe", "c.exe", "c", "\u{a0}0x3340dfa", "c"], true),
+        (["C:\\c.exe", "c.exe", "c", "x0x3340dfa", "c"], false),
         // "psexec" only across the end of one value and the start of the next.
         (["C:\\d\\ps", "exec", "d", "0x3e7", "d"], false),
         (["C:\\e.exe", "e.exe", "e", "0x3e7", "e"], false),
