@@ -33,6 +33,15 @@ pub(super) struct MatchScratch {
     joined: Vec<u8>,
 }
 
+/// Which kinds of needle a set holds (see [`Needles::has_text`], [`Needles::has_loose_text`]).
+#[derive(Debug, Clone, Copy)]
+struct Kinds {
+    text: bool,
+    loose: bool,
+    numbers: bool,
+    sids: bool,
+}
+
 /// The EVTX form of every event id's needles in a pass.
 pub type EvtxNeedleMap = IdMap<EvtxNeedles>;
 
@@ -60,6 +69,8 @@ pub struct EvtxNeedles {
     gates: Option<Vec<memmem::Finder<'static>>>,
     /// Whether a gate phrase could occur in the text of a number, GUID or time.
     typed_gate: bool,
+    /// Which kinds of needle there are (asked of every value).
+    kinds: Kinds,
     /// The gate phrases in a record's bytes (see [`RawGates`]).
     raw_gates: RawGates,
 }
@@ -106,6 +117,12 @@ impl EvtxNeedles {
             .collect();
         let typed_chars = |c: char| c.is_ascii_hexdigit() || "x{}-:.tzs".contains(c);
         EvtxNeedles {
+            kinds: Kinds {
+                text: n.has_text(),
+                loose: n.has_loose_text(),
+                numbers: !n.numbers().is_empty(),
+                sids: n.has_sids(),
+            },
             needles: n.clone(),
             sid_bins,
             raw: OnceLock::new(),
@@ -198,25 +215,46 @@ impl EvtxNeedles {
         if v.is_empty() {
             return false;
         }
-        let text = self.needles.has_text();
+        let Kinds {
+            text,
+            loose,
+            numbers,
+            sids,
+        } = self.kinds;
+        // Without strings or phrases, only a number written out (it starts with a digit) or a
+        // SID (`S-…`) can match: a value that cannot start as one is not decoded at all. (The
+        // seed query's account events are matched on SIDs alone, the hunt's process creations
+        // on numbers and phrases.)
         if let Some(n) = typed_number(v) {
             if self.needles.numbers().contains(&n) {
                 return true;
             }
-            if !text {
+            // A number's text is no SID.
+            if !text || (!loose && !numbers) {
                 return false;
             }
-        } else if !text && !matches!(v.ty, ty::STRING | ty::ANSI | ty::BINARY) {
-            return false;
-        } else if !text && v.ty == ty::STRING {
-            // Of text, only a number written out can match: it starts with a digit.
-            let first = v
-                .bytes
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .find(|u| !is_ascii_space(*u));
-            if first.is_some_and(|u| u < 0x80 && !(u as u8).is_ascii_digit()) {
-                return false;
+        } else if !loose {
+            match v.ty {
+                ty::STRING => {
+                    let first = v
+                        .bytes
+                        .chunks_exact(2)
+                        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                        .find(|u| !is_ascii_space(*u));
+                    // Past ASCII (a space `str::trim` trims, or a letter that lower-cases to
+                    // one), the long way.
+                    let may = first.is_some_and(|u| {
+                        u >= 0x80
+                            || (numbers && (u as u8).is_ascii_digit())
+                            || (sids && (u == u16::from(b's') || u == u16::from(b'S')))
+                    });
+                    if !may {
+                        return false;
+                    }
+                }
+                ty::ANSI | ty::BINARY => {}
+                ty::SID if sids => {}
+                _ => return false,
             }
         }
         let Some(joined) = joined else {

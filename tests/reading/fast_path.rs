@@ -399,13 +399,79 @@ fn hosts_judged_one_at_a_time_give_the_report_of_all_at_once() {
     }
 }
 
+/// Which of `records` (of id `id` in `channel`, each its fields' values and whether `filter`
+/// keeps it) the lean walk keeps and which rendering keeps, each beside what is expected. The
+/// records follow 600 of `filler`: the file's first chunk is decoded whole, the walk decides
+/// from the second.
+fn kept_both_ways(
+    id: u32,
+    channel: &str,
+    fields: &[&str],
+    filler: &[&str],
+    records: &[(Vec<&str>, bool)],
+    filter: svchunt::select::Filter,
+) {
+    use svchunt::discover::read_file;
+    use svchunt::read::ReadOptions;
+    let template = common::sysmon_registry(
+        13,
+        "2024-05-06T08:23:00Z",
+        "WKS-0002.corp.example",
+        "SetValue",
+        "x",
+    );
+    let records: Vec<(Vec<&str>, bool)> = std::iter::repeat_n((filler.to_vec(), false), 600)
+        .chain(records.iter().cloned())
+        .collect();
+    let mut events = Vec::new();
+    for (i, (values, _)) in records.iter().enumerate() {
+        let mut e = template.clone();
+        e.event_id = id;
+        e.channel = channel.into();
+        e.record_id = Some(100 + i as u64);
+        e.time += jiff::SignedDuration::from_secs(i as i64);
+        e.data = fields
+            .iter()
+            .zip(values)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        events.push(e);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("log.evtx");
+    let bytes = crate::forms_samples::evtx_of(&events);
+    assert!(
+        bytes.len() > 4096 + 65536,
+        "the records fill more than one chunk"
+    );
+    std::fs::write(&file, bytes).unwrap();
+    let filter = std::sync::Arc::new(filter);
+    let kept = |render_only: bool| {
+        let mut opts = ReadOptions::default().with_filter((*filter).clone());
+        opts.evtx_render_only = render_only;
+        let mut ids: Vec<u64> = read_file(&file, &opts)
+            .events
+            .iter()
+            .filter_map(|e| e.record_id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let expected: Vec<u64> = records
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, keep))| *keep)
+        .map(|(i, _)| 100 + i as u64)
+        .collect();
+    assert_eq!(kept(false), expected, "the lean walk");
+    assert_eq!(kept(true), expected, "rendering");
+}
+
 /// The lean walk searches a record's values for phrases all at once (the verdict's client
 /// names, on every process creation): a phrase in any one value keeps the record, as the
 /// decoded event's own test does, and one only spelt across two values does not.
 #[test]
 fn phrases_are_found_in_any_value_of_a_record_and_only_within_one() {
-    use svchunt::discover::read_file;
-    use svchunt::read::ReadOptions;
     const HOST: &str = "WKS-0002.corp.example";
     let sid = "S-1-5-21-1-2-3-1104";
     let install = [
@@ -426,14 +492,13 @@ fn phrases_are_found_in_any_value_of_a_record_and_only_within_one() {
             "%SystemRoot%\\PSEXESVC.exe",
         ),
     ];
-    // (Image, OriginalFileName, CommandLine, LogonId, ParentImage) and whether it is kept.
-    let creations: &[([&str; 5], bool)] = &[
+    let creations = [
         (
-            ["C:\\Tools\\PsExec64.exe", "psexec.c", "x", "0x3e7", "y"],
+            vec!["C:\\Tools\\PsExec64.exe", "psexec.c", "x", "0x3e7", "y"],
             true,
         ),
         (
-            [
+            vec![
                 "C:\\a.exe",
                 "a.exe",
                 "a.exe",
@@ -442,72 +507,71 @@ fn phrases_are_found_in_any_value_of_a_record_and_only_within_one() {
             ],
             true,
         ),
-        (["C:\\Windows\\System32\\SC.exe", "", "", "0x3e7", ""], true),
         (
-            ["C:\\b.exe", "b.exe", "b  sc.exe  create", "0x3e7", "b"],
+            vec!["C:\\Windows\\System32\\SC.exe", "", "", "0x3e7", ""],
+            true,
+        ),
+        (
+            vec!["C:\\b.exe", "b.exe", "b  sc.exe  create", "0x3e7", "b"],
             true,
         ),
         // The installing session's logon id, as Sysmon writes it, and behind characters the
         // decoded test trims (a vertical tab, a no-break space).
-        (["C:\\c.exe", "c.exe", "c", "0x3340dfa", "c"], true),
-        (["C:\\c.exe", "c.exe", "c", "\u{b}0x3340dfa", "c"], true),
-        (["C:\\c.exe", "c.exe", "c", "\u{a0}0x3340dfa", "c"], true),
-        (["C:\\c.exe", "c.exe", "c", "x0x3340dfa", "c"], false),
+        (vec!["C:\\c.exe", "c.exe", "c", "0x3340dfa", "c"], true),
+        (vec!["C:\\c.exe", "c.exe", "c", "\u{b}0x3340dfa", "c"], true),
+        (
+            vec!["C:\\c.exe", "c.exe", "c", "\u{a0}0x3340dfa", "c"],
+            true,
+        ),
+        (vec!["C:\\c.exe", "c.exe", "c", "x0x3340dfa", "c"], false),
         // "psexec" only across the end of one value and the start of the next.
-        (["C:\\d\\ps", "exec", "d", "0x3e7", "d"], false),
-        (["C:\\e.exe", "e.exe", "e", "0x3e7", "e"], false),
+        (vec!["C:\\d\\ps", "exec", "d", "0x3e7", "d"], false),
+        (vec!["C:\\e.exe", "e.exe", "e", "0x3e7", "e"], false),
     ];
-    let template = common::sysmon_registry(13, "2024-05-06T08:23:00Z", HOST, "SetValue", "x");
-    // Filler first: the file's first chunk is decoded whole, the walk decides from the second.
-    let filler = ["C:\\f.exe", "f.exe", "f", "0x3e7", "f"];
-    let creations: Vec<([&str; 5], bool)> = std::iter::repeat_n((filler, false), 400)
-        .chain(creations.iter().copied())
-        .collect();
-    let mut sysmon = Vec::new();
-    for (i, (values, _)) in creations.iter().enumerate() {
-        let mut e = template.clone();
-        e.event_id = 1;
-        e.record_id = Some(100 + i as u64);
-        e.time += jiff::SignedDuration::from_secs(i as i64);
-        e.data = [
+    kept_both_ways(
+        1,
+        "Microsoft-Windows-Sysmon/Operational",
+        &[
             "Image",
             "OriginalFileName",
             "CommandLine",
             "LogonId",
             "ParentImage",
-        ]
-        .iter()
-        .zip(values)
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        sysmon.push(e);
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("Sysmon.evtx");
-    let bytes = crate::forms_samples::evtx_of(&sysmon);
-    assert!(
-        bytes.len() > 4096 + 2 * 65536,
-        "the records fill more than one chunk"
+        ],
+        &["C:\\f.exe", "f.exe", "f", "0x3e7", "f"],
+        &creations,
+        svchunt::lifecycle::plan().full_filter(&install),
     );
-    std::fs::write(&file, bytes).unwrap();
-    let plan = svchunt::lifecycle::plan();
-    let kept = |render_only: bool| {
-        let mut opts = ReadOptions::default().with_filter(plan.full_filter(&install));
-        opts.evtx_render_only = render_only;
-        let mut ids: Vec<u64> = read_file(&file, &opts)
-            .events
-            .iter()
-            .filter_map(|e| e.record_id)
-            .collect();
-        ids.sort_unstable();
-        ids
-    };
-    let expected: Vec<u64> = creations
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, keep))| *keep)
-        .map(|(i, _)| 100 + i as u64)
-        .collect();
-    assert_eq!(kept(false), expected, "the lean walk");
-    assert_eq!(kept(true), expected, "rendering");
+}
+
+/// Needles of SIDs (and numbers) alone are looked for only in values that can start as one; a
+/// SID written as text is still found however the decoded test would find it: any case, behind
+/// spaces `str::trim` trims.
+#[test]
+fn sids_are_found_in_text_behind_what_a_trim_trims() {
+    use svchunt::select::{NeedleMap, NeedlesBuilder, ReadPlan};
+    fn needles(_: &dyn svchunt::select::Anchors) -> NeedleMap {
+        let mut b = NeedlesBuilder::default();
+        b.sid("S-1-5-21-1-2-3-1104").number(0x3340dfa);
+        NeedleMap::from([(4624, b.build())])
+    }
+    let plan = ReadPlan::new(&[7045], &[4624], Default::default(), needles);
+    let sid = "S-1-5-21-1-2-3-1104";
+    let logons = [
+        (vec![sid, "alice", "0x1"], true),
+        (vec![" s-1-5-21-1-2-3-1104", "alice", "0x1"], true),
+        (vec!["\u{a0}S-1-5-21-1-2-3-1104", "alice", "0x1"], true),
+        (vec!["\u{b}S-1-5-21-1-2-3-1104", "alice", "0x1"], true),
+        (vec!["XS-1-5-21-1-2-3-1104", "alice", "0x1"], false),
+        (vec!["S-1-5-21-1-2-3-1105", "alice", "0x1"], false),
+        (vec!["S-1-5-18", "SYSTEM", " 0x3340dfa"], true),
+    ];
+    kept_both_ways(
+        4624,
+        "Security",
+        &["TargetUserSid", "TargetUserName", "TargetLogonId"],
+        &["S-1-5-18", "SYSTEM", "0x3e7"],
+        &logons,
+        plan.full_filter(&[]),
+    );
 }
