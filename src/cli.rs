@@ -40,7 +40,8 @@ pub enum Command {
     ///   svchunt hunt --all -f json -o out.json logs/  every service creation, as JSON
     ///   svchunt hunt --semantics kql export.zip      the seed Sentinel query's answer
     ///   svchunt hunt --follow --state s.json Logs/   watch live logs, one JSON line per change
-    #[command(after_help = EXIT_CODES)]
+    // Verbatim: the examples are one per line.
+    #[command(after_help = EXIT_CODES, verbatim_doc_comment)]
     Hunt(HuntArgs),
     /// Print the normalised events svchunt reads from the inputs, one JSON object per line.
     ///
@@ -51,6 +52,7 @@ pub enum Command {
     ///   svchunt events --id 7045,4697 logs/           installs, one JSON object per line
     ///   svchunt events -f csv -o events.csv logs/     a spreadsheet (formula-safe)
     ///   svchunt events -f parquet -o events.parquet logs/   for Spark, DuckDB, pandas
+    #[command(verbatim_doc_comment)]
     Events(EventsArgs),
     /// Write the detection as a SIEM query: KQL (Sentinel), Sigma, Splunk SPL or Elastic EQL.
     ///
@@ -58,6 +60,7 @@ pub enum Command {
     ///   svchunt export --to kql                   Sentinel, legacy agent tables
     ///   svchunt export --to kql --schema ama      Sentinel, WindowsEvent (AMA)
     ///   svchunt export --to sigma -o svchunt.yml  Sigma rules with a correlation rule
+    #[command(verbatim_doc_comment)]
     Export(ExportArgs),
 }
 

@@ -95,3 +95,21 @@ fn warnings_and_the_summary_go_to_stderr() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["findings"].as_array().is_some_and(|f| !f.is_empty()));
 }
+
+/// Each subcommand's examples keep one line each in `--help` (clap joins a doc comment's lines
+/// into one paragraph unless told otherwise).
+#[test]
+fn help_examples_keep_one_line_each() {
+    for (command, example) in [
+        ("hunt", "  svchunt hunt ./triage/ "),
+        ("events", "  svchunt events --id 7045,4697 logs/ "),
+        ("export", "  svchunt export --to kql "),
+    ] {
+        let out = svchunt().args([command, "--help"]).output().unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            help.lines().any(|l| l.starts_with(example)),
+            "{command}: {help}"
+        );
+    }
+}
