@@ -253,7 +253,11 @@ impl EvtxNeedles {
                     }
                 }
                 ty::ANSI | ty::BINARY => {}
-                ty::SID if sids => {}
+                // Its text matches a SID needle exactly when its bytes are that needle's: the
+                // walk passes only SIDs whose size fits their count, and their text is
+                // `S-rev-authority-sub…` in decimal, which `sid_to_binary` reads back. (A
+                // needle written otherwise, `S-1-05-18`, may pass here and not the decoded test.)
+                ty::SID if sids => return self.sid_bins.contains(v.bytes),
                 _ => return false,
             }
         }

@@ -6,6 +6,7 @@ use crate::common;
 
 use std::path::PathBuf;
 
+use evtx_writer::DataValue;
 use evtx_writer::scenario::{Config, generate};
 use svchunt::event::Locator;
 use svchunt::read::evtx_binxml::{ChunkCtx, TemplateStore};
@@ -404,50 +405,61 @@ fn hosts_judged_one_at_a_time_give_the_report_of_all_at_once() {
 /// records follow 600 of `filler`: the file's first chunk is decoded whole, the walk decides
 /// from the second.
 fn kept_both_ways(
-    id: u32,
+    id: u16,
     channel: &str,
     fields: &[&str],
-    filler: &[&str],
-    records: &[(Vec<&str>, bool)],
+    filler: &[DataValue],
+    records: &[(Vec<DataValue>, bool)],
     filter: svchunt::select::Filter,
 ) {
+    use evtx_writer::{EvtxWriter, Record, SystemFields};
     use svchunt::discover::read_file;
     use svchunt::read::ReadOptions;
-    let template = common::sysmon_registry(
-        13,
-        "2024-05-06T08:23:00Z",
-        "WKS-0002.corp.example",
-        "SetValue",
-        "x",
-    );
-    let records: Vec<(Vec<&str>, bool)> = std::iter::repeat_n((filler.to_vec(), false), 600)
+    let records: Vec<(Vec<DataValue>, bool)> = std::iter::repeat_n((filler.to_vec(), false), 600)
         .chain(records.iter().cloned())
         .collect();
-    let mut events = Vec::new();
+    let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
+    let start: jiff::Timestamp = "2024-05-06T08:23:00Z".parse().unwrap();
     for (i, (values, _)) in records.iter().enumerate() {
-        let mut e = template.clone();
-        e.event_id = id;
-        e.channel = channel.into();
-        e.record_id = Some(100 + i as u64);
-        e.time += jiff::SignedDuration::from_secs(i as i64);
-        e.data = fields
-            .iter()
-            .zip(values)
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        events.push(e);
+        w.write_record(&Record {
+            record_id: 100 + i as u64,
+            time: start + jiff::SignedDuration::from_secs(i as i64),
+            system: SystemFields {
+                provider: "Test".into(),
+                provider_guid: None,
+                event_source_name: None,
+                event_id: id,
+                qualifiers: None,
+                version: 0,
+                level: 4,
+                task: 0,
+                opcode: 0,
+                keywords: 0,
+                activity_id: None,
+                computer: "WKS-0002.corp.example".into(),
+                channel: channel.into(),
+                user_sid: None,
+                process_id: 4,
+                thread_id: 8,
+            },
+            event_data: fields
+                .iter()
+                .map(|f| f.to_string())
+                .zip(values.iter().cloned())
+                .collect(),
+        })
+        .unwrap();
     }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("log.evtx");
-    let bytes = crate::forms_samples::evtx_of(&events);
+    let bytes = w.finish().unwrap().into_inner();
     assert!(
         bytes.len() > 4096 + 65536,
         "the records fill more than one chunk"
     );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("log.evtx");
     std::fs::write(&file, bytes).unwrap();
-    let filter = std::sync::Arc::new(filter);
     let kept = |render_only: bool| {
-        let mut opts = ReadOptions::default().with_filter((*filter).clone());
+        let mut opts = ReadOptions::default().with_filter(filter.clone());
         opts.evtx_render_only = render_only;
         let mut ids: Vec<u64> = read_file(&file, &opts)
             .events
@@ -465,6 +477,11 @@ fn kept_both_ways(
         .collect();
     assert_eq!(kept(false), expected, "the lean walk");
     assert_eq!(kept(true), expected, "rendering");
+}
+
+/// String values.
+fn text(values: &[&str]) -> Vec<DataValue> {
+    values.iter().map(|v| DataValue::str(*v)).collect()
 }
 
 /// The lean walk searches a record's values for phrases all at once (the verdict's client
@@ -494,39 +511,42 @@ fn phrases_are_found_in_any_value_of_a_record_and_only_within_one() {
     ];
     let creations = [
         (
-            vec!["C:\\Tools\\PsExec64.exe", "psexec.c", "x", "0x3e7", "y"],
+            text(&["C:\\Tools\\PsExec64.exe", "psexec.c", "x", "0x3e7", "y"]),
             true,
         ),
         (
-            vec![
+            text(&[
                 "C:\\a.exe",
                 "a.exe",
                 "a.exe",
                 "0x3e7",
                 "C:\\Tools\\PAEXEC.EXE",
-            ],
+            ]),
             true,
         ),
         (
-            vec!["C:\\Windows\\System32\\SC.exe", "", "", "0x3e7", ""],
+            text(&["C:\\Windows\\System32\\SC.exe", "", "", "0x3e7", ""]),
             true,
         ),
         (
-            vec!["C:\\b.exe", "b.exe", "b  sc.exe  create", "0x3e7", "b"],
+            text(&["C:\\b.exe", "b.exe", "b  sc.exe  create", "0x3e7", "b"]),
             true,
         ),
         // The installing session's logon id, as Sysmon writes it, and behind characters the
         // decoded test trims (a vertical tab, a no-break space).
-        (vec!["C:\\c.exe", "c.exe", "c", "0x3340dfa", "c"], true),
-        (vec!["C:\\c.exe", "c.exe", "c", "\u{b}0x3340dfa", "c"], true),
+        (text(&["C:\\c.exe", "c.exe", "c", "0x3340dfa", "c"]), true),
         (
-            vec!["C:\\c.exe", "c.exe", "c", "\u{a0}0x3340dfa", "c"],
+            text(&["C:\\c.exe", "c.exe", "c", "\u{b}0x3340dfa", "c"]),
             true,
         ),
-        (vec!["C:\\c.exe", "c.exe", "c", "x0x3340dfa", "c"], false),
+        (
+            text(&["C:\\c.exe", "c.exe", "c", "\u{a0}0x3340dfa", "c"]),
+            true,
+        ),
+        (text(&["C:\\c.exe", "c.exe", "c", "x0x3340dfa", "c"]), false),
         // "psexec" only across the end of one value and the start of the next.
-        (vec!["C:\\d\\ps", "exec", "d", "0x3e7", "d"], false),
-        (vec!["C:\\e.exe", "e.exe", "e", "0x3e7", "e"], false),
+        (text(&["C:\\d\\ps", "exec", "d", "0x3e7", "d"]), false),
+        (text(&["C:\\e.exe", "e.exe", "e", "0x3e7", "e"]), false),
     ];
     kept_both_ways(
         1,
@@ -538,15 +558,15 @@ fn phrases_are_found_in_any_value_of_a_record_and_only_within_one() {
             "LogonId",
             "ParentImage",
         ],
-        &["C:\\f.exe", "f.exe", "f", "0x3e7", "f"],
+        &text(&["C:\\f.exe", "f.exe", "f", "0x3e7", "f"]),
         &creations,
         svchunt::lifecycle::plan().full_filter(&install),
     );
 }
 
 /// Needles of SIDs (and numbers) alone are looked for only in values that can start as one; a
-/// SID written as text is still found however the decoded test would find it: any case, behind
-/// spaces `str::trim` trims.
+/// SID written as text is still found however the decoded test would find it (any case, behind
+/// spaces `str::trim` trims), and a binary one by its bytes.
 #[test]
 fn sids_are_found_in_text_behind_what_a_trim_trims() {
     use svchunt::select::{NeedleMap, NeedlesBuilder, ReadPlan};
@@ -557,20 +577,32 @@ fn sids_are_found_in_text_behind_what_a_trim_trims() {
     }
     let plan = ReadPlan::new(&[7045], &[4624], Default::default(), needles);
     let sid = "S-1-5-21-1-2-3-1104";
+    let typed = |sid: &str, logon: u64| {
+        vec![
+            DataValue::Sid(evtx_writer::Sid::parse(sid).unwrap()),
+            DataValue::str("alice"),
+            DataValue::HexInt64(logon),
+        ]
+    };
     let logons = [
-        (vec![sid, "alice", "0x1"], true),
-        (vec![" s-1-5-21-1-2-3-1104", "alice", "0x1"], true),
-        (vec!["\u{a0}S-1-5-21-1-2-3-1104", "alice", "0x1"], true),
-        (vec!["\u{b}S-1-5-21-1-2-3-1104", "alice", "0x1"], true),
-        (vec!["XS-1-5-21-1-2-3-1104", "alice", "0x1"], false),
-        (vec!["S-1-5-21-1-2-3-1105", "alice", "0x1"], false),
-        (vec!["S-1-5-18", "SYSTEM", " 0x3340dfa"], true),
+        (text(&[sid, "alice", "0x1"]), true),
+        (text(&[" s-1-5-21-1-2-3-1104", "alice", "0x1"]), true),
+        (text(&["\u{a0}S-1-5-21-1-2-3-1104", "alice", "0x1"]), true),
+        (text(&["\u{b}S-1-5-21-1-2-3-1104", "alice", "0x1"]), true),
+        (text(&["XS-1-5-21-1-2-3-1104", "alice", "0x1"]), false),
+        (text(&["S-1-5-21-1-2-3-1105", "alice", "0x1"]), false),
+        (text(&["S-1-5-18", "SYSTEM", " 0x3340dfa"]), true),
+        // As Windows writes them: a binary SID and a 64-bit hex logon id.
+        (typed(sid, 0x1), true),
+        (typed("S-1-5-21-1-2-3-1105", 0x1), false),
+        (typed("S-1-5-21-1-2-3", 0x1), false),
+        (typed("S-1-5-18", 0x3340dfa), true),
     ];
     kept_both_ways(
         4624,
         "Security",
         &["TargetUserSid", "TargetUserName", "TargetLogonId"],
-        &["S-1-5-18", "SYSTEM", "0x3e7"],
+        &text(&["S-1-5-18", "SYSTEM", "0x3e7"]),
         &logons,
         plan.full_filter(&[]),
     );
