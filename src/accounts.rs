@@ -5,7 +5,7 @@
 //! `Subject*` and `Target*` fields (4624, 4674, 4697, 5140, …), so a directory built from them
 //! resolves most SIDs without touching a domain controller. Well-known SIDs resolve by table.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use crate::event::{Event, UserRef};
 use crate::select::Anchor;
@@ -17,7 +17,8 @@ pub use sightings::AccountSightings;
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AccountDirectory {
     /// SID (upper-case) → name → times seen; the most seen name wins, ties by name order.
-    names: HashMap<String, BTreeMap<String, u32>>,
+    /// Ordered, so that a follower's saved state (which holds it) is the same bytes each run.
+    names: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 /// The SID/name pairs `e` carries: its Subject and Target accounts, and its user; of its
@@ -166,6 +167,23 @@ mod tests {
 
     fn ev(data: &[(&str, &str)]) -> Event {
         crate::event::test_event(4624, "Security", data)
+    }
+
+    /// A follower's saved state holds the directory: the same accounts, learnt in any order,
+    /// are the same bytes.
+    #[test]
+    fn a_directory_serialises_alike_whatever_order_it_learnt_in() {
+        let pairs: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("S-1-5-21-1-2-3-{i}"), format!("CORP\\user{i}")))
+            .collect();
+        let json = |order: &mut dyn Iterator<Item = &(String, String)>| {
+            let mut dir = AccountDirectory::default();
+            for (sid, name) in order {
+                dir.add_times(sid, name, 1, usize::MAX, usize::MAX);
+            }
+            serde_json::to_string(&dir).unwrap()
+        };
+        assert_eq!(json(&mut pairs.iter()), json(&mut pairs.iter().rev()));
     }
 
     #[test]
