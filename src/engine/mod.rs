@@ -21,6 +21,8 @@ use std::path::PathBuf;
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 
+use rayon::prelude::*;
+
 use crate::accounts::{AccountDirectory, AccountSightings};
 use crate::attribute::{self, AllowList, campaign};
 use crate::event::{Census, Event, order_and_dedup};
@@ -331,12 +333,14 @@ impl Engine {
         let mut warnings = collection.warnings;
         warnings.extend(self.notes(&collection.events));
         let answer = match &self.semantics {
-            Semantics::Lifecycle(options) => Answer::Lifecycle(report_held(
-                &collection.held,
-                &collection.census,
-                &collection.accounts,
-                options,
-            )),
+            Semantics::Lifecycle(options) => Answer::Lifecycle(self.in_pool(|| {
+                report_held(
+                    &collection.held,
+                    &collection.census,
+                    &collection.accounts,
+                    options,
+                )
+            })),
             Semantics::Kql(_) => {
                 self.answer(&collection.events, &collection.census, &collection.accounts)
             }
@@ -497,19 +501,23 @@ fn report_held(
             .or_default()
             .push(c);
     }
-    let mut findings = Vec::new();
-    for host in by_host.into_values() {
-        let events: Vec<Event> = host.iter().map(|c| c.event()).collect();
-        let refs: Vec<&Event> = events.iter().collect();
-        // A host's share accesses are all the attribution reads of it.
-        let attributor = attribute::Attributor::new(&events);
-        findings.extend(
+    // Hosts are judged in parallel (as many at once as there are threads, each host's events
+    // made again only while it is judged), their findings put back in host order.
+    let hosts: Vec<Vec<&compact::Compact>> = by_host.into_values().collect();
+    let per_host: Vec<Vec<Finding>> = hosts
+        .par_iter()
+        .map(|host| {
+            let events: Vec<Event> = host.iter().map(|c| c.event()).collect();
+            let refs: Vec<&Event> = events.iter().collect();
+            // A host's share accesses are all the attribution reads of it.
+            let attributor = attribute::Attributor::new(&events);
             judged_host(&refs, &attributor, &accounts, options)
                 .into_iter()
-                .filter(|f| reported(f, options)),
-        );
-    }
-    report_of(findings, census)
+                .filter(|f| reported(f, options))
+                .collect()
+        })
+        .collect();
+    report_of(per_host.into_iter().flatten().collect(), census)
 }
 
 /// One host's events (time-ordered, each once) as findings: correlated, attributed, with the
