@@ -19,7 +19,7 @@ use super::evtx_keys::{
     typed_number,
 };
 use super::evtx_scan::RawValue;
-use crate::select::{NeedleMap, Needles};
+use crate::select::{NeedleKinds, NeedleMap, Needles};
 
 /// Scratch space of [`EvtxNeedles::record_may_match`], reused from record to record: it runs
 /// on every wanted record of a corpus.
@@ -31,15 +31,6 @@ pub(super) struct MatchScratch {
     ascii: Vec<u8>,
     /// Every value's text, lower-case UTF-8, one per line.
     joined: Vec<u8>,
-}
-
-/// Which kinds of needle a set holds (see [`Needles::has_text`], [`Needles::has_loose_text`]).
-#[derive(Debug, Clone, Copy)]
-struct Kinds {
-    text: bool,
-    loose: bool,
-    numbers: bool,
-    sids: bool,
 }
 
 /// The EVTX form of every event id's needles in a pass.
@@ -70,7 +61,10 @@ pub struct EvtxNeedles {
     /// Whether a gate phrase could occur in the text of a number, GUID or time.
     typed_gate: bool,
     /// Which kinds of needle there are (asked of every value).
-    kinds: Kinds,
+    kinds: NeedleKinds,
+    /// Whether a needle may be found in any text (a string or phrase); numbers and SIDs are
+    /// found only in values that start as one.
+    loose: bool,
     /// The gate phrases in a record's bytes (see [`RawGates`]).
     raw_gates: RawGates,
 }
@@ -116,13 +110,10 @@ impl EvtxNeedles {
             })
             .collect();
         let typed_chars = |c: char| c.is_ascii_hexdigit() || "x{}-:.tzs".contains(c);
+        let kinds = n.kinds();
         EvtxNeedles {
-            kinds: Kinds {
-                text: n.has_text(),
-                loose: n.has_loose_text(),
-                numbers: !n.numbers().is_empty(),
-                sids: n.has_sids(),
-            },
+            kinds,
+            loose: kinds.strings || kinds.phrases,
             needles: n.clone(),
             sid_bins,
             raw: OnceLock::new(),
@@ -177,7 +168,7 @@ impl EvtxNeedles {
             return false;
         }
         let (mut passed, mut matched) = (gates.is_empty(), false);
-        let phrases = !self.needles.phrases().is_empty();
+        let phrases = self.kinds.phrases;
         joined.clear();
         let walked = data_values(
             ctx,
@@ -215,12 +206,14 @@ impl EvtxNeedles {
         if v.is_empty() {
             return false;
         }
-        let Kinds {
-            text,
-            loose,
+        let NeedleKinds {
+            strings,
             numbers,
             sids,
+            ..
         } = self.kinds;
+        let loose = self.loose;
+        let text = loose || sids;
         // Without strings or phrases, only a number written out (it starts with a digit) or a
         // SID (`S-…`) can match: a value that cannot start as one is not decoded at all. (The
         // seed query's account events are matched on SIDs alone, the hunt's process creations
@@ -269,15 +262,13 @@ impl EvtxNeedles {
             return true;
         }
         let lower = &joined[start..];
-        // Of the rest, a set of numbers alone needs only a value that starts with a digit once
-        // trimmed (`str::trim` also trims U+000B and non-ASCII spaces: those go the long way).
-        let first = lower
-            .iter()
-            .find(|b| !(b.is_ascii_whitespace() || **b == 0x0b));
-        let matched = (!self.needles.numbers_only()
-            || first.is_some_and(|b| b.is_ascii_digit() || !b.is_ascii()))
-            && std::str::from_utf8(lower)
-                .map_or(true, |l| self.needles.lower_value_matches_but_phrases(l));
+        // Besides phrases, numbers alone need a value that starts with a digit once trimmed
+        // (past ASCII, a space `str::trim` trims: the long way).
+        let first = lower.iter().find(|b| !is_ascii_space(u16::from(**b)));
+        let matched =
+            (strings || sids || first.is_some_and(|b| b.is_ascii_digit() || !b.is_ascii()))
+                && std::str::from_utf8(lower)
+                    .map_or(true, |l| self.needles.lower_value_matches_but_phrases(l));
         joined.push(b'\n');
         matched
     }

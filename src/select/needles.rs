@@ -315,23 +315,6 @@ impl Needles {
         self.lower_value_matches_but_phrases(lower) || self.phrase_in(lower.trim())
     }
 
-    /// Whether some needle may be found in any text: a string (or a path's component) or a
-    /// phrase. Numbers and SIDs are found only in values that start as one.
-    pub fn has_loose_text(&self) -> bool {
-        !self.strings.is_empty() || !self.phrase_list.is_empty()
-    }
-
-    /// Whether some needle is a SID.
-    pub fn has_sids(&self) -> bool {
-        !self.sids.is_empty()
-    }
-
-    /// Whether its needles besides phrases are numbers alone (a value can then match one only
-    /// if it starts with a digit, once trimmed).
-    pub fn numbers_only(&self) -> bool {
-        self.strings.is_empty() && self.sids.is_empty()
-    }
-
     /// Whether `lower` (lower-case text) holds a phrase.
     pub fn phrase_in(&self, lower: impl AsRef<[u8]>) -> bool {
         let lower = lower.as_ref();
