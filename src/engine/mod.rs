@@ -504,14 +504,7 @@ fn report_held(
         accounts.learn_anchor(c);
     }
     sightings.learn_into(&mut accounts);
-    let mut by_host: std::collections::BTreeMap<String, Vec<&compact::Compact>> =
-        std::collections::BTreeMap::new();
-    for c in held {
-        by_host
-            .entry(lifecycle::host_key(c.computer()))
-            .or_default()
-            .push(c);
-    }
+    let by_host = lifecycle::by_host_of(held, compact::Compact::computer);
     let judge = |host: &[&compact::Compact]| -> Vec<Finding> {
         let events: Vec<Event> = host.iter().map(|c| c.event()).collect();
         let refs: Vec<&Event> = events.iter().collect();

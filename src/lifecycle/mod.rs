@@ -133,9 +133,20 @@ pub(crate) fn correlate_with(
 
 /// `events` by host (see [`host_key`]), hosts in key order, each host's in their order.
 pub(crate) fn by_host(events: &[Event]) -> BTreeMap<String, Vec<&Event>> {
-    let mut by_host: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
-    for e in events {
-        by_host.entry(host_key(&e.computer)).or_default().push(e);
+    by_host_of(events, |e| &e.computer)
+}
+
+/// `items` by the host `computer` names (see [`host_key`]), as [`by_host`] groups events.
+pub(crate) fn by_host_of<T>(
+    items: &[T],
+    computer: impl Fn(&T) -> &str,
+) -> BTreeMap<String, Vec<&T>> {
+    let mut by_host: BTreeMap<String, Vec<&T>> = BTreeMap::new();
+    for item in items {
+        by_host
+            .entry(host_key(computer(item)))
+            .or_default()
+            .push(item);
     }
     by_host
 }
