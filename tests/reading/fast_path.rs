@@ -412,45 +412,35 @@ fn kept_both_ways(
     records: &[(Vec<DataValue>, bool)],
     filter: svchunt::select::Filter,
 ) {
-    use evtx_writer::{EvtxWriter, Record, SystemFields};
+    use crate::forms_samples::{evtx_of_records, record_of};
     use svchunt::discover::read_file;
     use svchunt::read::ReadOptions;
     let records: Vec<(Vec<DataValue>, bool)> = std::iter::repeat_n((filler.to_vec(), false), 600)
         .chain(records.iter().cloned())
         .collect();
-    let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new())).unwrap();
-    let start: jiff::Timestamp = "2024-05-06T08:23:00Z".parse().unwrap();
-    for (i, (values, _)) in records.iter().enumerate() {
-        w.write_record(&Record {
-            record_id: 100 + i as u64,
-            time: start + jiff::SignedDuration::from_secs(i as i64),
-            system: SystemFields {
-                provider: "Test".into(),
-                provider_guid: None,
-                event_source_name: None,
-                event_id: id,
-                qualifiers: None,
-                version: 0,
-                level: 4,
-                task: 0,
-                opcode: 0,
-                keywords: 0,
-                activity_id: None,
-                computer: "WKS-0002.corp.example".into(),
-                channel: channel.into(),
-                user_sid: None,
-                process_id: 4,
-                thread_id: 8,
-            },
-            event_data: fields
-                .iter()
-                .map(|f| f.to_string())
-                .zip(values.iter().cloned())
-                .collect(),
-        })
-        .unwrap();
-    }
-    let bytes = w.finish().unwrap().into_inner();
+    // Each record's header from an event's, its data typed.
+    let mut header = common::sysmon_registry(
+        13,
+        "2024-05-06T08:23:00Z",
+        "WKS-0002.corp.example",
+        "SetValue",
+        "x",
+    );
+    header.event_id = u32::from(id);
+    header.channel = channel.into();
+    let start = header.time;
+    let bytes = evtx_of_records(records.iter().enumerate().map(|(i, (values, _))| {
+        let mut e = header.clone();
+        e.record_id = Some(100 + i as u64);
+        e.time = start + jiff::SignedDuration::from_secs(i as i64);
+        let mut r = record_of(&e);
+        r.event_data = fields
+            .iter()
+            .map(|f| f.to_string())
+            .zip(values.iter().cloned())
+            .collect();
+        r
+    }));
     assert!(
         bytes.len() > 4096 + 65536,
         "the records fill more than one chunk"

@@ -87,43 +87,52 @@ fn sample_events() -> Vec<Event> {
 
 /// A small EVTX of `events` (one log), written by the project's EVTX writer.
 pub(crate) fn evtx_of(events: &[Event]) -> Vec<u8> {
-    let mut w = EvtxWriter::new(Cursor::new(Vec::new())).unwrap();
     let mut events = events.to_vec();
     events.sort_by_key(|e| e.record_id);
-    for e in &events {
-        let header_sid = (e.channel != "Security")
-            .then(|| e.user.sid.as_deref().and_then(|s| Sid::parse(s).ok()))
-            .flatten();
-        w.write_record(&Record {
-            record_id: e.record_id.unwrap(),
-            time: e.time,
-            system: SystemFields {
-                provider: e.provider.clone(),
-                provider_guid: None,
-                event_source_name: None,
-                event_id: e.event_id as u16,
-                qualifiers: None,
-                version: 0,
-                level: 4,
-                task: 0,
-                opcode: 0,
-                keywords: 0,
-                activity_id: None,
-                computer: e.computer.clone(),
-                channel: e.channel.clone(),
-                user_sid: header_sid,
-                process_id: 4,
-                thread_id: 8,
-            },
-            event_data: e
-                .data
-                .iter()
-                .map(|(k, v)| (k.clone(), DataValue::str(v.clone())))
-                .collect(),
-        })
-        .unwrap();
+    evtx_of_records(events.iter().map(record_of))
+}
+
+/// A small EVTX of `records` (one log, in record id order).
+pub(crate) fn evtx_of_records(records: impl IntoIterator<Item = Record>) -> Vec<u8> {
+    let mut w = EvtxWriter::new(Cursor::new(Vec::new())).unwrap();
+    for r in records {
+        w.write_record(&r).unwrap();
     }
     w.finish().unwrap().into_inner()
+}
+
+/// The EVTX record of `e`, its data as strings.
+pub(crate) fn record_of(e: &Event) -> Record {
+    let header_sid = (e.channel != "Security")
+        .then(|| e.user.sid.as_deref().and_then(|s| Sid::parse(s).ok()))
+        .flatten();
+    Record {
+        record_id: e.record_id.unwrap(),
+        time: e.time,
+        system: SystemFields {
+            provider: e.provider.clone(),
+            provider_guid: None,
+            event_source_name: None,
+            event_id: e.event_id as u16,
+            qualifiers: None,
+            version: 0,
+            level: 4,
+            task: 0,
+            opcode: 0,
+            keywords: 0,
+            activity_id: None,
+            computer: e.computer.clone(),
+            channel: e.channel.clone(),
+            user_sid: header_sid,
+            process_id: 4,
+            thread_id: 8,
+        },
+        event_data: e
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), DataValue::str(v.clone())))
+            .collect(),
+    }
 }
 
 /// The sample's EVTX files: (log file name, bytes).
