@@ -73,10 +73,11 @@ fn collect_holding(
 /// Where every input's kept events (and account sightings) go as soon as it is read, in
 /// whatever order inputs end.
 ///
-/// The kept events are most of a hunt's memory; the sightings, of the seed query's. Moved here one input at a time, they are held
-/// once, in one block that grows in place, instead of in every input's own vector until all
-/// are read and then again in the whole's; compacted, if so asked, before they are. Their
-/// order does not matter: [`assemble`] puts them in a total order.
+/// The kept events are most of a hunt's memory; the sightings, of the seed query's. Moved here
+/// one input at a time, they are held once, in one block that grows in place, instead of in
+/// every input's own vector until all are read and then again in the whole's; compacted, if so
+/// asked, before they are. Their order does not matter: [`assemble`] puts them in a total
+/// order.
 struct Sink {
     holding: Holding,
     held: std::sync::Mutex<Held>,
