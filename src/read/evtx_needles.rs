@@ -10,7 +10,7 @@
 use ahash::AHashSet as HashSet;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind, packed};
 use memchr::memmem;
 
 use super::evtx_binxml::{ChunkCtx, Val, ty};
@@ -67,29 +67,90 @@ pub struct EvtxNeedles {
     loose: bool,
     /// The gate phrases in a record's bytes (see [`RawGates`]).
     raw_gates: RawGates,
+    /// Where the needles are SIDs alone and there is no gate: every form a SID needle can take
+    /// in a record's bytes, searched before its values are walked (see [`sid_searchers`];
+    /// empty: none).
+    sids_in_bytes: Vec<packed::Searcher>,
 }
 
 fn utf16(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
-/// Every needle's binary encodings: text in UTF-16LE, numbers as little-endian integers and
-/// hex text, SIDs in binary and as text.
+/// Every needle's binary encodings: text in UTF-16LE and as its bytes (a code-page string),
+/// numbers as little-endian integers and hex text, SIDs in binary and as text.
 fn raw_patterns(n: &Needles) -> Vec<Vec<u8>> {
     let mut patterns: Vec<Vec<u8>> = Vec::new();
-    patterns.extend(n.strings().map(utf16));
-    patterns.extend(n.phrases().iter().map(|s| utf16(s)));
+    let mut text = |t: &str| {
+        patterns.push(utf16(t));
+        patterns.push(t.as_bytes().to_vec());
+    };
+    n.strings().for_each(&mut text);
+    n.phrases().iter().for_each(|p| text(p));
     for number in n.numbers() {
-        patterns.push(number.to_le_bytes().to_vec());
-        patterns.push(utf16(&format!("{number:x}")));
+        text(&format!("{number:x}"));
     }
-    for sid in n.sids() {
-        patterns.extend(sid_to_binary(sid));
-        patterns.push(utf16(sid));
-    }
+    n.sids().for_each(&mut text);
+    patterns.extend(
+        n.numbers()
+            .iter()
+            .map(|number| number.to_le_bytes().to_vec()),
+    );
+    patterns.extend(n.sids().filter_map(sid_to_binary));
     patterns.sort();
     patterns.dedup();
     patterns
+}
+
+/// Most SIDs [`sid_searchers`] searches for at once: three patterns each, and the SIMD searcher
+/// (Teddy) takes at most 64.
+const SIDS_PER_SEARCHER: usize = 21;
+/// Most searchers a record's bytes go through before its values would be walked anyway: past
+/// that many SIDs, the walk alone is cheaper.
+const MAX_SID_SEARCHERS: usize = 6;
+
+/// Searchers for every form the SID needles of `n` take in a record's bytes: binary, and text
+/// in UTF-16LE or ASCII; empty if a needle is not a SID's `S-` and digits, or there are too
+/// many for the searches to be cheaper than a walk of the values.
+///
+/// Each form is searched for by its end: the last sub-authorities, which tell SIDs apart. Their
+/// start (`S-1-5-21-`, binary `01 05 00 00 00 00 00 05 15 00 00 00`) is in most records, and
+/// a searcher that looks for it first stops at each one; the text's end has no letter, so no
+/// case to fold either. A value that is a needle holds its end: a superset test.
+///
+/// Why not [`AhoCorasick`]: past 16 patterns it looks for the patterns' rarest bytes first, and
+/// in EVTX records (UTF-16 text, binary SIDs) those are everywhere: several times slower than the
+/// walk it was to spare.
+fn sid_searchers(n: &Needles) -> Vec<packed::Searcher> {
+    let mut patterns: Vec<Vec<u8>> = Vec::new();
+    for sid in n.sids() {
+        let Some(rest) = sid.get(1..).filter(|r| {
+            sid.starts_with(['s', 'S']) && r.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        }) else {
+            return Vec::new();
+        };
+        if let Some(bin) = sid_to_binary(sid) {
+            patterns.push(bin[bin.len().saturating_sub(8)..].to_vec());
+        }
+        let end = &rest[rest.len().saturating_sub(12)..];
+        patterns.push(utf16(end));
+        patterns.push(end.as_bytes().to_vec());
+    }
+    let searchers: Option<Vec<packed::Searcher>> = patterns
+        .chunks(3 * SIDS_PER_SEARCHER)
+        .take(MAX_SID_SEARCHERS + 1)
+        .map(|group| {
+            packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(group)
+                .build()
+        })
+        .collect();
+    // `None`: no SIMD here, or an empty pattern (a needle `S`).
+    searchers
+        .filter(|s| s.len() <= MAX_SID_SEARCHERS)
+        .unwrap_or_default()
 }
 
 impl EvtxNeedles {
@@ -111,7 +172,13 @@ impl EvtxNeedles {
             .collect();
         let typed_chars = |c: char| c.is_ascii_hexdigit() || "x{}-:.tzs".contains(c);
         let kinds = n.kinds();
+        let sids_in_bytes = if kinds == NeedleKinds::SIDS && n.gate_phrases().is_empty() {
+            sid_searchers(n)
+        } else {
+            Vec::new()
+        };
         EvtxNeedles {
+            sids_in_bytes,
             kinds,
             loose: kinds.strings || kinds.phrases,
             needles: n.clone(),
@@ -156,6 +223,16 @@ impl EvtxNeedles {
         scratch: &mut MatchScratch,
     ) -> bool {
         let raw = &ctx.data[offset..offset + size];
+        // Needles of SIDs alone (the seed query's account events, most of what it reads): a
+        // value holds one only where the record's bytes hold its binary form, or its text in
+        // UTF-16LE (a string) or ASCII (a code-page string), in any case. (Lower-casing gives
+        // a SID's letter `s` from `S` alone, and nothing else a digit or `-`.) One search of
+        // the bytes rules out most records before their values are walked.
+        if !self.sids_in_bytes.is_empty()
+            && !self.sids_in_bytes.iter().any(|s| s.find(raw).is_some())
+        {
+            return false;
+        }
         let Some(gates) = &self.gates else {
             return self.raw_passes_gate(raw) && self.raw_may_match(raw);
         };
@@ -357,6 +434,9 @@ mod tests {
             "little-endian logon id"
         );
         assert!(n.raw_may_match(&sid_to_binary("S-1-5-21-1-2-3-1104").unwrap()));
+        // A code-page string holds text as its bytes.
+        assert!(n.raw_may_match(b"xx s-1-5-21-1-2-3-1104"), "code-page SID");
+        assert!(n.raw_may_match(b"PsExeSvc"), "code-page string");
         assert!(!n.raw_may_match(b"nothing to see"));
     }
 

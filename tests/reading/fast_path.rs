@@ -597,3 +597,43 @@ fn sids_are_found_in_text_behind_what_a_trim_trims() {
         plan.full_filter(&[]),
     );
 }
+
+/// Needles of SIDs alone (the seed query's account events) are first looked for in a record's
+/// bytes, by each SID's end: every form a value can hold one in must still be found (binary,
+/// UTF-16 text in either case, code-page text), and a value that only ends like one must
+/// still be told apart by its walk.
+#[test]
+fn sid_needles_alone_are_found_in_every_form_a_value_holds() {
+    use svchunt::select::{NeedleMap, NeedlesBuilder, ReadPlan};
+    fn needles(_: &dyn svchunt::select::Anchors) -> NeedleMap {
+        let mut b = NeedlesBuilder::default();
+        b.sid("S-1-5-21-1-2-3-1104").sid("S-1-5-21-7-8-9-500");
+        NeedleMap::from([(4624, b.build())])
+    }
+    let plan = ReadPlan::new(&[7045], &[4624], Default::default(), needles);
+    let binary = |sid: &str| DataValue::Sid(evtx_writer::Sid::parse(sid).unwrap());
+    let ansi = |sid: &str| DataValue::AnsiString(sid.into());
+    let with = |sid: DataValue| vec![binary("S-1-5-18"), sid, DataValue::str("alice")];
+    let logons = [
+        (with(binary("S-1-5-21-1-2-3-1104")), true),
+        (with(binary("S-1-5-21-7-8-9-500")), true),
+        (with(DataValue::str("s-1-5-21-1-2-3-1104")), true),
+        (with(DataValue::str(" S-1-5-21-7-8-9-500")), true),
+        (with(ansi("S-1-5-21-1-2-3-1104")), true),
+        (with(ansi("s-1-5-21-7-8-9-500 ")), true),
+        // Ends as a needle does, is none.
+        (with(DataValue::str("S-1-5-21-9-1-2-3-1104")), false),
+        (with(ansi("S-1-5-21-1-2-3-11104")), false),
+        (with(binary("S-1-5-21-9-1-2-3-1104")), false),
+        (with(binary("S-1-5-21-1-2-3-1105")), false),
+        (with(DataValue::str("S-1-5-21-1-2-3-1105")), false),
+    ];
+    kept_both_ways(
+        4624,
+        "Security",
+        &["SubjectUserSid", "TargetUserSid", "TargetUserName"],
+        &with(binary("S-1-5-21-1-2-3-1105")),
+        &logons,
+        plan.full_filter(&[]),
+    );
+}

@@ -66,6 +66,9 @@ pub struct SystemFields {
 pub enum DataValue {
     /// UTF-16 string (type 0x01), at most 32767 UTF-16 units.
     String(String),
+    /// Code-page string (type 0x02): the text's bytes as they are, at most 65535 (Windows
+    /// writes these rarely; a reader must still find what they hold).
+    AnsiString(String),
     /// Unsigned 8-bit integer (0x04).
     UInt8(u8),
     /// Unsigned 16-bit integer (0x06).

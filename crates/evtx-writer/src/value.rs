@@ -8,6 +8,7 @@ use crate::record::{DataValue, to_filetime};
 pub(crate) mod ty {
     pub const NULL: u8 = 0x00;
     pub const STRING: u8 = 0x01;
+    pub const ANSI_STRING: u8 = 0x02;
     pub const UINT8: u8 = 0x04;
     pub const UINT16: u8 = 0x06;
     pub const UINT32: u8 = 0x08;
@@ -27,6 +28,7 @@ pub(crate) mod ty {
 pub(crate) fn type_of(v: &DataValue) -> u8 {
     match v {
         DataValue::String(_) => ty::STRING,
+        DataValue::AnsiString(_) => ty::ANSI_STRING,
         DataValue::UInt8(_) => ty::UINT8,
         DataValue::UInt16(_) => ty::UINT16,
         DataValue::UInt32(_) => ty::UINT32,
@@ -79,6 +81,14 @@ pub(crate) fn encode(out: &mut Vec<u8>, v: &DataValue) -> Result<(), WriteError>
                 ));
             }
             out.extend_from_slice(b)
+        }
+        DataValue::AnsiString(s) => {
+            if s.len() > usize::from(u16::MAX) {
+                return Err(WriteError::InvalidValue(
+                    "code-page string over 65535 bytes".into(),
+                ));
+            }
+            out.extend_from_slice(s.as_bytes())
         }
         DataValue::Guid(g) => out.extend_from_slice(&g.0),
         DataValue::FileTime(t) => out.extend_from_slice(&to_filetime(*t).to_le_bytes()),

@@ -17,7 +17,7 @@ fn python_evtx_available() -> bool {
 
 fn expected_value(v: &DataValue) -> (&'static str, Value) {
     match v {
-        DataValue::String(s) => ("str", json!(s)),
+        DataValue::String(s) | DataValue::AnsiString(s) => ("str", json!(s)),
         DataValue::UInt8(x) => ("int", json!(x)),
         DataValue::UInt16(x) => ("int", json!(x)),
         DataValue::UInt32(x) | DataValue::HexInt32(x) => ("int", json!(x)),

@@ -12,7 +12,7 @@ use crate::record::DataValue;
 /// One `<Data>` value as NXLog writes it: text, numbers as numbers, hex integers as `0x…`.
 pub fn value(v: &DataValue) -> Value {
     match v {
-        DataValue::String(s) => Value::from(s.as_str()),
+        DataValue::String(s) | DataValue::AnsiString(s) => Value::from(s.as_str()),
         DataValue::UInt8(n) => Value::from(*n),
         DataValue::UInt16(n) => Value::from(*n),
         DataValue::UInt32(n) => Value::from(*n),

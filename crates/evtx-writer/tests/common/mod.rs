@@ -174,7 +174,7 @@ pub fn sample_records(n: usize) -> Vec<Record> {
 /// The JSON value the `evtx` crate renders for `v`.
 pub fn expected_json(v: &DataValue) -> Value {
     match v {
-        DataValue::String(s) => json!(s),
+        DataValue::String(s) | DataValue::AnsiString(s) => json!(s),
         DataValue::UInt8(x) => json!(x),
         DataValue::UInt16(x) => json!(x),
         DataValue::UInt32(x) => json!(x),
