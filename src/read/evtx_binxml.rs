@@ -334,18 +334,26 @@ fn read_name(chunk: &[u8], offset: u32) -> Option<Arc<str>> {
     Some(name.into())
 }
 
+/// How many template lookups [`ChunkCtx::template_index`] remembers (a power of two).
+const RECENT: usize = 32;
+
 /// Per-chunk state: the chunk bytes, names and templates met so far.
 pub struct ChunkCtx<'a> {
     /// The chunk's 64 KiB.
     pub data: &'a [u8],
     names: HashMap<u32, Option<Arc<str>>>,
     templates: Vec<(u32, Option<Arc<Template>>)>,
-    /// The last template looked up, and where it is.
-    last_template: Option<(u32, usize)>,
+    /// Where templates recently looked up are in `templates`, by a hash of their offset (see
+    /// [`ChunkCtx::template_index`]; an entry is checked against `templates`).
+    recent: [u32; RECENT],
     /// Which templates are event data through and through ([`ChunkCtx::is_data_template`]).
     data_templates: Vec<(u32, bool)>,
     shared: Option<&'a TemplateStore>,
     scratch: Vec<u8>,
+    /// Value vectors of instances given back ([`ChunkCtx::recycle`]): a record decoded, used
+    /// and given back costs no allocation (the seed query decodes most of a busy log's
+    /// logons).
+    spare_values: Vec<Vec<Slot<'a>>>,
 }
 
 impl<'a> ChunkCtx<'a> {
@@ -355,10 +363,11 @@ impl<'a> ChunkCtx<'a> {
             data,
             names: HashMap::new(),
             templates: Vec::new(),
-            last_template: None,
+            recent: [0; RECENT],
             data_templates: Vec::new(),
             shared,
             scratch: Vec::new(),
+            spare_values: Vec::new(),
         }
     }
 
@@ -378,20 +387,25 @@ impl<'a> ChunkCtx<'a> {
 
     /// Where the template defined at `def_offset` is kept ([`ChunkCtx::template_at`]).
     pub fn template_index(&mut self, def_offset: u32) -> usize {
-        // A chunk uses a handful of templates, most records the one the last did: a scan
-        // beats hashing.
-        if let Some((o, i)) = self.last_template
-            && o == def_offset
-        {
+        // Each record looks up two templates (the event's, and its data's nested in it), and a
+        // busy chunk holds dozens: a small direct-mapped cache answers nearly every lookup,
+        // where remembering the last one missed every time and the scan read them all.
+        let slot = (def_offset.wrapping_mul(0x9e37_79b1) >> (32 - RECENT.ilog2())) as usize;
+        let i = self.recent[slot] as usize;
+        if self.templates.get(i).is_some_and(|(o, _)| *o == def_offset) {
             return i;
         }
-        if let Some(i) = self.templates.iter().position(|(o, _)| *o == def_offset) {
-            self.last_template = Some((def_offset, i));
-            return i;
-        }
-        let t = self.load_template(def_offset);
-        self.templates.push((def_offset, t));
-        self.templates.len() - 1
+        let i = match self.templates.iter().position(|(o, _)| *o == def_offset) {
+            Some(i) => i,
+            None => {
+                let t = self.load_template(def_offset);
+                self.templates.push((def_offset, t));
+                self.templates.len() - 1
+            }
+        };
+        // At most one template per record: far fewer than 2^32.
+        self.recent[slot] = i as u32;
+        i
     }
 
     /// The template [`ChunkCtx::template_index`] gave `i` for, if it parsed.
@@ -449,6 +463,21 @@ impl<'a> ChunkCtx<'a> {
         let mut cost = Cost::default();
         let inst = self.record_with(offset, size, true, &mut cost)?;
         Some((inst?, cost))
+    }
+
+    /// Give back an instance [`ChunkCtx::record`] made, once done with it: its value vectors
+    /// (its nested instances' too) serve the next records.
+    pub fn recycle(&mut self, inst: Instance<'a>) {
+        let mut values = inst.values;
+        for slot in values.drain(..) {
+            if let Slot::Nested(inner) = slot {
+                self.recycle(inner);
+            }
+        }
+        // A record holds a few instances (nesting is bounded): a few dozen spares are ample.
+        if self.spare_values.len() < 32 {
+            self.spare_values.push(values);
+        }
     }
 
     /// Whether the record at `offset` (of `size` bytes) is one [`ChunkCtx::record`] reads,
@@ -509,7 +538,11 @@ impl<'a> ChunkCtx<'a> {
         if value_at > limit {
             return None;
         }
-        let mut values = Vec::with_capacity(if build { count } else { 0 });
+        let mut values = match build {
+            true => self.spare_values.pop().unwrap_or_default(),
+            false => Vec::new(),
+        };
+        values.reserve(if build { count } else { 0 });
         for i in 0..count {
             let d = descriptors + 4 * i;
             let size = usize::from(u16_at(b, d)?);
@@ -521,10 +554,15 @@ impl<'a> ChunkCtx<'a> {
             }
             value_at += size;
         }
-        let template = self.template(def_offset)?;
+        // Borrowed: a record only checked (most of them) costs no reference count.
+        let t = self.template_index(def_offset);
+        let template = self.templates[t].1.as_ref()?;
         cost.nodes += template.nodes + count;
         cost.text += template.text;
-        let inst = build.then(|| Instance { template, values });
+        let inst = build.then(|| Instance {
+            template: template.clone(),
+            values,
+        });
         Some((inst, value_at))
     }
 

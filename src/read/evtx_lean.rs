@@ -24,6 +24,7 @@ use super::evtx_binxml::{ChunkCtx, u16_at, u32_at, u64_at, utf16_until_nul};
 use super::evtx_keys::{KeySpec, Outcome, Scratch, record_keys};
 use super::evtx_needles::MatchScratch;
 use super::{ReadOptions, evtx_render, evtx_scan};
+use crate::event::Event;
 
 /// How a chunk was read.
 pub(super) enum Lean {
@@ -183,6 +184,38 @@ fn string_table_ok(chunk: &[u8]) -> bool {
     true
 }
 
+thread_local! {
+    /// The event records read only to be folded are decoded into, with its scratch space, kept
+    /// from chunk to chunk: their strings then keep their capacity, and the seed query's
+    /// logons are decoded without allocating. (The largest a value can be is a record's
+    /// 64 KiB, so what a thread keeps is bounded.)
+    static FOLDING: std::cell::Cell<Option<Box<(Event, evtx_render::Scratch)>>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The thread's folding event, given back when dropped (on any return).
+struct Folding(Option<Box<(Event, evtx_render::Scratch)>>);
+
+impl Folding {
+    fn take(file: &Arc<str>) -> Self {
+        let kept = FOLDING.with(std::cell::Cell::take);
+        Folding(Some(kept.unwrap_or_else(|| {
+            Box::new((evtx_render::blank_event(file), Default::default()))
+        })))
+    }
+
+    fn parts(&mut self) -> (&mut Event, &mut evtx_render::Scratch) {
+        let (event, scratch) = &mut **self.0.as_mut().expect("held until dropped");
+        (event, scratch)
+    }
+}
+
+impl Drop for Folding {
+    fn drop(&mut self) {
+        FOLDING.with(|f| f.set(self.0.take()));
+    }
+}
+
 /// Read the intact chunk `number` (`data`, its 64 KiB) as the crate path would for `opts`'s
 /// filter, taking the keys of evidence records into `keys` when given.
 pub(super) fn read(
@@ -279,10 +312,11 @@ pub(super) fn read(
     let mut events = Vec::with_capacity(needed.len());
     let mut next = needed.iter().peekable();
     // Records read only for the accounts they name (the seed query's logons, most of what it
-    // reads) are decoded into this one event, folded at once and written over by the next:
+    // reads) are decoded into this one event, folded at once and written over by the next
+    // (kept by the thread from chunk to chunk, see `Folding`):
     // their strings are allocated once a chunk, not once a record.
-    let mut folded = evtx_render::blank_event(name);
-    let mut scratch = evtx_render::Scratch::default();
+    let mut folding = Folding::take(name);
+    let (folded, scratch) = folding.parts();
     for (i, r) in records.iter().enumerate().take(last + 1) {
         let Some(time) = header_time(data, r.offset) else {
             return Lean::Fallback;
@@ -299,14 +333,10 @@ pub(super) fn read(
                 && r.event_id.is_some_and(|id| filter.tallies(u32::from(id)))
                 && result.identity.is_some()
             {
-                if !evtx_render::to_event_into(
-                    &inst,
-                    name,
-                    r.record_id,
-                    time,
-                    &mut folded,
-                    &mut scratch,
-                ) {
+                let decoded =
+                    evtx_render::to_event_into(&inst, name, r.record_id, time, folded, scratch);
+                ctx.recycle(inst);
+                if !decoded {
                     return Lean::Fallback;
                 }
                 // Folded now, before the events decoded earlier are offered: what that
@@ -316,13 +346,15 @@ pub(super) fn read(
                     if filter.wants(folded.event_id) {
                         result.seen_ids.insert(folded.event_id);
                     }
-                    result.out.offer_folded(&mut folded, opts);
+                    result.out.offer_folded(folded, opts);
                 } else {
                     events.push(folded.clone());
                 }
                 continue;
             }
-            let Some(ev) = evtx_render::to_event(&inst, name, r.record_id, time) else {
+            let ev = evtx_render::to_event(&inst, name, r.record_id, time);
+            ctx.recycle(inst);
+            let Some(ev) = ev else {
                 return Lean::Fallback;
             };
             if result.identity.is_none() {
