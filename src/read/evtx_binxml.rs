@@ -334,18 +334,14 @@ fn read_name(chunk: &[u8], offset: u32) -> Option<Arc<str>> {
     Some(name.into())
 }
 
-/// How many template lookups [`ChunkCtx::template_index`] remembers (a power of two).
-const RECENT: usize = 32;
-
 /// Per-chunk state: the chunk bytes, names and templates met so far.
 pub struct ChunkCtx<'a> {
     /// The chunk's 64 KiB.
     pub data: &'a [u8],
     names: HashMap<u32, Option<Arc<str>>>,
     templates: Vec<(u32, Option<Arc<Template>>)>,
-    /// Where templates recently looked up are in `templates`, by a hash of their offset (see
-    /// [`ChunkCtx::template_index`]; an entry is checked against `templates`).
-    recent: [u32; RECENT],
+    /// The last template looked up, and where it is.
+    last_template: Option<(u32, usize)>,
     /// Which templates are event data through and through ([`ChunkCtx::is_data_template`]).
     data_templates: Vec<(u32, bool)>,
     shared: Option<&'a TemplateStore>,
@@ -363,7 +359,7 @@ impl<'a> ChunkCtx<'a> {
             data,
             names: HashMap::new(),
             templates: Vec::new(),
-            recent: [0; RECENT],
+            last_template: None,
             data_templates: Vec::new(),
             shared,
             scratch: Vec::new(),
@@ -387,25 +383,20 @@ impl<'a> ChunkCtx<'a> {
 
     /// Where the template defined at `def_offset` is kept ([`ChunkCtx::template_at`]).
     pub fn template_index(&mut self, def_offset: u32) -> usize {
-        // Each record looks up two templates (the event's, and its data's nested in it), and a
-        // busy chunk holds dozens: a small direct-mapped cache answers nearly every lookup,
-        // where remembering the last one missed every time and the scan read them all.
-        let slot = (def_offset.wrapping_mul(0x9e37_79b1) >> (32 - RECENT.ilog2())) as usize;
-        let i = self.recent[slot] as usize;
-        if self.templates.get(i).is_some_and(|(o, _)| *o == def_offset) {
+        // A chunk uses a handful of templates, most records the one the last did: a scan
+        // beats hashing.
+        if let Some((o, i)) = self.last_template
+            && o == def_offset
+        {
             return i;
         }
-        let i = match self.templates.iter().position(|(o, _)| *o == def_offset) {
-            Some(i) => i,
-            None => {
-                let t = self.load_template(def_offset);
-                self.templates.push((def_offset, t));
-                self.templates.len() - 1
-            }
-        };
-        // At most one template per record: far fewer than 2^32.
-        self.recent[slot] = i as u32;
-        i
+        if let Some(i) = self.templates.iter().position(|(o, _)| *o == def_offset) {
+            self.last_template = Some((def_offset, i));
+            return i;
+        }
+        let t = self.load_template(def_offset);
+        self.templates.push((def_offset, t));
+        self.templates.len() - 1
     }
 
     /// The template [`ChunkCtx::template_index`] gave `i` for, if it parsed.
@@ -538,11 +529,11 @@ impl<'a> ChunkCtx<'a> {
         if value_at > limit {
             return None;
         }
-        let mut values = match build {
-            true => self.spare_values.pop().unwrap_or_default(),
-            false => Vec::new(),
-        };
-        values.reserve(if build { count } else { 0 });
+        let mut values = Vec::new();
+        if build {
+            values = self.spare_values.pop().unwrap_or_default();
+            values.reserve(count);
+        }
         for i in 0..count {
             let d = descriptors + 4 * i;
             let size = usize::from(u16_at(b, d)?);
