@@ -18,7 +18,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::evtx_binxml::{Element, Instance, Node, Slot, Template, Val, ty};
-use super::evtx_render::write_value;
+use super::evtx_render::{filetime_instant, write_value};
 use super::times;
 use crate::event::{Event, Locator, Origin};
 
@@ -291,6 +291,23 @@ fn attr_into(
     Ok(None)
 }
 
+/// The instant of a leaf's attribute `name` when the last one is a FILETIME value (as every
+/// `TimeCreated` Windows writes is), without writing its text and reading it back: what
+/// [`attr_into`] then [`times::system_time`] give (see [`filetime_instant`]). `None` for any
+/// other attribute, and past the years an instant holds.
+fn filetime_attr(inst: &Instance<'_>, l: &Leaf, name: &str) -> Option<Timestamp> {
+    let (_, Source::Sub { id, .. }) = l.attrs.iter().rev().find(|(n, _)| &**n == name)? else {
+        return None;
+    };
+    match inst.values.get(usize::from(*id))? {
+        Slot::Value(Val {
+            ty: ty::FILETIME,
+            bytes,
+        }) => filetime_instant(u64::from_le_bytes((*bytes).try_into().ok()?)),
+        _ => None,
+    }
+}
+
 /// `target` made `text`, in the memory it has.
 fn assign(target: &mut String, text: &str) {
     target.clear();
@@ -427,13 +444,17 @@ fn system_into(
     leaf_into(inst, first(inst, &s.event_id).ok_or(())?, scratch)?;
     let event_id = scratch.trim().parse::<u64>().map_err(|_| ())?;
     out.event_id = u32::try_from(event_id).map_err(|_| ())?;
-    (out.time, out.time_as_logged) = match first(inst, &s.time) {
-        Some(l) => match attr_into(inst, l, "SystemTime", scratch)? {
-            Some(true) => return Err(()),
-            Some(false) => times::system_time(scratch).ok_or(())?,
+    let time = first(inst, &s.time);
+    (out.time, out.time_as_logged) = match time.and_then(|l| filetime_attr(inst, l, "SystemTime")) {
+        Some(t) => (t, None),
+        None => match time {
+            Some(l) => match attr_into(inst, l, "SystemTime", scratch)? {
+                Some(true) => return Err(()),
+                Some(false) => times::system_time(scratch).ok_or(())?,
+                None => (header_time, None),
+            },
             None => (header_time, None),
         },
-        None => (header_time, None),
     };
     out.record_id = match first(inst, &s.record_id) {
         Some(l) if is_object(inst, l, scratch)? => None,

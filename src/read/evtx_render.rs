@@ -312,6 +312,18 @@ fn write_filetime(ft: u64, out: &mut String) {
     );
 }
 
+/// The instant a FILETIME's text ([`write_filetime`]) reads as, without the text: `None`
+/// past the years a [`Timestamp`] holds (the text then says what was logged, see
+/// [`times::system_time`]). Every decoded record's time is one: formatting and parsing it back
+/// cost more than the rest of its `System` fields.
+pub(super) fn filetime_instant(ft: u64) -> Option<Timestamp> {
+    const TICKS_PER_SEC: u64 = 10_000_000;
+    // Seconds from 1601 to 1970; a u64 of ticks is far within an i64 of seconds.
+    let secs = (ft / TICKS_PER_SEC) as i64 - 11_644_473_600;
+    let nanos = ((ft % TICKS_PER_SEC) * 100) as i32;
+    Timestamp::new(secs, nanos).ok()
+}
+
 /// A JSON value as far as `to_event` looks into it.
 enum Jv {
     Null,
@@ -744,6 +756,50 @@ impl SystemHeader {
 
 #[cfg(test)]
 mod tests {
+    /// A FILETIME's instant is what its text reads as, to the tick, wherever a `Timestamp`
+    /// holds it; past that, the text decides.
+    #[test]
+    fn filetime_instants_are_what_their_text_reads_as() {
+        const SEC: u64 = 10_000_000;
+        // 9999-12-30T22:00:01Z, just past where a Timestamp ends.
+        let end = (253_402_207_201 + 11_644_473_600) * SEC;
+        let mut times = vec![
+            0,
+            1,
+            SEC - 1,
+            SEC,
+            116_444_736_000_000_000,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        times.extend((0..2_000u64).map(|i| end - 1_000 + i));
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        times.extend((0..20_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % (end + 1_000 * SEC)
+        }));
+        let (mut fast, mut slow) = (0, 0);
+        for ft in times {
+            let mut text = String::new();
+            super::write_filetime(ft, &mut text);
+            let read = super::times::system_time(&text);
+            match super::filetime_instant(ft) {
+                Some(t) => {
+                    assert_eq!(read, Some((t, None)), "{ft} ({text})");
+                    fast += 1;
+                }
+                // Read otherwise, if at all: the text says what was logged.
+                None => {
+                    assert!(!matches!(read, Some((_, None))), "{ft} ({text})");
+                    slow += 1;
+                }
+            }
+        }
+        assert!(fast > 20_000 && slow > 500, "{fast} {slow}");
+    }
+
     use super::*;
 
     #[test]
