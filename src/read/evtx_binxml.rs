@@ -534,13 +534,16 @@ impl<'a> ChunkCtx<'a> {
             values = self.spare_values.pop().unwrap_or_default();
             values.reserve(count);
         }
-        for i in 0..count {
-            let d = descriptors + 4 * i;
-            let size = usize::from(u16_at(b, d)?);
-            let t = b[d + 2];
+        for d in b.get(descriptors..descriptors + 4 * count)?.chunks_exact(4) {
+            let (size, t) = (usize::from(u16::from_le_bytes([d[0], d[1]])), d[2]);
             let bytes = b.get(value_at..value_at + size)?;
-            let slot = self.slot(t, bytes, value_at, depth, build, cost)?;
-            if let Some(slot) = slot {
+            // Scalars (nearly every value) without the call: [`ChunkCtx::slot`]'s first case.
+            if scalar_ok(t, bytes) {
+                cost.text += size;
+                if build {
+                    values.push(Slot::Value(Val { ty: t, bytes }));
+                }
+            } else if let Some(slot) = self.slot(t, bytes, value_at, depth, build, cost)? {
                 values.push(slot);
             }
             value_at += size;
