@@ -8,14 +8,14 @@
 //!
 //! The fast path, for a chunk whose CRC32s hold: `evtx_lean` walks its records without
 //! the crate (record headers, the EventID from the substitution values), decodes the kept ones
-//! itself ([`super::evtx_binxml`] parses templates and values, [`super::evtx_render`] makes the
-//! `Event` the crate's JSON mapped by [`super::evtx_json`] would give), and declines the chunk
-//! where it cannot promise the crate's answer. A declined or damaged chunk is read with the
-//! crate as before: for each record, `template_instances()` gives the substitution values
-//! without rendering (`values[3]` is the EventID in the standard System template) and only
-//! records whose id is wanted are rendered. Plain files read by a plan are read once
-//! ([`super::evtx_onepass`]): the first pass keeps keys of the evidence, the second reads again
-//! only chunks whose keys meet the needles.
+//! itself ([`super::evtx_template`] parses templates, [`super::evtx_binxml`] values,
+//! [`super::evtx_render`] makes the `Event` the crate's JSON mapped by [`super::evtx_json`]
+//! would give), and declines the chunk where it cannot promise the crate's answer. A declined
+//! or damaged chunk is read with the crate as before: for each record, `template_instances()`
+//! gives the substitution values without rendering (`values[3]` is the EventID in the standard
+//! System template) and only records whose id is wanted are rendered. Plain files read by a
+//! plan are read once ([`super::evtx_onepass`]): the first pass keeps keys of the evidence,
+//! the second reads again only chunks whose keys meet the needles.
 //!
 //! The chunk work is shared with [`super::evtx_stream`], which reads an EVTX held in an
 //! archive as it streams by.

@@ -1,7 +1,8 @@
 //! One intact chunk read without the `evtx` crate: the lean walk decides which records a pass
-//! needs, the lean decoder ([`super::evtx_binxml`], [`super::evtx_render`]) makes their events,
-//! and the result is exactly what the crate path ([`super::evtx::read_chunk`]) gives for the
-//! chunk: the same events, counts and census, and no warnings.
+//! needs, the lean decoder ([`super::evtx_template`], [`super::evtx_binxml`],
+//! [`super::evtx_render`]) makes their events, and the result is exactly what the crate path
+//! ([`super::evtx::read_chunk`]) gives for the chunk: the same events, counts and census, and
+//! no warnings.
 //!
 //! Exactly, because the crate path is what the rest is checked against, and it has rules of its
 //! own that the counts show: it builds every record up to the last one a pass needs (a record

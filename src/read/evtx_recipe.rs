@@ -17,8 +17,9 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::evtx_binxml::{Element, Instance, Node, Slot, Template, Val, ty};
+use super::evtx_binxml::{Instance, Slot, Val, ty};
 use super::evtx_render::{filetime_instant, write_value};
+use super::evtx_template::{Element, Node, Template};
 use super::times;
 use crate::event::{Event, Locator, Origin};
 

@@ -25,9 +25,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use super::evtx_binxml::{
-    Element, Instance, Node, Slot, Val, push_utf16_lossy, ty, utf16_until_nul,
-};
+use super::evtx_binxml::{Instance, Slot, Val, push_utf16_lossy, ty, utf16_until_nul};
+use super::evtx_template::{Element, Node};
 use super::times;
 use crate::event::{Event, Locator, Origin, UserRef};
 

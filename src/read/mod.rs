@@ -20,6 +20,7 @@ pub mod evtx_render;
 pub mod evtx_scan;
 pub mod evtx_stream;
 pub mod evtx_tail;
+pub mod evtx_template;
 pub mod json;
 mod output;
 pub(crate) mod times;
@@ -55,7 +56,7 @@ pub struct ReadOptions {
     /// first use.
     evtx_needles: Arc<OnceLock<evtx_needles::EvtxNeedleMap>>,
     /// EVTX templates parsed so far, shared by the chunks of a run.
-    pub(crate) evtx_templates: Arc<evtx_binxml::TemplateStore>,
+    pub(crate) evtx_templates: Arc<evtx_template::TemplateStore>,
     /// Read plain EVTX files in one pass, deferring the evidence (see [`evtx_onepass`]).
     pub(crate) onepass: Option<Arc<evtx_onepass::Spec>>,
     /// Bounds on what one input may cost (see [`InputLimits`]).
