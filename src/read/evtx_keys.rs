@@ -23,7 +23,7 @@
 use memchr::memmem;
 
 use super::evtx_binxml::{ChunkCtx, Val, scalar_ok, ty, u32_at, utf16_until_nul};
-use super::evtx_render::write_value;
+use super::evtx_text::write_value;
 use crate::select::{NeedleKinds, NeedleMap, Needles};
 
 const KIND_STRING: u8 = 1;

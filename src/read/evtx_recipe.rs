@@ -18,8 +18,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::evtx_binxml::{Instance, Slot, Val, ty};
-use super::evtx_render::{filetime_instant, write_value};
 use super::evtx_template::{Element, Node, Template};
+use super::evtx_text::{filetime_instant, write_value};
 use super::times;
 use crate::event::{Event, Locator, Origin};
 

@@ -21,6 +21,7 @@ pub mod evtx_scan;
 pub mod evtx_stream;
 pub mod evtx_tail;
 pub mod evtx_template;
+mod evtx_text;
 pub mod json;
 mod output;
 pub(crate) mod times;
