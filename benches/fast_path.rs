@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use evtx::{EvtxChunkData, ParserSettings};
 use evtx_writer::scenario::{Config, generate};
-use svchunt::read::evtx_binxml::{ChunkCtx, TemplateStore};
+use svchunt::read::evtx_binxml::ChunkCtx;
+use svchunt::read::evtx_template::TemplateStore;
 use svchunt::read::{evtx_render, evtx_scan};
 
 fn main() {

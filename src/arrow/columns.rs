@@ -94,7 +94,7 @@ pub(super) fn list(child: ArrayRef, lengths: &[usize]) -> ArrayRef {
     )
 }
 
-/// A list<utf8> column.
+/// A `list<utf8>` column.
 pub(super) fn utf8_lists<'a>(rows: impl IntoIterator<Item = &'a [String]>) -> ArrayRef {
     let mut lengths = Vec::new();
     let mut values = Vec::new();

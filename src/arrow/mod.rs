@@ -45,12 +45,12 @@
 //! One row per finding, columns as in the JSON: `kind` (utf8), `computer`, `service_name`, `display_name`,
 //! `image_path`, `service_type`, `start_type`, `service_account` (utf8), `created`, `deleted`
 //! (timestamp), `deletion_evidence` (utf8), `lifetime_ms` (int64), `verdict` (utf8),
-//! `verdict_reasons` (list<utf8>), `tool`, `tool_reasons`, `tool_confidence`, `command`,
+//! `verdict_reasons` (`list<utf8>`), `tool`, `tool_reasons`, `tool_confidence`, `command`,
 //! `campaign`, `user` {sid, name}, `source` {logon_id, logon_type (int64), ip, workstation,
-//! auth, logon_time (timestamp), client_host, pipes, files_written (list<utf8>)} (null when the
+//! auth, logon_time (timestamp), client_host, pipes, files_written (`list<utf8>`)} (null when the
 //! logs say nothing of it), `evidence` list<{event_id (int64), time, file, record_id (int64),
 //! locator {kind, at}, role, detail}>, `reconfiguration` {original_image_path,
-//! temporary_image_paths (list<utf8>), restored (timestamp), start_type_changes (list<utf8>)}
+//! temporary_image_paths (`list<utf8>`), restored (timestamp), start_type_changes (`list<utf8>`)}
 //! (null for a creation; the JSON leaves it out then).
 //!
 //! Campaigns (`id`, `computer`, `size`, `first`, `last`, `tool`, `user`, `payload`), coverage

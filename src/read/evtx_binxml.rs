@@ -24,9 +24,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-// Also public here: the tests and benches build a `ChunkCtx` with it from this path.
-pub use super::evtx_template::TemplateStore;
-use super::evtx_template::{Template, parse_template};
+use super::evtx_template::{Template, TemplateStore, parse_template};
 
 /// Tokens.
 pub(super) const TOK_EOF: u8 = 0x00;

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use evtx_writer::DataValue;
 use evtx_writer::scenario::{Config, generate};
 use svchunt::event::Locator;
-use svchunt::read::evtx_binxml::{ChunkCtx, TemplateStore};
+use svchunt::read::evtx_binxml::ChunkCtx;
+use svchunt::read::evtx_template::TemplateStore;
 use svchunt::read::{evtx_json, evtx_render};
 use svchunt::{Answer, Engine, KqlConfig, LifecycleOptions, Semantics};
 

@@ -31,8 +31,8 @@ enum Preset {
 
 /// Generate EVTX scenarios for testing and benchmarking svchunt.
 ///
-/// Writes OUT/<host FQDN>/System.evtx, OUT/<host FQDN>/Security.evtx, with --sysmon also
-/// OUT/<host FQDN>/Microsoft-Windows-Sysmon%4Operational.evtx, and OUT.truth.json beside OUT
+/// Writes OUT/HOST/System.evtx, OUT/HOST/Security.evtx (HOST: each host's FQDN), with --sysmon
+/// also OUT/HOST/Microsoft-Windows-Sysmon%4Operational.evtx, and OUT.truth.json beside OUT
 /// (not among the logs, so hunting OUT reads logs only), which lists
 /// every injected execution: host, service_name, display_name, image_path, tool, created,
 /// deleted (or null), source_ip, source_workstation, account.
