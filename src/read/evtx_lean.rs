@@ -330,15 +330,15 @@ pub(super) fn read(
             // Built, then rendered.
             nodes += 2 * cost.nodes;
             bytes += cost.text;
-            if keys.is_none()
-                && r.event_id.is_some_and(|id| filter.tallies(u32::from(id)))
-                && result.identity.is_some()
-            {
+            if keys.is_none() && r.event_id.is_some_and(|id| filter.tallies(u32::from(id))) {
                 let decoded =
                     evtx_render::to_event_into(&inst, name, r.record_id, time, folded, scratch);
                 ctx.recycle(inst);
                 if !decoded {
                     return Lean::Fallback;
+                }
+                if result.identity.is_none() {
+                    result.identity = Some((folded.computer.clone(), folded.channel.clone()));
                 }
                 // Folded now, before the events decoded earlier are offered: what that
                 // changes (counts, the census, the sightings) does not depend on order. One
