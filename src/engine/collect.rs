@@ -6,6 +6,7 @@
 //! of a collection, are kept once.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -64,7 +65,7 @@ fn collect_holding(
 ) -> Collection {
     let found = discover::discover(paths);
     let events = Sink::new(holding);
-    let outputs = read_all(&found.files, progress, |p| {
+    let outputs = read_all(&found.files, progress, |_, p| {
         events.take(discover::read_file(p, opts))
     });
     assemble(found.warnings, outputs, events, opts)
@@ -137,11 +138,11 @@ fn compact_all(events: Vec<Event>) -> Vec<Compact> {
         .collect()
 }
 
-/// Read every file with `read`, in parallel, in order.
+/// Read every file with `read` (given its place and path), in parallel, in order.
 fn read_all(
     files: &[PathBuf],
     progress: Option<(&str, &dyn Progress)>,
-    read: impl Fn(&PathBuf) -> FileOutput + Sync,
+    read: impl Fn(usize, &PathBuf) -> FileOutput + Sync,
 ) -> Vec<FileOutput> {
     let size = |p: &PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
     if let Some((pass, progress)) = progress {
@@ -149,8 +150,9 @@ fn read_all(
     }
     files
         .par_iter()
-        .map(|p| {
-            let out = read(p);
+        .enumerate()
+        .map(|(i, p)| {
+            let out = read(i, p);
             if let Some((_, progress)) = progress {
                 progress.advance(size(p));
             }
@@ -245,7 +247,7 @@ pub(crate) fn collect_by_plan(
     let first_opts = base
         .with_filter(plan.anchor_filter())
         .with_onepass(spec.clone());
-    let mut firsts = read_all(&found.files, progress.map(|p| ("installs", p)), |p| {
+    let mut firsts = read_all(&found.files, progress.map(|p| ("installs", p)), |_, p| {
         discover::read_file(p, &first_opts)
     });
 
@@ -331,7 +333,9 @@ fn merge_warnings(mut first: Vec<Warning>, full: &mut Collection) {
     full.warnings = first;
 }
 
-/// Two full passes: every input read for the anchors, then again for everything. The oracle
+/// Two passes: every input read for the anchors, then again for everything, but for the
+/// plain EVTX files that hold no record of an id the second pass reads (to the seed query, a
+/// Sysmon log): the second pass would give what the first gave, which stands for it. The oracle
 /// the one-pass read is checked against, and the way when a plan cannot be read in one pass.
 fn two_passes(
     paths: &[PathBuf],
@@ -340,23 +344,39 @@ fn two_passes(
     progress: Option<&dyn Progress>,
     holding: Holding,
 ) -> Collection {
+    let found = discover::discover(paths);
+    let later: Vec<u32> = plan
+        .anchors()
+        .iter()
+        .chain(plan.evidence())
+        .copied()
+        .collect();
+    let first_opts = base.with_filter(plan.anchor_filter()).with_later(later);
     // The first pass's events serve the needles only: held compactly, and freed before the
     // second pass holds its own.
-    let anchors = collect_holding(
-        paths,
-        &base.with_filter(plan.anchor_filter()),
-        progress.map(|p| ("installs", p)),
-        Holding::Compact,
-    );
+    let sink = Sink::new(Holding::Compact);
+    let mut firsts = read_all(&found.files, progress.map(|p| ("installs", p)), |_, p| {
+        sink.take(discover::read_file(p, &first_opts))
+    });
+    // Such a file's output holds no event, sighting or warning: only counts and its census.
+    let again: Vec<Mutex<Option<FileOutput>>> = firsts
+        .iter_mut()
+        .map(|out| Mutex::new(out.later_free.then(|| std::mem::take(out))))
+        .collect();
+    let anchors = assemble(found.warnings.clone(), firsts, sink, &first_opts);
     let filter = plan.full_filter_with(plan.needles_from(&compact::HeldAnchors(&anchors.held)));
     let Collection { held, warnings, .. } = anchors;
     drop(held);
-    let mut full = collect_holding(
-        paths,
-        &base.with_filter(filter),
-        progress.map(|p| ("evidence", p)),
-        holding,
-    );
+    let full_opts = base.with_filter(filter);
+    let sink = Sink::new(holding);
+    let outputs = read_all(&found.files, progress.map(|p| ("evidence", p)), |i, p| {
+        let first = again[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        sink.take(first.unwrap_or_else(|| discover::read_file(p, &full_opts)))
+    });
+    let mut full = assemble(found.warnings, outputs, sink, &full_opts);
     merge_warnings(warnings, &mut full);
     full
 }

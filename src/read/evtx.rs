@@ -161,7 +161,10 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
         .into_par_iter()
         .map(|n| read_chunk(name, &bytes, n, &settings, opts))
         .collect();
+    // A file on disk can be read again; one streamed out of an archive is not asked to be.
+    let later_free = matches!(bytes, EvtxBytes::File(..)) && per_chunk.iter().all(|c| c.later_free);
     merge_chunks(per_chunk, out);
+    out.later_free = later_free && out.warnings.is_empty();
 }
 
 /// Check an input's file header: false (and the input counted as skipped) when it is no EVTX.
@@ -243,6 +246,9 @@ pub(super) struct ChunkOutput {
     pub seen_ids: std::collections::BTreeSet<u32>,
     /// (computer, channel) of the first record rendered here.
     pub identity: Option<(String, String)>,
+    /// Read by the lean walk, and no record of it is of an id the options' later pass reads
+    /// (see [`FileOutput::later_free`]).
+    pub later_free: bool,
 }
 
 /// Which records of a chunk the crate must read, decided by the lean walk; `None` = all.

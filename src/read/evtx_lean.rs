@@ -290,6 +290,14 @@ pub(super) fn read(
         }
     }
     result.seen_ids.extend(seen);
+    // Every record's id is known here (one that is not is needed, and tells nothing), so the
+    // chunk says whether a later pass would want any of them.
+    result.later_free = opts.later.as_ref().is_some_and(|later| {
+        records.iter().all(|r| {
+            r.event_id
+                .is_some_and(|id| later.binary_search(&u32::from(id)).is_err())
+        })
+    });
     if let Some(k) = keys.as_deref_mut()
         && whole
     {

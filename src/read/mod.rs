@@ -60,6 +60,10 @@ pub struct ReadOptions {
     pub(crate) evtx_templates: Arc<evtx_template::TemplateStore>,
     /// Read plain EVTX files in one pass, deferring the evidence (see [`evtx_onepass`]).
     pub(crate) onepass: Option<Arc<evtx_onepass::Spec>>,
+    /// The event ids a later pass of the same plan reads (sorted), where this is a first pass:
+    /// an input holding none of them tells so ([`FileOutput::later_free`]), and is not read
+    /// again.
+    pub(crate) later: Option<Arc<[u32]>>,
     /// Bounds on what one input may cost (see [`InputLimits`]).
     pub limits: InputLimits,
     /// The host a collection says it was taken from (a Velociraptor collection's
@@ -118,6 +122,18 @@ impl ReadOptions {
             filter: Arc::new(filter),
             evtx_needles: Arc::default(),
             onepass: None,
+            later: None,
+            ..self.clone()
+        }
+    }
+
+    /// These options telling which inputs hold no record of `ids`, the ones a later pass
+    /// reads (see [`FileOutput::later_free`]).
+    pub(crate) fn with_later(&self, mut ids: Vec<u32>) -> ReadOptions {
+        ids.sort_unstable();
+        ids.dedup();
+        ReadOptions {
+            later: Some(ids.into()),
             ..self.clone()
         }
     }
@@ -154,6 +170,7 @@ impl Default for ReadOptions {
             evtx_needles: Arc::default(),
             evtx_templates: Arc::default(),
             onepass: None,
+            later: None,
             limits: InputLimits::default(),
             collection_host: None,
         }

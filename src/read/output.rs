@@ -30,6 +30,10 @@ pub struct FileOutput {
     /// Kept events read only for a few fields' values, each distinct set once (see
     /// [`Filter::distinct`](crate::select::Filter::distinct)).
     pub distinct: Distinct,
+    /// A plain EVTX file, read whole without a warning, none of whose records is of an id the
+    /// options' later pass reads ([`ReadOptions::later`](super::ReadOptions)): that pass would
+    /// give what this one gave.
+    pub(crate) later_free: bool,
 }
 
 /// How many kept events dated beyond the representable years are warned about one by one, per
