@@ -345,13 +345,9 @@ fn two_passes(
     holding: Holding,
 ) -> Collection {
     let found = discover::discover(paths);
-    let later: Vec<u32> = plan
-        .anchors()
-        .iter()
-        .chain(plan.evidence())
-        .copied()
-        .collect();
-    let first_opts = base.with_filter(plan.anchor_filter()).with_later(later);
+    let first_opts = base
+        .with_filter(plan.anchor_filter())
+        .with_later(plan.ids().collect());
     // The first pass's events serve the needles only: held compactly, and freed before the
     // second pass holds its own.
     let sink = Sink::new(Holding::Compact);

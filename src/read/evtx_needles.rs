@@ -77,20 +77,23 @@ fn utf16(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
+/// The bytes text takes in a record: UTF-16LE (a string), and as it is (a code-page string).
+fn text_forms(t: &str) -> [Vec<u8>; 2] {
+    [utf16(t), t.as_bytes().to_vec()]
+}
+
 /// Every needle's binary encodings: text in UTF-16LE and as its bytes (a code-page string),
 /// numbers as little-endian integers and hex text, SIDs in binary and as text.
 fn raw_patterns(n: &Needles) -> Vec<Vec<u8>> {
-    let mut patterns: Vec<Vec<u8>> = Vec::new();
-    let mut text = |t: &str| {
-        patterns.push(utf16(t));
-        patterns.push(t.as_bytes().to_vec());
-    };
-    n.strings().for_each(&mut text);
-    n.phrases().iter().for_each(|p| text(p));
+    let mut patterns: Vec<Vec<u8>> = n
+        .strings()
+        .chain(n.phrases().iter().map(String::as_str))
+        .chain(n.sids())
+        .flat_map(text_forms)
+        .collect();
     for number in n.numbers() {
-        text(&format!("{number:x}"));
+        patterns.extend(text_forms(&format!("{number:x}")));
     }
-    n.sids().for_each(&mut text);
     patterns.extend(
         n.numbers()
             .iter()
@@ -132,9 +135,7 @@ fn sid_searchers(n: &Needles) -> Vec<packed::Searcher> {
         if let Some(bin) = sid_to_binary(sid) {
             patterns.push(bin[bin.len().saturating_sub(8)..].to_vec());
         }
-        let end = &rest[rest.len().saturating_sub(12)..];
-        patterns.push(utf16(end));
-        patterns.push(end.as_bytes().to_vec());
+        patterns.extend(text_forms(&rest[rest.len().saturating_sub(12)..]));
     }
     let searchers: Option<Vec<packed::Searcher>> = patterns
         .chunks(3 * SIDS_PER_SEARCHER)
@@ -224,10 +225,10 @@ impl EvtxNeedles {
     ) -> bool {
         let raw = &ctx.data[offset..offset + size];
         // Needles of SIDs alone (the seed query's account events, most of what it reads): a
-        // value holds one only where the record's bytes hold its binary form, or its text in
-        // UTF-16LE (a string) or ASCII (a code-page string), in any case. (Lower-casing gives
-        // a SID's letter `s` from `S` alone, and nothing else a digit or `-`.) One search of
-        // the bytes rules out most records before their values are walked.
+        // value holds one only where the record's bytes hold the end of its binary form, or of
+        // its text in UTF-16LE (a string) or ASCII (a code-page string): digits and dashes,
+        // which no lower-casing gives from anything else. One search of the bytes rules out
+        // most records before their values are walked.
         if !self.sids_in_bytes.is_empty()
             && !self.sids_in_bytes.iter().any(|s| s.find(raw).is_some())
         {

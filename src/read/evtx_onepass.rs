@@ -78,12 +78,7 @@ pub fn spec(plan: &ReadPlan) -> Option<Arc<Spec>> {
         .map(|id| (*id, plan.kinds_for(*id)))
         .collect();
     let keys = KeySpec::new(&evidence, &static_needles);
-    let wanted: Vec<u32> = plan
-        .anchors()
-        .iter()
-        .chain(plan.evidence())
-        .copied()
-        .collect();
+    let wanted: Vec<u32> = plan.ids().collect();
     Spec::new(keys, &wanted).map(Arc::new)
 }
 

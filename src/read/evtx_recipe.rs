@@ -445,17 +445,16 @@ fn system_into(
     leaf_into(inst, first(inst, &s.event_id).ok_or(())?, scratch)?;
     let event_id = scratch.trim().parse::<u64>().map_err(|_| ())?;
     out.event_id = u32::try_from(event_id).map_err(|_| ())?;
-    let time = first(inst, &s.time);
-    (out.time, out.time_as_logged) = match time.and_then(|l| filetime_attr(inst, l, "SystemTime")) {
-        Some(t) => (t, None),
-        None => match time {
-            Some(l) => match attr_into(inst, l, "SystemTime", scratch)? {
+    (out.time, out.time_as_logged) = match first(inst, &s.time) {
+        Some(l) => match filetime_attr(inst, l, "SystemTime") {
+            Some(t) => (t, None),
+            None => match attr_into(inst, l, "SystemTime", scratch)? {
                 Some(true) => return Err(()),
                 Some(false) => times::system_time(scratch).ok_or(())?,
                 None => (header_time, None),
             },
-            None => (header_time, None),
         },
+        None => (header_time, None),
     };
     out.record_id = match first(inst, &s.record_id) {
         Some(l) if is_object(inst, l, scratch)? => None,

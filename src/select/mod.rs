@@ -311,6 +311,11 @@ impl ReadPlan {
         self.evidence
     }
 
+    /// Every event id the second pass reads: the anchors, then the evidence.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + Clone {
+        self.anchors.iter().chain(self.evidence).copied()
+    }
+
     /// The kinds of needle evidence id `id` may be given.
     pub fn kinds_for(&self, id: u32) -> NeedleKinds {
         self.kinds.get(&id).copied().unwrap_or(NeedleKinds::ALL)
@@ -329,7 +334,7 @@ impl ReadPlan {
     /// The second pass's filter for needles already built.
     pub fn full_filter_with(&self, needles: NeedleMap) -> Filter {
         Filter {
-            selection: Selection::only(self.anchors.iter().chain(self.evidence).copied()),
+            selection: Selection::only(self.ids()),
             needles: Some(Arc::new(needles)),
             fields: Some(self.fields.clone()),
             tallied: self.tallied,
