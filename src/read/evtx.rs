@@ -322,6 +322,18 @@ pub(super) fn chunk_location(number: u64) -> String {
     format!("chunk {number} (file offset {offset:#x})")
 }
 
+/// Whether chunk slot `data` is all zeroes: unused, as are most of a log that is not full
+/// (real logs are often mostly such slots).
+pub(super) fn is_unused(data: &[u8]) -> bool {
+    // A chunk in use starts with its magic: most slots are decided by their first byte. The
+    // rest is OR-ed a block at a time, which the compiler vectorises; a byte-by-byte test with
+    // an early exit does not vectorise and was a fifth of a hunt of real logs.
+    !data.starts_with(b"E")
+        && data
+            .chunks(4096)
+            .all(|block| block.iter().fold(0, |acc, b| acc | b) == 0)
+}
+
 /// Whether `data` is a whole chunk whose header and records match their CRC32s (or which says
 /// it carries none): the only chunks read without the crate.
 pub(super) fn is_clean(data: &[u8]) -> bool {
@@ -360,7 +372,7 @@ pub(super) fn chunk_output(
             return result;
         }
     };
-    if data.iter().all(|b| *b == 0) {
+    if is_unused(&data) {
         recycle(data);
         return result; // an unused chunk slot, normal in a log that is not full
     }
@@ -542,4 +554,26 @@ fn record_error(e: &evtx::err::EvtxError) -> String {
         src = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_slot_of_zeroes_is_unused() {
+        let mut slot = vec![0u8; CHUNK_SIZE as usize];
+        assert!(is_unused(&slot));
+        // Anything anywhere else, in any block, is something to read (or warn about).
+        for at in [1, 4095, 4096, 30_000, CHUNK_SIZE as usize - 1] {
+            slot[at] = 0x80;
+            assert!(!is_unused(&slot), "byte {at}");
+            slot[at] = 0;
+        }
+        slot[0] = b'E';
+        assert!(!is_unused(&slot), "a chunk's magic");
+        // A short slot (a truncated file's last) is judged the same way.
+        assert!(is_unused(&[0; 100]));
+        assert!(!is_unused(&[0, 0, 1]));
+    }
 }

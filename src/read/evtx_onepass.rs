@@ -19,7 +19,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::evtx::{
-    CHUNK_SIZE, ChunkOutput, FILE_HEADER_SIZE, chunk_output, is_clean, merge_chunks,
+    CHUNK_SIZE, ChunkOutput, FILE_HEADER_SIZE, chunk_output, is_clean, is_unused, merge_chunks,
     parser_settings, read_exact_at,
 };
 use super::evtx_keys::KeySpec;
@@ -192,7 +192,7 @@ pub(super) fn first_pass(
                     warnings.warnings = c.out.warnings;
                     return (State::Crate(exact(c.out.events)), Vec::new(), warnings);
                 }
-                if buf.iter().all(|b| *b == 0) {
+                if is_unused(buf) {
                     return (State::Empty, Vec::new(), warnings);
                 }
                 if is_clean(buf) {
