@@ -82,6 +82,8 @@ pub mod ty {
     pub const HEX_INT64: u8 = 0x15;
     /// Nested BinXML.
     pub const BINXML: u8 = 0x21;
+    /// Array of UTF-16LE strings, each ended by a NUL.
+    pub const STRING_ARRAY: u8 = 0x81;
 }
 
 /// Deepest nesting of instances in values accepted (Windows nests one: the event data).
@@ -463,6 +465,10 @@ impl<'a> ChunkCtx<'a> {
                 }
                 return Some(inner.map(Slot::Nested));
             }
+            // A record only checked may hold an array of strings: the crate reads its
+            // strings and expands the array only to render the record. Decoded, it is the
+            // crate's to render (the element holding it is repeated once per string).
+            ty::STRING_ARRAY if !build && string_array_ok(bytes) => {}
             _ => return None,
         }
         cost.text += bytes.len();
@@ -490,6 +496,13 @@ pub fn scalar_ok(t: u8, bytes: &[u8]) -> bool {
         ty::SID => bytes.get(1).is_some_and(|c| n == 8 + 4 * usize::from(*c)),
         _ => false,
     }
+}
+
+/// Whether `bytes` are an array of strings the crate reads to exactly their end: each string
+/// ends with a NUL, the last one too. (The crate reads a string past the value until it meets
+/// a NUL, and the values after it then from the wrong place.)
+fn string_array_ok(bytes: &[u8]) -> bool {
+    bytes.is_empty() || (bytes.len().is_multiple_of(2) && bytes.ends_with(&[0, 0]))
 }
 
 /// What the crate spends building and rendering a record: nodes, and bytes of text.

@@ -646,3 +646,128 @@ fn sid_needles_alone_are_found_in_every_form_a_value_holds() {
         plan.full_filter(&[]),
     );
 }
+
+/// Records of an id no pass reads may hold arrays of strings (real System and Application
+/// logs have them). The crate builds every record up to the last one a chunk needs, so the
+/// lean walk must vouch for those too: it does for an array the crate reads to its end,
+/// and its chunk is then not the crate's to read. One whose last string has no NUL (the crate
+/// would read on into the next value) and a needed record holding an array are the crate's.
+/// Either way the events, counts and warnings are rendering's.
+#[test]
+fn records_holding_string_arrays_are_vouched_for_when_the_crate_reads_them_to_their_end() {
+    use crate::forms_samples::{evtx_of_records, record_of};
+    use svchunt::discover::read_file;
+    use svchunt::read::{ReadOptions, evtx_scan};
+    // 2,000 records: every tenth a wanted 7045, the rest 6009s holding string arrays. The
+    // 1,234th holds the one string array patched below to lose its last NUL; the 1,900th is a
+    // 7045 with an array of its own.
+    let header = common::s7045(
+        "2024-05-06T08:00:00Z",
+        "SRV-01.corp.example",
+        "S-1-5-18",
+        "x",
+        "x.exe",
+    );
+    let records = (0..2000u64).map(|i| {
+        let mut e = header.clone();
+        e.record_id = Some(1 + i);
+        e.time = header.time + jiff::SignedDuration::from_secs(i as i64);
+        let mut r = record_of(&e);
+        let items = |last: &str| {
+            DataValue::StringArray(vec![format!("item {i}"), String::new(), last.into()])
+        };
+        r.event_data = if i % 10 == 9 {
+            let mut data = vec![
+                ("ServiceName".into(), DataValue::str(format!("svc{i}"))),
+                ("ImagePath".into(), DataValue::str(format!("C:\\s{i}.exe"))),
+            ];
+            if i == 1899 {
+                data.push(("Names".into(), items("needed")));
+            }
+            data
+        } else {
+            r.system.event_id = 6009;
+            vec![
+                (
+                    "Items".into(),
+                    items(if i == 1233 { "OMEGA" } else { "end" }),
+                ),
+                ("Empty".into(), DataValue::StringArray(Vec::new())),
+                ("After".into(), DataValue::UInt32(7)),
+            ]
+        };
+        r
+    });
+    let mut bytes = evtx_of_records(records);
+    // "OMEGA" and its NUL become "OMEGA!": an array whose last string runs on.
+    let omega: Vec<u8> = "OMEGA\0"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let at = bytes
+        .windows(omega.len())
+        .position(|w| w == omega)
+        .expect("the marked array");
+    bytes[at + 10] = b'!';
+    let chunk_of = |at: usize| (at - 4096) / 65536;
+    let patched = chunk_of(at);
+    let chunk = &mut bytes[4096 + patched * 65536..4096 + (patched + 1) * 65536];
+    let free = u32::from_le_bytes(chunk[48..52].try_into().unwrap()) as usize;
+    let crc = crc32fast::hash(&chunk[512..free]);
+    chunk[52..56].copy_from_slice(&crc.to_le_bytes());
+    let chunks = (bytes.len() - 4096) / 65536;
+    assert!(chunks >= 4, "{chunks} chunks");
+
+    // Record by record: the walk vouches for every array but the patched one, and decodes
+    // none (a needed record holding one is the crate's to render).
+    let store = TemplateStore::default();
+    let (mut vouched, mut refused) = (0, 0);
+    for n in 1..chunks {
+        let data = &bytes[4096 + n * 65536..4096 + (n + 1) * 65536];
+        let free = u32::from_le_bytes(data[48..52].try_into().unwrap()) as usize;
+        let mut ctx = ChunkCtx::new(data, Some(&store));
+        for r in evtx_scan::records(data, free).unwrap() {
+            let runs_on = r.record_id == 1234;
+            let arrays = r.event_id == Some(6009) || r.record_id == 1900;
+            assert_eq!(
+                ctx.vouch(r.offset, r.size).is_some(),
+                !runs_on,
+                "record {}",
+                r.record_id
+            );
+            assert_eq!(
+                ctx.record(r.offset, r.size).is_some(),
+                !arrays,
+                "record {}",
+                r.record_id
+            );
+            vouched += usize::from(arrays && !runs_on);
+            refused += usize::from(runs_on);
+        }
+    }
+    assert!(
+        vouched > 1000 && refused == 1,
+        "{vouched} vouched, {refused} refused"
+    );
+
+    // The whole file, read lean and rendered.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("System.evtx");
+    std::fs::write(&file, &bytes).unwrap();
+    let read = |render_only: bool| {
+        let mut opts = ReadOptions::default().with_filter(svchunt::select::Filter::ids([7045]));
+        opts.evtx_render_only = render_only;
+        let out = read_file(&file, &opts);
+        (out.events, out.stats, out.warnings)
+    };
+    let (lean, rendered) = (read(false), read(true));
+    assert_eq!(lean.0.len(), 200, "every 7045");
+    assert!(
+        lean.0
+            .iter()
+            .any(|e| e.record_id == Some(1900)
+                && e.field("Names").is_some_and(|v| v.contains("needed"))),
+        "the needed record's array is read"
+    );
+    assert!(lean == rendered, "the lean walk reads as rendering does");
+}

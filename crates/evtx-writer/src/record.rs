@@ -94,6 +94,9 @@ pub enum DataValue {
     HexInt32(u32),
     /// 64-bit hex integer (0x15), e.g. `SubjectLogonId`, `TargetLogonId`.
     HexInt64(u64),
+    /// Array of UTF-16 strings (0x81), each written with its NUL, at most 65535 bytes in
+    /// all. A reader repeats the element holding it once per string.
+    StringArray(Vec<String>),
 }
 
 impl DataValue {

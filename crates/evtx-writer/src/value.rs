@@ -22,6 +22,7 @@ pub(crate) mod ty {
     pub const HEX_INT32: u8 = 0x14;
     pub const HEX_INT64: u8 = 0x15;
     pub const BIN_XML: u8 = 0x21;
+    pub const STRING_ARRAY: u8 = 0x81;
 }
 
 /// The value type a `DataValue` is declared with in a template.
@@ -41,6 +42,7 @@ pub(crate) fn type_of(v: &DataValue) -> u8 {
         DataValue::Sid(_) => ty::SID,
         DataValue::HexInt32(_) => ty::HEX_INT32,
         DataValue::HexInt64(_) => ty::HEX_INT64,
+        DataValue::StringArray(_) => ty::STRING_ARRAY,
     }
 }
 
@@ -93,6 +95,19 @@ pub(crate) fn encode(out: &mut Vec<u8>, v: &DataValue) -> Result<(), WriteError>
         DataValue::Guid(g) => out.extend_from_slice(&g.0),
         DataValue::FileTime(t) => out.extend_from_slice(&to_filetime(*t).to_le_bytes()),
         DataValue::Sid(s) => out.extend_from_slice(&s.to_bytes()),
+        DataValue::StringArray(items) => {
+            let start = out.len();
+            for item in items {
+                push_utf16(out, item);
+                out.extend_from_slice(&[0, 0]);
+            }
+            if out.len() - start > usize::from(u16::MAX) {
+                return Err(WriteError::InvalidValue(format!(
+                    "string array of {} bytes is longer than a substitution holds",
+                    out.len() - start
+                )));
+            }
+        }
     }
     Ok(())
 }

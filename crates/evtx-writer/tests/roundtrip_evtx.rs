@@ -205,3 +205,31 @@ fn ids_must_increase_and_oversized_records_are_refused() {
     let mut p = parser(bytes);
     assert_eq!(p.records_json_value().filter(Result::is_ok).count(), 2);
 }
+
+/// A string array is read back as the crate expands it: its element repeated once per string
+/// (JSON: an array of two or more, one string alone, an empty text for none), and the values
+/// after it from where it ends.
+#[test]
+fn string_arrays_read_back_one_element_per_string() {
+    use evtx_writer::DataValue;
+    let mut records = common::sample_records(1);
+    records.truncate(1);
+    records[0].event_data = vec![
+        (
+            "Items".into(),
+            DataValue::StringArray(vec!["a".into(), "b,c".into(), "".into()]),
+        ),
+        ("After".into(), DataValue::UInt32(7)),
+        ("Empty".into(), DataValue::StringArray(vec![])),
+        ("One".into(), DataValue::StringArray(vec!["x".into()])),
+        ("Last".into(), DataValue::str("end")),
+    ];
+    let mut p = parser(write(&records));
+    let got: Vec<Value> = p.records_json_value().map(|r| r.unwrap().data).collect();
+    assert_eq!(got.len(), 1);
+    check_record(&got[0], &records[0]);
+    assert_eq!(
+        got[0]["Event"]["EventData"]["Items"],
+        json!(["a", "b,c", ""])
+    );
+}

@@ -29,6 +29,7 @@ fn expected_value(v: &DataValue) -> (&'static str, Value) {
         ),
         DataValue::Guid(g) => ("guid", json!(g.to_string())),
         DataValue::Sid(s) => ("sid", json!(s.to_string())),
+        DataValue::StringArray(items) => ("strs", json!(items)),
         DataValue::FileTime(t) => ("filetime", json!(to_filetime(*t))),
     }
 }

@@ -26,6 +26,8 @@ pub fn value(v: &DataValue) -> Value {
         DataValue::HexInt32(n) => Value::from(format!("{n:#x}")),
         DataValue::FileTime(t) => Value::from(rfc3339(*t)),
         DataValue::Sid(s) => Value::from(s.to_string()),
+        // The scenarios write no arrays; a JSON array keeps every string apart.
+        DataValue::StringArray(items) => Value::from(items.clone()),
     }
 }
 
