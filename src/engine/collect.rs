@@ -6,7 +6,7 @@
 //! of a collection, are kept once.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -15,7 +15,8 @@ use super::compact::{self, Compact, Interner};
 use crate::accounts::AccountSightings;
 use crate::discover;
 use crate::event::{Census, Event, order_and_dedup};
-use crate::read::{FileOutput, ReadOptions, ReadStats, Warning, evtx_onepass};
+use crate::read::evtx::SkipChunks;
+use crate::read::{FileOutput, Later, ReadOptions, ReadStats, Warning, evtx_onepass};
 use crate::select::ReadPlan;
 
 /// Everything the reading stage produced for a run.
@@ -333,10 +334,24 @@ fn merge_warnings(mut first: Vec<Warning>, full: &mut Collection) {
     full.warnings = first;
 }
 
-/// Two passes: every input read for the anchors, then again for everything, but for the
-/// plain EVTX files that hold no record of an id the second pass reads (to the seed query, a
-/// Sysmon log): the second pass would give what the first gave, which stands for it. The oracle
-/// the one-pass read is checked against, and the way when a plan cannot be read in one pass.
+/// What the second of two passes does with an input.
+#[derive(Default)]
+enum Again {
+    /// Reads it whole.
+    #[default]
+    Read,
+    /// Reads it but for these chunks.
+    Skip(Arc<SkipChunks>),
+    /// Takes the first pass's output for its own.
+    Stands(Box<FileOutput>),
+}
+
+/// Two passes: every input read for the anchors, then again for everything, but for what of
+/// plain EVTX files holds no record of an id the second pass reads (to the seed query, a
+/// Sysmon log; to either, a log's unused chunk slots): the second pass would give what the
+/// first gave, which stands for it, and the chunks of such records it does not read again
+/// (see [`SkipChunks`]). The oracle the one-pass read is checked against, and the way when a
+/// plan cannot be read in one pass.
 fn two_passes(
     paths: &[PathBuf],
     plan: &ReadPlan,
@@ -354,10 +369,17 @@ fn two_passes(
     let mut firsts = read_all(&found.files, progress.map(|p| ("installs", p)), |_, p| {
         sink.take(discover::read_file(p, &first_opts))
     });
-    // Such a file's output holds no event, sighting or warning: only counts and its census.
-    let again: Vec<Mutex<Option<FileOutput>>> = firsts
+    // What each input's first pass found its second need not read. A free file's output
+    // holds no event, sighting or warning: only counts and its census.
+    let again: Vec<Mutex<Again>> = firsts
         .iter_mut()
-        .map(|out| Mutex::new(out.later_free.then(|| std::mem::take(out))))
+        .map(|out| {
+            Mutex::new(match std::mem::take(&mut out.later) {
+                Later::Free => Again::Stands(Box::new(std::mem::take(out))),
+                Later::Chunks(skip) => Again::Skip(skip),
+                Later::Whole => Again::Read,
+            })
+        })
         .collect();
     let anchors = assemble(found.warnings.clone(), firsts, sink, &first_opts);
     let filter = plan.full_filter_with(plan.needles_from(&compact::HeldAnchors(&anchors.held)));
@@ -366,11 +388,16 @@ fn two_passes(
     let full_opts = base.with_filter(filter);
     let sink = Sink::new(holding);
     let outputs = read_all(&found.files, progress.map(|p| ("evidence", p)), |i, p| {
-        let first = again[i]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        sink.take(first.unwrap_or_else(|| discover::read_file(p, &full_opts)))
+        let first = std::mem::take(
+            &mut *again[i]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        sink.take(match first {
+            Again::Stands(out) => *out,
+            Again::Skip(skip) => discover::read_file(p, &full_opts.with_skip(skip)),
+            Again::Read => discover::read_file(p, &full_opts),
+        })
     });
     let mut full = assemble(found.warnings, outputs, sink, &full_opts);
     merge_warnings(warnings, &mut full);

@@ -27,6 +27,7 @@ use evtx::binxml::value_variant::BinXmlValue;
 use evtx::{EvtxChunkData, EvtxFileHeader, ParserSettings};
 use rayon::prelude::*;
 
+use super::output::Later;
 use super::{FileOutput, ReadOptions, evtx_json, evtx_scan};
 
 /// Size of the EVTX file header block.
@@ -157,14 +158,30 @@ pub fn read_evtx(name: &Arc<str>, bytes: EvtxBytes<'_>, opts: &ReadOptions, out:
         return;
     }
     let settings = parser_settings();
+    // A later pass's skips are for a file on disk, which its first pass read.
+    let skip = opts
+        .skip
+        .as_deref()
+        .filter(|_| matches!(bytes, EvtxBytes::File(..)));
     let per_chunk: Vec<ChunkOutput> = (0..chunks)
         .into_par_iter()
-        .map(|n| read_chunk(name, &bytes, n, &settings, opts))
+        .map(|n| match skip.and_then(|s| s.records(n)) {
+            Some(records) => ChunkOutput::skipped(records),
+            None => read_chunk(name, &bytes, n, &settings, opts),
+        })
         .collect();
     // A file on disk can be read again; one streamed out of an archive is not asked to be.
-    let later_free = matches!(bytes, EvtxBytes::File(..)) && per_chunk.iter().all(|c| c.later_free);
+    let first_pass = opts.later.is_some() && matches!(bytes, EvtxBytes::File(..));
+    let all_free = first_pass && per_chunk.iter().all(|c| c.later_free);
+    let skips = first_pass.then(|| SkipChunks::of(&per_chunk)).flatten();
     merge_chunks(per_chunk, out);
-    out.later_free = later_free && out.warnings.is_empty();
+    out.later = match skips {
+        // The whole file's output stands for the later pass's only where nothing was warned
+        // about (a warning is given again by the pass that reads its place).
+        _ if all_free && out.warnings.is_empty() => Later::Free,
+        Some(skips) => Later::Chunks(Arc::new(skips)),
+        None => Later::Whole,
+    };
 }
 
 /// Check an input's file header: false (and the input counted as skipped) when it is no EVTX.
@@ -246,9 +263,55 @@ pub(super) struct ChunkOutput {
     pub seen_ids: std::collections::BTreeSet<u32>,
     /// (computer, channel) of the first record rendered here.
     pub identity: Option<(String, String)>,
-    /// Read by the lean walk, and no record of it is of an id the options' later pass reads
-    /// (see [`FileOutput::later_free`]).
+    /// Where the options have a later pass ([`ReadOptions::later`]): an unused slot, or read
+    /// by the lean walk with no record of an id that pass reads (see [`SkipChunks`]).
     pub later_free: bool,
+}
+
+impl ChunkOutput {
+    /// What a chunk a later pass skips gives it: its records, counted.
+    fn skipped(records: u64) -> ChunkOutput {
+        let mut c = ChunkOutput::default();
+        c.out.stats.records = records;
+        c
+    }
+}
+
+/// The chunks of a plain EVTX file that a later pass of the same plan need not read, as its
+/// first pass found them: unused slots, and chunks read by the lean walk that hold no record
+/// of an id the later pass reads. Each would give that pass nothing but its count of records:
+/// no event, no census, no warning. The first chunk is always read again: it names the file.
+#[derive(Debug)]
+pub(crate) struct SkipChunks {
+    /// By chunk number: how many records a chunk to skip holds; [`SkipChunks::READ`] for a
+    /// chunk to read.
+    records: Vec<u32>,
+}
+
+impl SkipChunks {
+    const READ: u32 = u32::MAX;
+
+    /// The chunks of a first pass's `per_chunk` outputs to skip, if any.
+    fn of(per_chunk: &[ChunkOutput]) -> Option<SkipChunks> {
+        let records: Vec<u32> = per_chunk
+            .iter()
+            .enumerate()
+            .map(|(n, c)| match u32::try_from(c.out.stats.records) {
+                Ok(records) if n > 0 && c.later_free && records != Self::READ => records,
+                _ => Self::READ,
+            })
+            .collect();
+        records
+            .iter()
+            .any(|r| *r != Self::READ)
+            .then_some(SkipChunks { records })
+    }
+
+    /// The records of chunk `n`, if it is skipped.
+    fn records(&self, n: u64) -> Option<u64> {
+        let r = *self.records.get(usize::try_from(n).ok()?)?;
+        (r != Self::READ).then_some(u64::from(r))
+    }
 }
 
 /// Which records of a chunk the crate must read, decided by the lean walk; `None` = all.
@@ -374,7 +437,9 @@ pub(super) fn chunk_output(
     };
     if is_unused(&data) {
         recycle(data);
-        return result; // an unused chunk slot, normal in a log that is not full
+        // An unused chunk slot, normal in a log that is not full.
+        result.later_free = opts.later.is_some();
+        return result;
     }
     if !opts.evtx_render_only
         && is_clean(&data)

@@ -38,6 +38,7 @@ use serde::Serialize;
 use crate::select::Filter;
 pub use distinct::Distinct;
 pub use output::FileOutput;
+pub(crate) use output::Later;
 
 /// How readers should behave: which records to keep (the pass's [`Filter`], set by the engine
 /// from its read plan) and how to read what the formats leave open.
@@ -61,9 +62,12 @@ pub struct ReadOptions {
     /// Read plain EVTX files in one pass, deferring the evidence (see [`evtx_onepass`]).
     pub(crate) onepass: Option<Arc<evtx_onepass::Spec>>,
     /// The event ids a later pass of the same plan reads (sorted), where this is a first pass:
-    /// an input holding none of them tells so ([`FileOutput::later_free`]), and is not read
-    /// again.
+    /// a plain EVTX file tells which of its chunks hold none of them ([`FileOutput::later`]),
+    /// and those are not read again.
     pub(crate) later: Option<Arc<[u32]>>,
+    /// Where this is that later pass, for one plain EVTX file: the chunks its first pass found
+    /// it need not read again.
+    pub(crate) skip: Option<Arc<evtx::SkipChunks>>,
     /// Bounds on what one input may cost (see [`InputLimits`]).
     pub limits: InputLimits,
     /// The host a collection says it was taken from (a Velociraptor collection's
@@ -123,17 +127,27 @@ impl ReadOptions {
             evtx_needles: Arc::default(),
             onepass: None,
             later: None,
+            skip: None,
             ..self.clone()
         }
     }
 
-    /// These options telling which inputs hold no record of `ids`, the ones a later pass
-    /// reads (see [`FileOutput::later_free`]).
+    /// These options telling which inputs, or chunks of them, hold no record of `ids`, the
+    /// ones a later pass reads (see [`FileOutput::later`]).
     pub(crate) fn with_later(&self, mut ids: Vec<u32>) -> ReadOptions {
         ids.sort_unstable();
         ids.dedup();
         ReadOptions {
             later: Some(ids.into()),
+            ..self.clone()
+        }
+    }
+
+    /// These options, for a later pass over one plain EVTX file, not reading the chunks
+    /// `skip` says its first pass found it need not.
+    pub(crate) fn with_skip(&self, skip: Arc<evtx::SkipChunks>) -> ReadOptions {
+        ReadOptions {
+            skip: Some(skip),
             ..self.clone()
         }
     }
@@ -171,6 +185,7 @@ impl Default for ReadOptions {
             evtx_templates: Arc::default(),
             onepass: None,
             later: None,
+            skip: None,
             limits: InputLimits::default(),
             collection_host: None,
         }

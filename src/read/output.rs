@@ -30,10 +30,24 @@ pub struct FileOutput {
     /// Kept events read only for a few fields' values, each distinct set once (see
     /// [`Filter::distinct`](crate::select::Filter::distinct)).
     pub distinct: Distinct,
-    /// A plain EVTX file, read whole without a warning, none of whose records is of an id the
-    /// options' later pass reads ([`ReadOptions::later`](super::ReadOptions)): that pass would
-    /// give what this one gave.
-    pub(crate) later_free: bool,
+    /// What this first pass found the options' later pass
+    /// ([`ReadOptions::later`](super::ReadOptions)) need not read again.
+    pub(crate) later: Later,
+}
+
+/// What a first pass found a later pass of the same plan need not read again of a plain EVTX
+/// file: the chunks that hold no record of an id that pass reads would give it nothing but
+/// their count of records.
+#[derive(Debug, Default)]
+pub(crate) enum Later {
+    /// Read it again, whole (or it is no plain EVTX file).
+    #[default]
+    Whole,
+    /// None of it: read whole without a warning, it holds no record of an id the later pass
+    /// reads, and that pass would give what this one gave.
+    Free,
+    /// These chunks of it.
+    Chunks(Arc<super::evtx::SkipChunks>),
 }
 
 /// How many kept events dated beyond the representable years are warned about one by one, per
