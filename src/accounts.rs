@@ -21,29 +21,39 @@ pub struct AccountDirectory {
     names: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
-/// The SID/name pairs `e` carries: its Subject and Target accounts, and its user; of its
-/// data, only `kept` fields when given (as a projection that kept only those would leave it).
-fn pairs<'a, E: Anchor + ?Sized>(
-    e: &'a E,
-    kept: Option<&'a [&'a str]>,
-) -> impl Iterator<Item = (&'a str, String)> + 'a {
+/// Call `f` with each SID/name pair `e` carries, in order: its Subject and Target accounts,
+/// then its user; of its data, only `kept` fields when given (as a projection that kept only
+/// those would leave it). A name made of a domain and a user is written in `name`, the
+/// caller's buffer: an event's pairs cost no allocation.
+fn each_pair<E: Anchor + ?Sized>(
+    e: &E,
+    kept: Option<&[&str]>,
+    name: &mut String,
+    mut f: impl FnMut(&str, &str),
+) {
     const PAIRS: [[&str; 3]; 2] = [
         ["SubjectUserSid", "SubjectDomainName", "SubjectUserName"],
         ["TargetUserSid", "TargetDomainName", "TargetUserName"],
     ];
-    let field = move |name: &str| {
-        kept.is_none_or(|k| k.contains(&name))
-            .then(|| e.field(name))
+    let field = |field: &str| {
+        kept.is_none_or(|k| k.contains(&field))
+            .then(|| e.field(field))
             .flatten()
     };
-    let data = PAIRS.into_iter().filter_map(move |[sid, domain, user]| {
-        let sid = field(sid)
+    for [sid, domain, user] in PAIRS {
+        let Some(sid) = field(sid)
             .map(str::trim)
-            .filter(|v| !v.is_empty() && *v != "-")?;
-        Some((sid, UserRef::join_name(field(domain), field(user))?))
-    });
-    let user = e.user_sid().zip(e.user_name().map(str::to_string));
-    data.chain(user)
+            .filter(|v| !v.is_empty() && *v != "-")
+        else {
+            continue;
+        };
+        if UserRef::join_name_into(field(domain), field(user), name) {
+            f(sid, name);
+        }
+    }
+    if let (Some(sid), Some(user)) = (e.user_sid(), e.user_name()) {
+        f(sid, user);
+    }
 }
 
 /// Whether a pair of `sid` is learnt: `S-1-0-0` (NULL SID) and `-` carry no identity; a
@@ -86,9 +96,9 @@ impl AccountDirectory {
 
     /// [`AccountDirectory::learn_event`] for an event however it is held.
     pub(crate) fn learn_anchor(&mut self, e: &dyn Anchor) {
-        for (sid, name) in pairs(e, None) {
-            self.add(sid, &name, usize::MAX, usize::MAX);
-        }
+        each_pair(e, None, &mut String::new(), |sid, name| {
+            self.add(sid, name, usize::MAX, usize::MAX);
+        });
     }
 
     /// [`AccountDirectory::learn_event`], learning no new SID once `max_sids` are known and no
@@ -97,9 +107,9 @@ impl AccountDirectory {
     /// how many pairs were not learnt.
     pub fn learn_event_within(&mut self, e: &Event, max_sids: usize, max_names: usize) -> u64 {
         let mut refused = 0;
-        for (sid, name) in pairs(e, None) {
-            refused += u64::from(!self.add(sid, &name, max_sids, max_names));
-        }
+        each_pair(e, None, &mut String::new(), |sid, name| {
+            refused += u64::from(!self.add(sid, name, max_sids, max_names));
+        });
         refused
     }
 

@@ -32,14 +32,26 @@ impl UserRef {
 
     /// Build `DOMAIN\name` from separate domain and user fields, skipping empty or `-` parts.
     pub fn join_name(domain: Option<&str>, user: Option<&str>) -> Option<String> {
+        let mut name = String::new();
+        Self::join_name_into(domain, user, &mut name).then_some(name)
+    }
+
+    /// [`UserRef::join_name`] written over `out`; false (and `out` cleared) where it gives
+    /// none. A reader folding record after record reuses one buffer.
+    pub fn join_name_into(domain: Option<&str>, user: Option<&str>, out: &mut String) -> bool {
         fn clean(s: Option<&str>) -> Option<&str> {
             s.map(str::trim).filter(|s| !s.is_empty() && *s != "-")
         }
-        match (clean(domain), clean(user)) {
-            (Some(d), Some(u)) => Some(format!("{d}\\{u}")),
-            (None, Some(u)) => Some(u.to_string()),
-            _ => None,
+        out.clear();
+        let Some(u) = clean(user) else {
+            return false;
+        };
+        if let Some(d) = clean(domain) {
+            out.push_str(d);
+            out.push('\\');
         }
+        out.push_str(u);
+        true
     }
 }
 
@@ -184,14 +196,29 @@ impl Event {
     /// Fill [`Event::user`] from the `Subject*` event-data fields where the source did not give
     /// an account in its header (Security-channel events carry it there).
     pub fn fill_user_from_subject(&mut self) {
-        if self.user.sid.is_none() {
-            self.user.sid = self.field_nonempty("SubjectUserSid").map(str::to_string);
+        self.fill_user_reusing(None, None);
+    }
+
+    /// [`Event::fill_user_from_subject`], writing into the buffers of `sid` and `name` where
+    /// given rather than new ones (a reader decoding record after record into one event).
+    pub(crate) fn fill_user_reusing(&mut self, sid: Option<String>, name: Option<String>) {
+        if self.user.sid.is_none()
+            && let Some(subject) = self.field_nonempty("SubjectUserSid")
+        {
+            let mut buf = sid.unwrap_or_default();
+            buf.clear();
+            buf.push_str(subject);
+            self.user.sid = Some(buf);
         }
         if self.user.name.is_none() {
-            self.user.name = UserRef::join_name(
+            let mut buf = name.unwrap_or_default();
+            if UserRef::join_name_into(
                 self.field("SubjectDomainName"),
                 self.field("SubjectUserName"),
-            );
+                &mut buf,
+            ) {
+                self.user.name = Some(buf);
+            }
         }
     }
 
@@ -461,6 +488,41 @@ mod tests {
 
     fn event(data: &[(&str, &str)]) -> Event {
         test_event(4697, channel::SECURITY, data)
+    }
+
+    #[test]
+    fn names_are_joined_over_what_a_buffer_held() {
+        let mut buf = String::from("OLD\\previous-name");
+        let cases = [
+            (Some("CORP"), Some("admin"), Some("CORP\\admin")),
+            (Some(" - "), Some(" admin "), Some("admin")),
+            (None, Some("svc$"), Some("svc$")),
+            (Some("CORP"), Some("-"), None),
+            (Some("CORP"), None, None),
+            (None, Some("  "), None),
+        ];
+        for (domain, user, want) in cases {
+            assert_eq!(UserRef::join_name(domain, user).as_deref(), want);
+            assert_eq!(
+                UserRef::join_name_into(domain, user, &mut buf),
+                want.is_some()
+            );
+            assert_eq!(buf, want.unwrap_or(""), "{domain:?} {user:?}");
+        }
+        // A reused event's old user buffers hold nothing of the record before.
+        let mut e = event(&[
+            ("SubjectUserSid", "S-1-5-21-9-9-9-500"),
+            ("SubjectUserName", "bob"),
+        ]);
+        e.fill_user_reusing(
+            Some("S-1-5-21-1-1-1-1234567".into()),
+            Some("LONGER\\name".into()),
+        );
+        assert_eq!(e.user.sid.as_deref(), Some("S-1-5-21-9-9-9-500"));
+        assert_eq!(e.user.name.as_deref(), Some("bob"));
+        let mut e = event(&[("SubjectUserName", "-")]);
+        e.fill_user_reusing(Some("S-1-5-18".into()), Some("x".into()));
+        assert_eq!((e.user.sid, e.user.name), (None, None));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use ahash::AHashMap as HashMap;
 
-use super::{AccountDirectory, identifies, pairs};
+use super::{AccountDirectory, each_pair, identifies};
 use crate::event::Event;
 
 /// No pair in this slot.
@@ -39,6 +39,8 @@ pub struct AccountSightings {
     combo_index: HashMap<Combo, u32>,
     /// By combination, the identities of the records that gave it.
     seen: Vec<Vec<u64>>,
+    /// A buffer for the name of the pair being looked up (what it holds means nothing).
+    name: String,
 }
 
 impl AccountSightings {
@@ -52,11 +54,15 @@ impl AccountSightings {
     pub fn add_within(&mut self, e: &Event, fields: Option<&[&str]>) {
         let mut combo = [NONE; 3];
         // An event gives at most three pairs: its Subject and Target accounts, and its user.
-        for (slot, (sid, name)) in pairs(e, fields).take(3).enumerate() {
-            if identifies(sid) {
-                combo[slot] = self.intern(sid, &name).unwrap_or(NONE);
+        let mut slot = 0;
+        let mut name = std::mem::take(&mut self.name);
+        each_pair(e, fields, &mut name, |sid, name| {
+            if slot < combo.len() && identifies(sid) {
+                combo[slot] = self.intern(sid, name).unwrap_or(NONE);
             }
-        }
+            slot += 1;
+        });
+        self.name = name;
         let c = self.combo(combo);
         self.seen[c].push(e.identity().to_bits());
     }

@@ -488,18 +488,21 @@ fn system_into(
         Some(l) => attr_into(inst, l, "UserID", scratch)?.is_some() && !scratch.is_empty(),
         None => false,
     };
-    match (&mut out.user.sid, sid) {
-        (Some(target), true) => assign(target, scratch),
-        (target, true) => *target = Some(scratch.as_str().to_owned()),
-        (target, false) => *target = None,
+    // The user's strings are written over, not made again: the event is reused record after
+    // record (a buffer the header does not take goes to the subject's account).
+    let mut spare_sid = out.user.sid.take();
+    if sid {
+        let mut target = spare_sid.take().unwrap_or_default();
+        assign(&mut target, scratch);
+        out.user.sid = Some(target);
     }
-    out.user.name = None;
+    let spare_name = out.user.name.take();
     out.origin = Origin {
         file: file.clone(),
         locator: Locator::Record(record_id),
     };
     out.table = None;
     out.source_identity = None;
-    out.fill_user_from_subject();
+    out.fill_user_reusing(spare_sid, spare_name);
     Ok(())
 }
