@@ -80,15 +80,19 @@ use crate::accounts::AccountDirectory;
 use crate::event::{AgentTable, Event, Origin, SaturatingTime};
 use crate::select::{Anchors, FieldMap, NeedleKinds, NeedleMap, NeedlesBuilder, ReadPlan};
 
-/// Event ids the seed query reads.
-const SEED_EVENT_IDS: &[u32] = &[7045, 4674];
+/// The seed query's installs: the only records its needles come from.
+const INSTALL_IDS: &[u32] = &[7045];
+
+/// Every other event id the seed query reads: its 4674s (kept on their id alone: they give no
+/// needle, so the first pass does not read them), then the account events.
+const EVIDENCE_IDS: &[u32] = &[4674, 4624, 4634, 4648, 4672, 4688, 4697, 5140, 5145];
 
 /// Security events whose Subject/Target pairs resolve the 7045s' SIDs to names, as Sentinel's
 /// agent does; read only where they hold one of those SIDs.
 const ACCOUNT_EVENT_IDS: &[u32] = &[4624, 4634, 4648, 4672, 4688, 4697, 5140, 5145];
 
-/// How the seed semantics reads: its 7045s and 4674s, then the account events that name the
-/// 7045s' installers.
+/// How the seed semantics reads: its 7045s, then its 4674s and the account events that name
+/// the 7045s' installers.
 pub fn plan() -> ReadPlan {
     // The 7045 is read whole (the agent's EventData holds every field, and `parse` runs over
     // all of it); a 4674 needs its access list, its object and the two Subject fields the
@@ -108,8 +112,8 @@ pub fn plan() -> ReadPlan {
         .map(|id| (*id, NeedleKinds::SIDS))
         .collect();
     ReadPlan::new(
-        SEED_EVENT_IDS,
-        ACCOUNT_EVENT_IDS,
+        INSTALL_IDS,
+        EVIDENCE_IDS,
         std::sync::Arc::new(fields),
         account_needles,
     )
@@ -425,4 +429,20 @@ pub fn unread_notes(events: &[Event]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan reads the 4674s and the account events as evidence, and folds only the latter.
+    #[test]
+    fn the_evidence_is_the_4674s_then_the_account_events() {
+        assert_eq!(EVIDENCE_IDS[0], 4674);
+        assert_eq!(&EVIDENCE_IDS[1..], ACCOUNT_EVENT_IDS);
+        let plan = plan();
+        assert_eq!(plan.anchors(), &[7045]);
+        assert!(plan.full_filter_with(NeedleMap::default()).tallies(4624));
+        assert!(!plan.full_filter_with(NeedleMap::default()).tallies(4674));
+    }
 }
