@@ -68,6 +68,7 @@
 mod agent;
 mod text;
 
+use std::borrow::Borrow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
@@ -229,8 +230,9 @@ fn column<'a>(
 }
 
 /// A 7045 row of `Event` after `parse` and `project`.
-struct Left<'a> {
-    event: &'a Event,
+struct Left {
+    time: Timestamp,
+    origin: Origin,
     rounded: Timestamp,
     computer: String,
     user: String,
@@ -238,15 +240,18 @@ struct Left<'a> {
     exe: String,
 }
 
-/// A 4674 row of `SecurityEvent` after `project`.
-struct Right<'a> {
-    event: &'a Event,
+/// A 4674 row of `SecurityEvent` after `project`. Rows own what they keep of their event, so
+/// that events held otherwise (compactly, by a hunt of paths) are made into events one at a
+/// time, each dropped once its row is taken.
+struct Right {
+    time: Timestamp,
+    origin: Origin,
     rounded: Timestamp,
     object_name: String,
 }
 
 /// The seed's left side: `Event | where EventID == 7045 | where Source == "…" | parse …`.
-fn left<'a>(e: &'a Event, accounts: &AccountDirectory, config: &KqlConfig) -> Option<Left<'a>> {
+fn left(e: &Event, accounts: &AccountDirectory, config: &KqlConfig) -> Option<Left> {
     if e.event_id != 7045 || e.agent_table() != AgentTable::Event {
         return None;
     }
@@ -256,7 +261,8 @@ fn left<'a>(e: &'a Event, accounts: &AccountDirectory, config: &KqlConfig) -> Op
     let event_data = column(e, "EventData", || agent::event_data(e));
     let (service, exe) = text::parse_seed(&event_data);
     Some(Left {
-        event: e,
+        time: e.time,
+        origin: e.origin.clone(),
         rounded: bin(e.time, config.rounding),
         computer: column(e, "Computer", || e.computer.clone()).into_owned(),
         user: column(e, "UserName", || agent::user_name(e, accounts)).into_owned(),
@@ -267,7 +273,7 @@ fn left<'a>(e: &'a Event, accounts: &AccountDirectory, config: &KqlConfig) -> Op
 
 /// The seed's right side: `SecurityEvent | where EventID == 4674 | where AccessMask has …`,
 /// keyed by (`UserName = Account`, `Computer`).
-fn right<'a>(e: &'a Event, config: &KqlConfig) -> Option<((String, String), Right<'a>)> {
+fn right(e: &Event, config: &KqlConfig) -> Option<((String, String), Right)> {
     if e.event_id != 4674 || e.agent_table() != AgentTable::SecurityEvent {
         return None;
     }
@@ -288,7 +294,8 @@ fn right<'a>(e: &'a Event, config: &KqlConfig) -> Option<((String, String), Righ
     Some((
         key,
         Right {
-            event: e,
+            time: e.time,
+            origin: e.origin.clone(),
             rounded: bin(e.time, config.rounding),
             object_name,
         },
@@ -301,30 +308,32 @@ pub fn run(events: &[Event], config: &KqlConfig) -> Vec<KqlRow> {
 }
 
 /// [`run`], naming the 7045s' SIDs from `accounts` (learnt from `events` and the account
-/// events the read folded; see [`plan`]).
-pub(crate) fn run_with(
-    events: &[Event],
+/// events the read folded; see [`plan`]), over `events` in time order however they are
+/// held (each read once, in turn).
+pub(crate) fn run_with<E: Borrow<Event>>(
+    events: impl IntoIterator<Item = E>,
     accounts: &AccountDirectory,
     config: &KqlConfig,
 ) -> Vec<KqlRow> {
-    let lefts: Vec<Left<'_>> = events
-        .iter()
-        .filter_map(|e| left(e, accounts, config))
-        .collect();
-
-    // Right side, grouped by the join key and ordered by (rounded, time, input order) so the
-    // rows inside a window are a contiguous run.
-    let mut rights: HashMap<(String, String), Vec<Right<'_>>> = HashMap::new();
-    for (key, r) in events.iter().filter_map(|e| right(e, config)) {
-        rights.entry(key).or_default().push(r);
+    // The left side in input order; the right side grouped by the join key, then ordered by
+    // (rounded, time, input order) so the rows inside a window are a contiguous run.
+    let mut lefts: Vec<Left> = Vec::new();
+    let mut rights: HashMap<(String, String), Vec<Right>> = HashMap::new();
+    for e in events {
+        let e = e.borrow();
+        if let Some(l) = left(e, accounts, config) {
+            lefts.push(l);
+        } else if let Some((key, r)) = right(e, config) {
+            rights.entry(key).or_default().push(r);
+        }
     }
     for v in rights.values_mut() {
-        v.sort_by_key(|a| (a.rounded, a.event.time));
+        v.sort_by_key(|a| (a.rounded, a.time));
     }
 
     // summarize arg_max(SourceTime, *) by InstalledService, with the documented tie rule: the
     // smallest [`choice`] key wins, over every joined (left, right) pair of a service.
-    let mut best: HashMap<&str, (&Left<'_>, &Right<'_>)> = HashMap::new();
+    let mut best: HashMap<&str, (&Left, &Right)> = HashMap::new();
     for left in &lefts {
         let Some(candidates) = rights.get(&(left.user.clone(), left.computer.clone())) else {
             continue;
@@ -348,16 +357,16 @@ pub(crate) fn run_with(
     let mut rows: Vec<KqlRow> = best
         .into_values()
         .map(|(l, r)| KqlRow {
-            source_time: l.event.time,
+            source_time: l.time,
             source_event_id: 7045,
-            target_time: r.event.time,
+            target_time: r.time,
             target_event_id: 4674,
             computer: l.computer.clone(),
             user_name: l.user.clone(),
             installed_service: l.service.clone(),
             exe: l.exe.clone(),
-            source_origin: l.event.origin.clone(),
-            target_origin: r.event.origin.clone(),
+            source_origin: l.origin.clone(),
+            target_origin: r.origin.clone(),
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -373,8 +382,8 @@ pub(crate) fn run_with(
 /// `TargetTime`, then the smallest `Computer` and `ObjectName`, then input order.
 #[allow(clippy::type_complexity)]
 fn choice<'a>(
-    l: &'a Left<'_>,
-    r: &'a Right<'_>,
+    l: &'a Left,
+    r: &'a Right,
 ) -> (
     Reverse<Timestamp>,
     bool,
@@ -385,13 +394,13 @@ fn choice<'a>(
     &'a Origin,
 ) {
     (
-        Reverse(l.event.time),
+        Reverse(l.time),
         !names_service(&r.object_name, &l.service),
-        r.event.time,
+        r.time,
         l.computer.as_str(),
         r.object_name.as_str(),
-        &l.event.origin,
-        &r.event.origin,
+        &l.origin,
+        &r.origin,
     )
 }
 
@@ -407,9 +416,10 @@ fn names_service(object_name: &str, installed_service: &str) -> bool {
 
 /// One line per table whose 7045 or 4674 rows the seed does not read (it reads 7045 from
 /// `Event` and 4674 from `SecurityEvent`), saying how many there are, for stderr.
-pub fn unread_notes(events: &[Event]) -> Vec<String> {
+pub fn unread_notes<E: Borrow<Event>>(events: impl IntoIterator<Item = E>) -> Vec<String> {
     let mut unread: BTreeMap<&'static str, u64> = BTreeMap::new();
     for e in events {
+        let e = e.borrow();
         let table = e.agent_table();
         let read = match e.event_id {
             7045 => table == AgentTable::Event,

@@ -409,6 +409,39 @@ fn hosts_judged_one_at_a_time_give_the_report_of_all_at_once() {
     }
 }
 
+/// A hunt of paths holds the seed query's events compactly and makes events of them one at a
+/// time; a hunt of events in memory reads them as they are. Both give the same rows (origins
+/// included), and the notes of the events hunt are among the paths hunt's warnings.
+#[test]
+fn the_seed_query_over_events_held_compactly_gives_the_rows_of_events_in_memory() {
+    let (_dir, roots) = scenario_and_corpus(5, 20, 23);
+    for root in roots {
+        let engine = Engine::kql(KqlConfig::default()).build().unwrap();
+        let rows = |answer: Answer| match answer {
+            Answer::Kql(rows) => rows,
+            Answer::Lifecycle(_) => unreachable!("a kql engine"),
+        };
+        let paths = engine.hunt_paths(std::slice::from_ref(&root));
+        let events = engine.read_events(std::slice::from_ref(&root), None).events;
+        let in_memory = engine.hunt_events(events);
+        for w in &in_memory.warnings {
+            assert!(
+                paths.warnings.iter().any(|p| p.message == w.message),
+                "{}: {w:?} only in memory",
+                root.display()
+            );
+        }
+        let (held, at_once) = (rows(paths.answer), rows(in_memory.answer));
+        assert!(!held.is_empty(), "{}: rows", root.display());
+        assert_eq!(
+            held,
+            at_once,
+            "{}: held differs from in memory",
+            root.display()
+        );
+    }
+}
+
 /// Which of `records` (of id `id` in `channel`, each its fields' values and whether `filter`
 /// keeps it) the lean walk keeps and which rendering keeps, each beside what is expected. The
 /// records follow 600 of `filler`: the file's first chunk is decoded whole, the walk decides
