@@ -279,11 +279,18 @@ impl Needles {
             return true;
         }
         // Called on every field of every candidate record: ASCII values (nearly all) are
-        // lower-cased into one buffer rather than each into a new string.
+        // lower-cased into one buffer rather than each into a new string; where SIDs are the
+        // only needles (the seed query's, on every logon naming an installer), not at all:
+        // `has_sid` compares without case, and an ASCII value trims alike in either case.
+        let sids_only =
+            self.strings.is_empty() && self.numbers.is_empty() && self.phrases.is_none();
         let mut lower = String::new();
         let mut values = values;
         values.any(|v| {
-            if v.is_ascii() {
+            if sids_only && v.is_ascii() {
+                let v = v.trim();
+                v.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("s-")) && self.has_sid(v)
+            } else if v.is_ascii() {
                 lower.clear();
                 lower.push_str(v);
                 lower.make_ascii_lowercase();
@@ -391,6 +398,38 @@ mod tests {
             "HKU\\S-1-5-21-9\\Software\\Sysinternals\\PsExec\\EulaAccepted"
         )])));
         assert!(!n.event_matches(&event(&[("TargetLogonId", "0x1376021")])));
+    }
+
+    /// With SIDs the only needles, a value is not lower-cased first: each still matches
+    /// exactly when its lower-case form does.
+    #[test]
+    fn sids_alone_match_as_lower_case_values_do() {
+        let mut b = NeedlesBuilder::default();
+        b.sid("S-1-5-21-1-2-3-1104").sid("S-1-K");
+        let n = b.build();
+        let values = [
+            "S-1-5-21-1-2-3-1104",
+            " s-1-5-21-1-2-3-1104\t",
+            "s-1-5-21-1-2-3-1104",
+            "S-1-5-21-1-2-3-11040",
+            "S-1-5-21-1-2-3-110",
+            "x-1-5-21-1-2-3-1104",
+            "S-1-k",
+            // A Kelvin sign lower-cases to an ASCII `k`.
+            "S-1-\u{212A}",
+            "S-1-5-21-1-2-3-1104\u{e9}",
+            "",
+            " ",
+            "S",
+            "s-",
+        ];
+        for v in values {
+            let expected = n.lower_value_matches(&v.to_lowercase());
+            assert_eq!(n.values_match([v].into_iter(), None), expected, "{v:?}");
+        }
+        assert!(n.values_match([" s-1-5-21-1-2-3-1104\t"].into_iter(), None));
+        assert!(n.values_match(["S-1-\u{212A}"].into_iter(), None));
+        assert!(!n.values_match(["S-1-5-21-1-2-3-110"].into_iter(), None));
     }
 
     #[test]
