@@ -281,10 +281,17 @@ pub(super) fn read(
             continue;
         }
         saw(id);
+        // A record that would be folded is decoded and tested exactly: what may let it through
+        // is then only what rules most records out for the least.
+        let folded = keys.is_none() && filter.tallies(id);
         let keep = whole
-            || opts
-                .evtx_needles_for(id)
-                .is_none_or(|n| n.record_may_match(&mut ctx, r.offset, r.size, &mut scratch));
+            || opts.evtx_needles_for(id).is_none_or(|n| {
+                if folded {
+                    n.record_may_match_decoded(&mut ctx, r.offset, r.size, &mut scratch)
+                } else {
+                    n.record_may_match(&mut ctx, r.offset, r.size, &mut scratch)
+                }
+            });
         if keep {
             needed.push(i);
         }
