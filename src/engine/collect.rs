@@ -42,8 +42,8 @@ pub struct Collection {
 pub(crate) enum Holding {
     /// As [`Event`]s, in [`Collection::events`].
     Events,
-    /// Compactly (a third of the memory), in [`Collection::held`]: for a hunt that reads them a
-    /// host at a time.
+    /// Compactly (a third of the memory), in [`Collection::held`]: for a hunt, which makes
+    /// events of them again as it reads them (a host at a time, or one at a time).
     Compact,
 }
 
@@ -225,7 +225,7 @@ fn assemble(
 }
 
 /// Read `paths` by `plan`: the anchors first, to learn what to look for, then the whole
-/// selection, whose collection (events, counts, census) is the hunt's.
+/// selection, whose collection (events held compactly, counts, census) is the hunt's.
 ///
 /// Every input is read twice, unless `evtx_one_pass` asks that plain EVTX files be read once:
 /// then the first pass keeps, per chunk, keys of the evidence it cannot decide on yet, and the
@@ -236,13 +236,12 @@ pub(crate) fn collect_by_plan(
     plan: &ReadPlan,
     base: &ReadOptions,
     progress: Option<&dyn Progress>,
-    holding: Holding,
 ) -> Collection {
     let spec = (base.evtx_one_pass && !base.evtx_render_only)
         .then(|| evtx_onepass::spec(plan))
         .flatten();
     let Some(spec) = spec else {
-        return two_passes(paths, plan, base, progress, holding);
+        return two_passes(paths, plan, base, progress);
     };
     let found = discover::discover(paths);
     let first_opts = base
@@ -307,7 +306,7 @@ pub(crate) fn collect_by_plan(
     if let Some(progress) = progress {
         progress.begin("evidence", jobs.len(), found.files.iter().map(size).sum());
     }
-    let events = Sink::new(holding);
+    let events = Sink::new(Holding::Compact);
     let seconds: Vec<FileOutput> = jobs
         .into_par_iter()
         .map(|(p, d)| {
@@ -357,7 +356,6 @@ fn two_passes(
     plan: &ReadPlan,
     base: &ReadOptions,
     progress: Option<&dyn Progress>,
-    holding: Holding,
 ) -> Collection {
     let found = discover::discover(paths);
     let first_opts = base
@@ -386,7 +384,7 @@ fn two_passes(
     let Collection { held, warnings, .. } = anchors;
     drop(held);
     let full_opts = base.with_filter(filter);
-    let sink = Sink::new(holding);
+    let sink = Sink::new(Holding::Compact);
     let outputs = read_all(&found.files, progress.map(|p| ("evidence", p)), |i, p| {
         let first = std::mem::take(
             &mut *again[i]

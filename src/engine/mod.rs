@@ -324,15 +324,8 @@ impl Engine {
         // Both semantics hold what they keep compactly until all inputs are read: the
         // lifecycle then makes events of them a host at a time, the seed query one at a time
         // (its 4674s are most of what it keeps: a hundred thousand in the 10 GiB bench).
-        let collection = self.in_pool(|| {
-            collect::collect_by_plan(
-                paths,
-                &self.plan(),
-                &self.read,
-                progress,
-                collect::Holding::Compact,
-            )
-        });
+        let collection =
+            self.in_pool(|| collect::collect_by_plan(paths, &self.plan(), &self.read, progress));
         let mut warnings = collection.warnings;
         let held = &collection.held;
         let answer = match &self.semantics {
