@@ -417,9 +417,21 @@ fn names_service(object_name: &str, installed_service: &str) -> bool {
 /// One line per table whose 7045 or 4674 rows the seed does not read (it reads 7045 from
 /// `Event` and 4674 from `SecurityEvent`), saying how many there are, for stderr.
 pub fn unread_notes<E: Borrow<Event>>(events: impl IntoIterator<Item = E>) -> Vec<String> {
-    let mut unread: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut unread = UnreadRows::default();
     for e in events {
-        let e = e.borrow();
+        unread.add(e.borrow());
+    }
+    unread.notes()
+}
+
+/// The rows of each table the seed does not read, counted as events pass (see
+/// [`unread_notes`]): a hunt that makes its events one at a time counts them as it joins them.
+#[derive(Debug, Default)]
+pub(crate) struct UnreadRows(BTreeMap<&'static str, u64>);
+
+impl UnreadRows {
+    /// Count `e` if the seed does not read it.
+    pub(crate) fn add(&mut self, e: &Event) {
         let table = e.agent_table();
         let read = match e.event_id {
             7045 => table == AgentTable::Event,
@@ -427,18 +439,22 @@ pub fn unread_notes<E: Borrow<Event>>(events: impl IntoIterator<Item = E>) -> Ve
             _ => true,
         };
         if !read {
-            *unread.entry(table.name()).or_default() += 1;
+            *self.0.entry(table.name()).or_default() += 1;
         }
     }
-    unread
-        .into_iter()
-        .map(|(table, n)| {
-            format!(
-                "{n} {table} rows are not read by the seed query (it reads 7045 from Event and \
-                 4674 from SecurityEvent); the default semantics read them"
-            )
-        })
-        .collect()
+
+    /// One line per table counted.
+    pub(crate) fn notes(self) -> Vec<String> {
+        self.0
+            .into_iter()
+            .map(|(table, n)| {
+                format!(
+                    "{n} {table} rows are not read by the seed query (it reads 7045 from Event and \
+                     4674 from SecurityEvent); the default semantics read them"
+                )
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

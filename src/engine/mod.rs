@@ -347,15 +347,16 @@ impl Engine {
                 })
             }
             Semantics::Kql(config) => {
-                warnings.extend(run_notes(kql::unread_notes(
-                    held.iter().map(compact::Compact::event),
-                )));
                 let accounts = directory_of_held(held, &collection.accounts);
-                Answer::Kql(kql::run_with(
-                    held.iter().map(compact::Compact::event),
-                    &accounts,
-                    config,
-                ))
+                // Each held event is made again once: its unread table counted as it is joined.
+                let mut unread = kql::UnreadRows::default();
+                let events = held
+                    .iter()
+                    .map(compact::Compact::event)
+                    .inspect(|e| unread.add(e));
+                let rows = kql::run_with(events, &accounts, config);
+                warnings.extend(run_notes(unread.notes()));
+                Answer::Kql(rows)
             }
         };
         Hunt {

@@ -286,11 +286,7 @@ pub(super) fn read(
         let folded = keys.is_none() && filter.tallies(id);
         let keep = whole
             || opts.evtx_needles_for(id).is_none_or(|n| {
-                if folded {
-                    n.record_may_match_decoded(&mut ctx, r.offset, r.size, &mut scratch)
-                } else {
-                    n.record_may_match(&mut ctx, r.offset, r.size, &mut scratch)
-                }
+                n.record_may_match(&mut ctx, r.offset, r.size, folded, &mut scratch)
             });
         if keep {
             needed.push(i);

@@ -216,11 +216,19 @@ impl EvtxNeedles {
     /// needle: one of the values an event's data takes from it (or its account SID) is one, and
     /// one holds a gate phrase where there is a gate. Never false when the decoded record would
     /// match.
+    ///
+    /// `decoded`: a record this lets through is decoded and tested exactly (one the pass folds,
+    /// see `FileOutput::offer_folded`). Where the needles are SIDs alone, the search of its
+    /// bytes then decides, without the walk of its values: on the benchmark corpora and the
+    /// shared corpus every record the search let through held a needle (1.1 M of them for the
+    /// seed query), so the walk only confirmed what the decoded event's own test confirms
+    /// again.
     pub(super) fn record_may_match(
         &self,
         ctx: &mut ChunkCtx<'_>,
         offset: usize,
         size: usize,
+        decoded: bool,
         scratch: &mut MatchScratch,
     ) -> bool {
         let raw = &ctx.data[offset..offset + size];
@@ -229,10 +237,13 @@ impl EvtxNeedles {
         // its text in UTF-16LE (a string) or ASCII (a code-page string): digits and dashes,
         // which no lower-casing gives from anything else. One search of the bytes rules out
         // most records before their values are walked.
-        if !self.sids_in_bytes.is_empty()
-            && !self.sids_in_bytes.iter().any(|s| s.find(raw).is_some())
-        {
-            return false;
+        if !self.sids_in_bytes.is_empty() {
+            if !self.sids_in_bytes.iter().any(|s| s.find(raw).is_some()) {
+                return false;
+            }
+            if decoded {
+                return true;
+            }
         }
         let Some(gates) = &self.gates else {
             return self.raw_passes_gate(raw) && self.raw_may_match(raw);
@@ -275,26 +286,6 @@ impl EvtxNeedles {
         // joined across two values may hold a phrase neither does; the decoded event's own test
         // then drops the record.
         passed && (matched || (phrases && self.needles.phrase_in(joined)))
-    }
-
-    /// [`EvtxNeedles::record_may_match`] for a record that is decoded and tested exactly when
-    /// this lets it through (one the pass folds, see `FileOutput::offer_folded`): where the
-    /// needles are SIDs alone, the search of its bytes, without the walk of its values. On the
-    /// benchmark corpora and the shared corpus, every record the search let through held a
-    /// needle (1.1 M of them for the seed query): the walk only confirmed what the decoded
-    /// event's own test then confirms again.
-    pub(super) fn record_may_match_decoded(
-        &self,
-        ctx: &mut ChunkCtx<'_>,
-        offset: usize,
-        size: usize,
-        scratch: &mut MatchScratch,
-    ) -> bool {
-        if self.sids_in_bytes.is_empty() {
-            return self.record_may_match(ctx, offset, size, scratch);
-        }
-        let raw = &ctx.data[offset..offset + size];
-        self.sids_in_bytes.iter().any(|s| s.find(raw).is_some())
     }
 
     /// Whether one value is a needle, as its text would be in the decoded event; with `joined`,
